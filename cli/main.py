@@ -1,0 +1,83 @@
+"""The ``voxprospect`` command group.
+
+Each command lives in its own module and is imported only when it runs, so
+``voxprospect --help`` stays fast. Library errors a user can cause
+(:class:`voxprospect.errors.VoxprospectError`) become one ``Error:`` line and exit
+code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+# command name -> (module, function, one-line help shown by --help)
+COMMANDS = {
+    "synth": ("synth", "synth", "Build the built-in synthetic gold district."),
+    "info": ("info", "info", "Describe a volume, mesh or project file."),
+    "evidence": ("evidence", "evidence", "Build the evidence stack from a project file."),
+    "convert": ("convert", "convert", "Convert between volume formats."),
+    "train": ("train", "train", "Train RCNN-LAM or random-forest models on evidence windows."),
+    "predict": ("predict", "predict", "Predict a prospectivity volume with a trained model."),
+    "targets": ("targets", "targets", "Prediction-area threshold and 3D targets."),
+    "ablation": ("ablation", "ablation", "DL1-DL4 + RF under every evaluation protocol (Table 1)."),
+    "run": ("run", "run", "Run the whole pipeline from a project file."),
+    "demo": ("demo", "demo", "Synthetic district to drill targets, end to end."),
+    "slices": ("slices", "slices", "Export a volume layer as GeoTIFF depth slices."),
+    "plugin-zip": ("plugin_zip", "plugin_zip", "Build the installable QGIS plugin zip."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return [name for name in COMMANDS if self._available(name)]
+
+    def _available(self, name):
+        mod = COMMANDS[name][0]
+        return importlib.util.find_spec(f"voxprospect_cli.{mod}") is not None
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS or not self._available(name):
+            return None
+        if ctx is not None and ctx.resilient_parsing and "--help" in sys.argv and name not in sys.argv:
+            # `voxprospect --help` lists commands: give the short help without importing
+            return click.Command(name, help=COMMANDS[name][2], short_help=COMMANDS[name][2])
+        module, func, _ = COMMANDS[name]
+        return getattr(importlib.import_module(f"voxprospect_cli.{module}"), func)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx):
+        from voxprospect.errors import VoxprospectError
+        try:
+            return super().invoke(ctx)
+        except VoxprospectError as e:
+            raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="voxprospect")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.pass_context
+def cli(ctx, verbose, quiet):
+    """voxprospect: 3D mineral prospectivity mapping from geological models and inversions."""
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose + 1, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.ensure_object(dict)
+    ctx.obj["quiet"] = quiet
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

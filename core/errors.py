@@ -1,0 +1,52 @@
+"""User-facing errors.
+
+Every problem a user can cause (a wrong file, a mismatched grid, an empty label set)
+raises a subclass of :class:`VoxprospectError`. The CLI and the QGIS plugin turn these
+into one clear message and a non-zero exit; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class VoxprospectError(Exception):
+    """Base class for errors caused by the user's input, not by a bug."""
+
+
+class InputFileError(VoxprospectError):
+    """A file is missing, truncated, of the wrong format or inconsistent.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The offending file; named first in the message.
+    problem : str
+        What is wrong with it.
+    """
+
+    def __init__(self, path, problem: str):
+        self.path = os.fspath(path) if path is not None else None
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}" if self.path else problem)
+
+
+class GridMismatchError(VoxprospectError):
+    """Two volumes (or a volume and a model) are not on the same voxel grid."""
+
+
+class LayerError(VoxprospectError):
+    """A named layer or channel is missing, empty or all-NaN."""
+
+
+class ProjectFileError(InputFileError):
+    """A project TOML file has a missing, unknown or invalid key."""
+
+
+class NoPositivesError(VoxprospectError):
+    """A label set (orebody mask, assay cut-off) selects no voxel."""
+
+
+class OutputError(VoxprospectError):
+    """An output would overwrite an input or cannot be written."""

@@ -1,0 +1,113 @@
+"""Readers and writers.
+
+:func:`read_volume` and :func:`write_volume` dispatch on the file's content (readers)
+or extension (writers). The native format is VTK ImageData (``.vti``), which carries
+the grid, CRS, layer names, class tables, the active mask and provenance losslessly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputFileError
+from .vti import read_vti, write_vti
+from .geotiff import write_geotiff_levels
+
+__all__ = ["read_volume", "write_volume", "read_vti", "write_vti", "write_geotiff_levels", "sniff_format"]
+
+
+def sniff_format(path) -> str:
+    """Recognise a file's format by its content, not its extension.
+
+    Returns one of ``"vti"``, ``"vtk-xml"``, ``"vtk-legacy"``, ``"geotiff"``,
+    ``"gocad-voxet"``, ``"gocad-tsurf"``, ``"ubc-mesh"``, ``"toml"``, ``"csv"``.
+
+    Raises
+    ------
+    InputFileError
+        If the file does not exist, is empty, or is of no known format.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(p, "file not found")
+    if p.is_dir():
+        raise InputFileError(p, "is a folder, not a file")
+    with open(p, "rb") as f:
+        head = f.read(4096)
+    if not head:
+        raise InputFileError(p, "file is empty")
+    text = head.decode("latin-1")
+    stripped = text.lstrip()
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "geotiff"
+    if stripped.startswith("<?xml") or stripped.startswith("<VTKFile"):
+        if 'type="ImageData"' in text:
+            return "vti"
+        return "vtk-xml"
+    if stripped.startswith("# vtk DataFile"):
+        return "vtk-legacy"
+    if stripped.startswith("GOCAD Voxet") or stripped.startswith("GOCAD VOXET"):
+        return "gocad-voxet"
+    if stripped.startswith("GOCAD TSurf") or stripped.startswith("GOCAD TSURF"):
+        return "gocad-tsurf"
+    if stripped.upper().startswith("GOCAD"):
+        return "gocad-" + stripped.split()[1].lower()
+    from . import _sniff_extra
+    fmt = _sniff_extra.sniff_text(text, p)
+    if fmt:
+        return fmt
+    raise InputFileError(p, "unrecognised file format (expected .vti/VTK, GeoTIFF, GOCAD, UBC-GIF mesh, ...)")
+
+
+_READERS = {"vti": read_vti}
+
+
+def register_reader(fmt: str, func) -> None:
+    """Register a reader ``func(path, **kwargs) -> Volume`` for a sniffed format."""
+    _READERS[fmt] = func
+
+
+def read_volume(path, **kwargs):
+    """Read any supported volume file into a :class:`~voxprospect.volume.Volume`.
+
+    Raises
+    ------
+    InputFileError
+        If the format is unknown, unsupported as a volume, or the file is corrupt.
+    """
+    fmt = sniff_format(path)
+    _load_optional_readers()
+    if fmt not in _READERS:
+        raise InputFileError(path, f"a {fmt} file cannot be read as a volume")
+    return _READERS[fmt](path, **kwargs)
+
+
+_WRITERS = {".vti": write_vti}
+
+
+def register_writer(suffix: str, func) -> None:
+    """Register ``func(volume, path, **kwargs)`` for an output extension."""
+    _WRITERS[suffix.lower()] = func
+
+
+def write_volume(volume, path, inputs=(), **kwargs):
+    """Write a volume; the format follows the extension (``.vti``, ``.tif``, ...)."""
+    _load_optional_readers()
+    suffix = Path(path).suffix.lower()
+    if suffix in (".tif", ".tiff"):
+        return write_geotiff_levels(volume, path, inputs=inputs, **kwargs)
+    if suffix not in _WRITERS:
+        raise InputFileError(path, f"no writer for {suffix!r} files; use one of "
+                             + ", ".join(sorted(set(_WRITERS) | {'.tif'})))
+    return _WRITERS[suffix](volume, path, inputs=inputs, **kwargs)
+
+
+def _load_optional_readers():
+    """Import the format modules that register themselves (GOCAD, UBC, ...)."""
+    import importlib
+    for mod in ("gocad", "ubc", "vtk_any"):
+        try:
+            importlib.import_module(f"{__name__}.{mod}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{mod}":
+                raise

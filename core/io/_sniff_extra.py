@@ -1,0 +1,27 @@
+"""Content sniffing for plain-text formats without a magic header."""
+
+from __future__ import annotations
+
+import re
+
+
+def sniff_text(text: str, path) -> str | None:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return None
+    # UBC-GIF tensor mesh: first line "nx ny nz", second "x0 y0 z0", then widths
+    # (possibly as "n*w" repeats).
+    if len(lines) >= 3:
+        try:
+            n = [int(v) for v in lines[0].split()]
+            o = [float(v) for v in lines[1].split()]
+            if len(n) == 3 and len(o) == 3 and all(v > 0 for v in n):
+                return "ubc-mesh"
+        except ValueError:
+            pass
+    first = lines[0]
+    if re.match(r"^\s*\[[A-Za-z_][\w.\-]*\]\s*$", first) or re.match(r"^\s*[A-Za-z_]\w*\s*=", first):
+        return "toml"
+    if "," in first and len(lines) > 1 and first.count(",") == lines[1].count(","):
+        return "csv"
+    return None

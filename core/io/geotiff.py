@@ -1,0 +1,112 @@
+"""GeoTIFF depth slices: one band per elevation level.
+
+GIS tools have no voxels, but they scroll through bands: each band ``b`` (1-based)
+holds level ``k = nz - b`` (top first, so band 1 is the shallowest), and its
+description is ``"z=<elevation> m"``. Inactive cells are written as nodata (NaN for
+float layers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputFileError, VoxprospectError
+from ..report import atomic_path
+
+
+def level_band_descriptions(grid) -> list[str]:
+    """Band descriptions, top level first."""
+    return [f"z={z:g} m" for z in grid.elevations[::-1]]
+
+
+def write_geotiff_levels(volume, path, layer: str | None = None, inputs=(), compress: str = "deflate"):
+    """Write one layer of ``volume`` as a multi-band GeoTIFF, band per elevation level.
+
+    Parameters
+    ----------
+    volume : Volume
+    path : path-like
+    layer : str, optional
+        Required when the volume has more than one layer.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    VoxprospectError
+        If the layer is ambiguous or missing, or the grid has no CRS (a warning would
+        leave GIS users with an unplaced raster; we refuse instead).
+    """
+    import rasterio
+    from rasterio.transform import from_origin
+
+    if layer is None:
+        if len(volume.names) != 1:
+            raise VoxprospectError(f"choose a layer to export; the volume has {', '.join(volume.names)}")
+        layer = volume.names[0]
+    g = volume.grid
+    if g.crs is None:
+        raise VoxprospectError("the volume has no CRS; set one before exporting GeoTIFF slices")
+    arr = volume[layer]
+    categorical = volume.is_categorical(layer)
+    if categorical:
+        dtype = "int32"
+        nodata = -2147483648
+        data = np.where(volume.active, arr, nodata).astype(np.int32)
+    else:
+        dtype = "float32"
+        nodata = np.nan
+        data = np.where(volume.active, arr, np.nan).astype(np.float32)
+    xmin, xmax, ymin, ymax, _, _ = g.bounds
+    transform = from_origin(xmin, ymax, g.cell_size[0], g.cell_size[1])
+    nx, ny, nz = g.shape
+    profile = dict(driver="GTiff", width=nx, height=ny, count=nz, dtype=dtype, crs=g.crs,
+                   transform=transform, nodata=nodata, compress=compress, tiled=nx >= 256 and ny >= 256)
+    with atomic_path(path, inputs) as tmp:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            for b, k in enumerate(range(nz - 1, -1, -1), start=1):
+                # rows run north to south in a raster
+                dst.write(data[:, :, k].T[::-1, :], b)
+                dst.set_band_description(b, f"z={g.elevations[k]:g} m")
+            dst.update_tags(layer=layer, voxprospect_levels=nz, z_origin=g.origin[2], dz=g.cell_size[2])
+            if categorical and layer in volume.classes:
+                dst.update_tags(classes=";".join(f"{i}={n}" for i, n in volume.classes[layer].items()))
+    return Path(path)
+
+
+def read_geotiff_levels(path):
+    """Read a depth-slice GeoTIFF written by :func:`write_geotiff_levels` back into a Volume.
+
+    Raises
+    ------
+    InputFileError
+        If it is not such a file.
+    """
+    import rasterio
+
+    from ..grid import VoxelGrid
+    from ..volume import Volume
+
+    try:
+        with rasterio.open(path) as src:
+            tags = src.tags()
+            if "voxprospect_levels" not in tags:
+                raise InputFileError(path, "not a voxprospect depth-slice GeoTIFF (no level tags)")
+            data = src.read()
+            t = src.transform
+            grid = VoxelGrid((t.c, t.f + t.e * src.height, float(tags["z_origin"])),
+                             (t.a, -t.e, float(tags["dz"])), (src.width, src.height, src.count),
+                             src.crs.to_string() if src.crs else None)
+            nodata = src.nodata
+    except rasterio.errors.RasterioIOError as e:
+        raise InputFileError(path, f"cannot read GeoTIFF ({e})") from None
+    arr = data[::-1].transpose(2, 1, 0)[:, ::-1, :]
+    if np.issubdtype(arr.dtype, np.floating):
+        active = np.isfinite(arr)
+    else:
+        active = arr != nodata
+    return Volume(grid, {tags.get("layer", "layer"): np.ascontiguousarray(arr)}, active)

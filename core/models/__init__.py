@@ -1,0 +1,1 @@
+"""Models: the RCNN-LAM network, the scikit-learn-style estimators and checkpoints."""

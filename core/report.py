@@ -1,0 +1,165 @@
+"""Run reports and safe output.
+
+Every command writes ``report.json`` next to its outputs: version, command,
+parameters, seed, input files (size and SHA-256), library versions, metrics and
+timings. Outputs are written atomically (to a temporary file in the same folder,
+then renamed) so a failed run never leaves a half-written file, and an output may
+never overwrite one of the run's inputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputFileError, OutputError
+
+
+def file_record(path) -> dict:
+    """Size and SHA-256 of an input file (or of every file under a folder)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(p, "file not found")
+    if p.is_dir():
+        files = sorted(q for q in p.rglob("*") if q.is_file())
+        return {"path": str(p), "files": [file_record(q) for q in files]}
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {"path": str(p), "size": p.stat().st_size, "sha256": h.hexdigest()}
+
+
+def versions() -> dict:
+    """Versions of Python, the platform and the libraries that shape results."""
+    from . import __version__
+    out = {"voxprospect": __version__, "python": platform.python_version(),
+           "platform": platform.platform()}
+    for mod in ("numpy", "scipy", "torch", "sklearn", "pyvista", "vtk", "rasterio", "gempy"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            out[mod] = getattr(m, "__version__", "unknown")
+    return out
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+class RunReport:
+    """Collects what a run did; :meth:`write` saves it as ``report.json``.
+
+    Parameters
+    ----------
+    command : str
+        The command or function name (``"synth"``, ``"demo"``...).
+    parameters : dict, optional
+    seed : int, optional
+    """
+
+    def __init__(self, command: str, parameters: dict | None = None, seed: int | None = None):
+        self.data = {
+            "command": command,
+            "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "parameters": dict(parameters or {}),
+            "seed": seed,
+            "inputs": [],
+            "outputs": [],
+            "metrics": {},
+            "timings_s": {},
+        }
+        self._t0 = time.perf_counter()
+
+    def add_input(self, path) -> None:
+        self.data["inputs"].append(file_record(path))
+
+    def add_output(self, path) -> None:
+        self.data["outputs"].append(str(path))
+
+    @contextlib.contextmanager
+    def timer(self, step: str):
+        """Time a step: ``with report.timer("evidence"): ...``."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.data["timings_s"][step] = round(self.data["timings_s"].get(step, 0.0)
+                                                 + time.perf_counter() - t, 4)
+
+    def __setitem__(self, key, value):
+        self.data[key] = value
+
+    def __getitem__(self, key):
+        return self.data[key]
+
+    def write(self, outdir, name: str = "report.json") -> Path:
+        self.data["versions"] = versions()
+        self.data["timings_s"]["total"] = round(time.perf_counter() - self._t0, 4)
+        path = Path(outdir) / name
+        write_text_atomic(path, json.dumps(_jsonable(self.data), indent=2, sort_keys=False))
+        return path
+
+
+@contextlib.contextmanager
+def atomic_path(path, inputs=()):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    Parameters
+    ----------
+    path : path-like
+        The final output.
+    inputs : iterable of path-like
+        The run's inputs; writing onto one of them raises :class:`OutputError`.
+
+    The temporary file keeps ``path``'s suffix so format-sniffing writers (VTK,
+    GDAL) pick the right driver. On error it is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    check_not_input(path, inputs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix="".join(path.suffixes) or ".tmp",
+                               dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # writers create it themselves (some refuse an existing file)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text_atomic(path, text: str, inputs=()) -> Path:
+    with atomic_path(path, inputs) as tmp:
+        Path(tmp).write_text(text)
+    return Path(path)
+
+
+def check_not_input(path, inputs) -> None:
+    """Raise :class:`OutputError` if ``path`` is one of the run's input files."""
+    p = Path(path).resolve()
+    for i in inputs or ():
+        if i is not None and Path(i).resolve() == p:
+            raise OutputError(f"{path}: refusing to overwrite an input file")
