@@ -11,7 +11,7 @@ are imported inside the functions that need them.
 
 __version__ = "0.1.0"
 
-from .errors import (GridMismatchError, InputFileError, LayerError, NoPositivesError,  # noqa: F401
+from .errors import (Cancelled, GridMismatchError, InputFileError, LayerError, NoPositivesError,  # noqa: F401
                      OutputError, ProjectFileError, VoxprospectError)
 from .grid import VoxelGrid  # noqa: F401
 from .volume import Volume  # noqa: F401

@@ -50,3 +50,7 @@ class NoPositivesError(VoxprospectError):
 
 class OutputError(VoxprospectError):
     """An output would overwrite an input or cannot be written."""
+
+
+class Cancelled(VoxprospectError):
+    """The user cancelled a running step (QGIS feedback, Ctrl-C)."""
