@@ -1,0 +1,21 @@
+"""``voxprospect ablation PROJECT.toml -o OUTDIR``: Table 1."""
+
+from __future__ import annotations
+
+import click
+
+from .options import echo
+
+
+@click.command(short_help="DL1-DL4 + RF under every protocol (Table 1).")
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the project's epochs.")
+@click.option("--models", default="DL1,DL2,DL3,DL4,RF", show_default=True, help="Comma-separated models.")
+def ablation(project, outdir, epochs, models):
+    """Train and evaluate every model under every protocol; write ablation.md and
+    ablation.json with our measured parameter counts and FLOPs."""
+    from voxprospect.pipeline import run_ablation
+
+    s = run_ablation(project, outdir, epochs=epochs, models=[m.strip() for m in models.split(",") if m.strip()])
+    echo(None, s["table_markdown"])

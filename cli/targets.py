@@ -1,0 +1,25 @@
+"""``voxprospect targets PROSPECTIVITY.vti -o OUTDIR``."""
+
+from __future__ import annotations
+
+import click
+
+from .options import echo
+
+
+@click.command(short_help="P-A threshold and 3D targets.")
+@click.argument("prospectivity", type=click.Path(dir_okay=False))
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--orebodies", type=click.Path(dir_okay=False), default=None,
+              help="Known orebodies (volume with an 'orebody' layer) for the P-A plot and containment.")
+@click.option("--threshold", type=float, default=None,
+              help="Prospectivity threshold; default: the P-A crossing (needs --orebodies).")
+@click.option("--min-voxels", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Drop targets smaller than this.")
+def targets(prospectivity, outdir, orebodies, threshold, min_voxels):
+    """Pick the threshold from the prediction-area plot and group the voxels above it
+    into 26-connected 3D targets (label volume, CSV table, GeoPackage)."""
+    from voxprospect.pipeline import run_targets
+
+    s = run_targets(prospectivity, outdir, orebody_path=orebodies, threshold=threshold, min_voxels=min_voxels)
+    echo(None, f"threshold {s['threshold']:.4f}: {s['targets']['count']} targets -> {outdir}")
