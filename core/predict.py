@@ -1,0 +1,314 @@
+"""Whole-grid prediction: a prospectivity volume from a trained model.
+
+The model scores the ``k x k x k`` evidence window centred on every active voxel and
+the probability of class 1 (mineralised) becomes the ``prospectivity`` layer. Inactive
+voxels (above topography, outside the study volume) get NaN.
+
+Memory stays bounded whatever the grid size: the grid is cut into blocks of at most
+``chunk_voxels`` cells; each block is read from the evidence with an overlap of
+``k // 2`` cells (its "halo"), padded with the edge rule only where it touches the
+grid's boundary, and only its active voxels are cut into windows. Windows of
+consecutive blocks are pooled into batches of at most ``chunk_voxels`` windows before
+the model sees them. Neither all windows nor a padded copy of the whole evidence
+stack ever exists, and the result equals cutting every window from the padded whole
+grid at once (``samples.pad_stack`` + ``samples.extract_windows``), value for value.
+
+Evidence NaN (inactive cells, gaps in a geophysical volume) is filled with 0 before
+the windows are cut, as in training (``docs/architecture.md``, Windows): 0 is the
+standardised mean, so a gap reads as "no information".
+
+A faster exact path for fully convolutional models (issue 6) can replace the
+per-window path: register it with :func:`register_fast_path`; ``method="auto"`` uses
+the first registered path that accepts the model, ``method="windows"`` forces the
+per-window path.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+import numpy as np
+
+from .errors import LayerError, VoxprospectError
+from .samples import EDGE_RULES, _check_window, extract_windows
+from .volume import Volume
+
+#: Registered exact fast paths: name -> (accepts(model) -> bool, predict(...) -> ndarray).
+#: ``predict(model, evidence, channels, window, edge, chunk_voxels, progress)`` returns
+#: the ``(nx, ny, nz)`` float32 probability of class 1, NaN on inactive voxels.
+_FAST_PATHS: dict[str, tuple[Callable, Callable]] = {}
+
+DEFAULT_CHUNK_VOXELS = 262144
+
+
+def register_fast_path(name: str, accepts: Callable, predict: Callable) -> None:
+    """Register an exact, faster prediction path for some models.
+
+    Parameters
+    ----------
+    name : str
+        Name usable as ``predict_volume(..., method=name)``.
+    accepts : callable
+        ``accepts(model) -> bool``: whether the path can serve this model.
+    predict : callable
+        ``predict(model, evidence, channels, window, edge, chunk_voxels, progress)``
+        returning the ``(nx, ny, nz)`` float32 probability of class 1 with NaN on
+        inactive voxels. It must give the same values as the per-window path.
+    """
+    if name == "windows" or name == "auto":
+        raise ValueError(f"{name!r} is reserved")
+    _FAST_PATHS[name] = (accepts, predict)
+
+
+def predict_volume(model, evidence: Volume, channels=None, window: int | None = None,
+                   edge: str = "edge", chunk_voxels: int = DEFAULT_CHUNK_VOXELS, progress=None,
+                   layer_name: str = "prospectivity", method: str = "auto") -> Volume:
+    """Probability of class 1 on every active voxel of the evidence grid.
+
+    Parameters
+    ----------
+    model : estimator
+        Anything with ``predict_proba(X) -> (N, 2)`` where ``X`` is the window array
+        ``(N, C, k, k, k)`` float32 (``CNNClassifier``, ``RandomForestModel``, a
+        loaded checkpoint). Its ``channels`` and ``window`` attributes, when present,
+        give the defaults and are checked against the arguments.
+    evidence : Volume
+        The evidence layers (standardised with the training statistics).
+    channels : list of str, optional
+        Evidence layers in the model's input order; default ``model.channels``, else
+        every layer of ``evidence``.
+    window : int, optional
+        Window size ``k`` (odd); default ``model.window``.
+    edge : {"edge", "zero"}
+        Padding rule at the grid's boundary; must be the one used in training.
+    chunk_voxels : int
+        Largest number of cells per block and of windows per model call; bounds
+        memory to about ``chunk_voxels * C * k**3 * 4`` bytes of windows.
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise :class:`~voxprospect.errors.Cancelled`.
+        When omitted, a tqdm bar is shown if stderr is a terminal.
+    layer_name : str
+        Name of the output layer.
+    method : str
+        ``"auto"`` (a registered fast path that accepts the model, else windows),
+        ``"windows"`` (per-window path), or the name of a registered fast path.
+
+    Returns
+    -------
+    Volume
+        On the evidence grid with the evidence's active mask and one float32 layer
+        ``layer_name``; ``meta["prediction"]`` records channels, window, edge rule and
+        method.
+
+    Raises
+    ------
+    LayerError
+        If a channel is missing from the evidence, or the channels differ from the
+        ones the model was trained on.
+    VoxprospectError
+        If the window size is unknown or differs from the model's, or the edge rule
+        is unknown.
+    """
+    channels = _resolve_channels(model, evidence, channels)
+    window = _resolve_window(model, window)
+    if edge not in EDGE_RULES:
+        raise VoxprospectError(f"unknown edge rule {edge!r}; use one of {', '.join(EDGE_RULES)}")
+    chunk_voxels = int(chunk_voxels)
+    if chunk_voxels < 1:
+        raise VoxprospectError(f"chunk_voxels must be at least 1, got {chunk_voxels}")
+
+    if method == "auto":
+        chosen = next((n for n, (accepts, _) in _FAST_PATHS.items() if accepts(model)), "windows")
+    else:
+        chosen = method
+        if chosen != "windows" and chosen not in _FAST_PATHS:
+            raise VoxprospectError(f"unknown prediction method {method!r}; use auto, windows"
+                                   + "".join(f", {n}" for n in _FAST_PATHS))
+
+    report, close = _progress_reporter(progress)
+    try:
+        if chosen == "windows":
+            proba = _predict_windows(model, evidence, channels, window, edge, chunk_voxels, report)
+        else:
+            proba = _FAST_PATHS[chosen][1](model, evidence, channels, window, edge, chunk_voxels, report)
+            proba = np.asarray(proba, dtype=np.float32)
+            proba[~evidence.active] = np.nan
+    finally:
+        close()
+
+    meta = {"prediction": {"channels": list(channels), "window": int(window), "edge": edge,
+                           "method": chosen, "model": type(model).__name__,
+                           "nan_fill": 0.0}}
+    return Volume(evidence.grid, {layer_name: proba}, evidence.active, {}, meta)
+
+
+# -- the per-window path ----------------------------------------------------------
+
+def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, report) -> np.ndarray:
+    grid = evidence.grid
+    active = evidence.active
+    out = np.full(grid.shape, np.nan, dtype=np.float32)
+    n_active = int(active.sum())
+    if n_active == 0:
+        return out
+    r = window // 2
+    block = block_shape(grid.shape, chunk_voxels)
+    layers = [evidence[c] for c in channels]
+
+    pending_windows: list[np.ndarray] = []
+    pending_index: list[np.ndarray] = []
+    pending = 0
+    done = 0
+
+    def flush():
+        nonlocal pending, done
+        if not pending:
+            return
+        X = np.concatenate(pending_windows) if len(pending_windows) > 1 else pending_windows[0]
+        idx = np.concatenate(pending_index) if len(pending_index) > 1 else pending_index[0]
+        p1 = _class1_probability(model, X)
+        out[idx[:, 0], idx[:, 1], idx[:, 2]] = p1
+        done += len(idx)
+        pending_windows.clear()
+        pending_index.clear()
+        pending = 0
+        report(done / n_active, f"predicted {done:,} of {n_active:,} voxels")
+
+    report(0.0, f"predicting {n_active:,} voxels")
+    for lo in _block_starts(grid.shape, block):
+        hi = tuple(min(a + b, n) for a, b, n in zip(lo, block, grid.shape))
+        sub_active = active[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        if not sub_active.any():
+            continue
+        n_here = int(sub_active.sum())
+        if pending + n_here > chunk_voxels:
+            flush()
+        padded = _padded_block(layers, grid.shape, lo, hi, r, edge)
+        local = np.argwhere(sub_active)
+        # the padded block starts at grid index lo - r, so a window's start in the
+        # padded block is its centre's index relative to lo
+        pending_windows.append(extract_windows(padded, local, window))
+        pending_index.append(local + np.asarray(lo))
+        pending += n_here
+    flush()
+    return out
+
+
+def block_shape(shape, chunk_voxels: int) -> tuple[int, int, int]:
+    """Block size with at most ``chunk_voxels`` cells: halve the longest side until it fits.
+
+    Halving the longest side keeps blocks near-cubic, so the ``k // 2`` halo read
+    around each block stays a small fraction of it.
+    """
+    b = [int(s) for s in shape]
+    while b[0] * b[1] * b[2] > chunk_voxels:
+        axis = int(np.argmax(b))  # ties go to x
+        b[axis] = (b[axis] + 1) // 2
+    return tuple(b)
+
+
+def _block_starts(shape, block):
+    for i in range(0, shape[0], block[0]):
+        for j in range(0, shape[1], block[1]):
+            for k in range(0, shape[2], block[2]):
+                yield (i, j, k)
+
+
+def _padded_block(layers, shape, lo, hi, r, edge) -> np.ndarray:
+    """Evidence of block ``[lo, hi)`` plus an ``r``-cell halo, padded like ``pad_stack``.
+
+    The halo comes from the neighbouring cells where the grid has them; only the
+    part that falls outside the grid is padded with the edge rule, which is exactly
+    what padding the whole stack would have put there.
+    """
+    rlo = [max(a - r, 0) for a in lo]
+    rhi = [min(b + r, n) for b, n in zip(hi, shape)]
+    sl = tuple(slice(a, b) for a, b in zip(rlo, rhi))
+    data = np.empty((len(layers),) + tuple(b - a for a, b in zip(rlo, rhi)), dtype=np.float32)
+    for c, layer in enumerate(layers):
+        data[c] = layer[sl]
+    np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    pad = [(0, 0)] + [(r - (a - ra), r - (rb - b)) for a, b, ra, rb in zip(lo, hi, rlo, rhi)]
+    if r == 0 or not any(p for pair in pad for p in pair):
+        return data
+    if edge == "edge":
+        return np.pad(data, pad, mode="edge")
+    return np.pad(data, pad, mode="constant", constant_values=0)
+
+
+def _class1_probability(model, X: np.ndarray) -> np.ndarray:
+    proba = np.asarray(model.predict_proba(X))
+    if proba.ndim != 2 or proba.shape[0] != len(X):
+        raise VoxprospectError(f"the model returned probabilities of shape {proba.shape} "
+                               f"for {len(X)} windows; expected ({len(X)}, 2)")
+    col = 1
+    classes = getattr(model, "classes_", None)
+    if classes is not None:
+        hits = np.flatnonzero(np.asarray(classes) == 1)
+        if hits.size == 0:
+            raise VoxprospectError(f"the model has no class 1 (classes {list(classes)})")
+        col = int(hits[0])
+    return proba[:, col].astype(np.float32)
+
+
+# -- argument checks --------------------------------------------------------------
+
+def _resolve_channels(model, evidence: Volume, channels) -> list[str]:
+    trained = getattr(model, "channels", None)
+    trained = list(trained) if trained is not None else None
+    if channels is None:
+        channels = trained if trained is not None else evidence.names
+    channels = [str(c) for c in channels]
+    if not channels:
+        raise LayerError("no evidence channels to predict from")
+    if trained is not None and channels != trained:
+        raise LayerError(f"the model was trained on channels {trained}; asked to predict from "
+                         f"{channels}")
+    missing = [c for c in channels if c not in evidence]
+    if missing:
+        raise LayerError(f"the evidence has no channel {', '.join(map(repr, missing))} that the "
+                         f"model needs; evidence layers are: {', '.join(evidence.names) or '(none)'}")
+    n_in = _model_input_channels(model)
+    if n_in is not None and n_in != len(channels):
+        raise LayerError(f"the model takes {n_in} evidence channels, {len(channels)} given ({channels})")
+    return channels
+
+
+def _model_input_channels(model) -> int | None:
+    for attr in ("in_channels", "n_channels_in_"):
+        v = getattr(model, attr, None)
+        if isinstance(v, (int, np.integer)):
+            return int(v)
+    return None
+
+
+def _resolve_window(model, window) -> int:
+    trained = getattr(model, "window", None)
+    if window is None:
+        window = trained
+    if window is None:
+        raise VoxprospectError("the window size is unknown: the model does not record it; pass window=")
+    try:
+        _check_window(window)
+    except ValueError as exc:
+        raise VoxprospectError(str(exc)) from None
+    if trained is not None and int(trained) != int(window):
+        raise VoxprospectError(f"the model was trained on {trained}-cell windows, not {window}")
+    return int(window)
+
+
+def _progress_reporter(progress):
+    """A ``report(fraction, message)`` function and a ``close()`` for it."""
+    if progress is not None:
+        return progress, lambda: None
+    if getattr(sys.stderr, "isatty", lambda: False)():
+        from tqdm.auto import tqdm
+        bar = tqdm(total=1000, desc="predict", unit="‰", leave=False)
+
+        def report(fraction, message):
+            bar.n = int(round(fraction * 1000))
+            bar.set_postfix_str(message, refresh=False)
+            bar.refresh()
+        return report, bar.close
+    return (lambda fraction, message: None), (lambda: None)
