@@ -15,6 +15,8 @@ same rule, so a model never sees a padding it was not trained on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 EDGE_RULES = ("edge", "zero")
@@ -70,3 +72,154 @@ def extract_windows(padded: np.ndarray, centres: np.ndarray, window: int) -> np.
 def _check_window(window: int) -> None:
     if int(window) != window or window < 1 or window % 2 == 0:
         raise ValueError(f"window size must be a positive odd integer, got {window}")
+
+
+# -- training samples -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class WindowSamples:
+    """Window centres and labels of a training set.
+
+    Attributes
+    ----------
+    centres : ndarray of int64, shape (N, 3)
+        Grid indices ``(i, j, k)`` of the window centres: positives first, then
+        negatives, each in grid (C) order.
+    labels : ndarray of int8, shape (N,)
+        1 = orebody voxel, 0 = barren.
+    deposit : ndarray of int32, shape (N,)
+        Deposit id of each positive (the orebody layer's value), 0 for negatives;
+        used by leave-one-deposit-out evaluation.
+    window, edge, min_distance_m, seed, n_positive, n_negative
+        How the set was drawn (recorded in reports).
+    """
+
+    centres: np.ndarray
+    labels: np.ndarray
+    deposit: np.ndarray
+    window: int
+    edge: str
+    min_distance_m: float
+    seed: int | None
+    n_positive: int
+    n_negative: int
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def to_dict(self) -> dict:
+        """JSON summary for reports (counts and drawing rules, not the centres)."""
+        ids, counts = np.unique(self.deposit[self.labels == 1], return_counts=True)
+        return {"n_samples": len(self), "n_positive": self.n_positive, "n_negative": self.n_negative,
+                "window": self.window, "edge": self.edge, "min_distance_m": self.min_distance_m,
+                "seed": self.seed, "positives_per_deposit": {str(int(i)): int(c) for i, c in zip(ids, counts)}}
+
+
+def make_samples(orebody, active, grid, window: int = 3, min_distance_m: float = 800.0,
+                 seed: int | None = 0, edge: str = "edge",
+                 negatives_per_positive: float = 1.0) -> WindowSamples:
+    """Draw the training windows: every orebody voxel and random distant barren voxels.
+
+    Parameters
+    ----------
+    orebody : array_like of int or bool, shape ``grid.shape``
+        0 / False = barren; > 0 = deposit id (True counts as deposit 1).
+    active : array_like of bool, shape ``grid.shape``
+        Study volume; samples are only centred on active voxels.
+    grid : VoxelGrid
+        Gives the (anisotropic) cell sizes for the distance rule.
+    window : int
+        Odd window size ``k`` (3 in the paper).
+    min_distance_m : float
+        Negatives lie at least this far (centre to centre, metres) from every
+        orebody voxel (800 m in the paper).
+    seed : int, optional
+        Seed of ``numpy.random.default_rng`` for the negatives.
+    edge : {"edge", "zero"}
+        Edge rule for cutting windows (recorded, used by :func:`samples_windows`).
+    negatives_per_positive : float
+        Number of negatives as a multiple of the positives (1 in the paper).
+
+    Returns
+    -------
+    WindowSamples
+
+    Raises
+    ------
+    NoPositivesError
+        If no orebody voxel lies inside the study volume.
+    VoxprospectError
+        On a bad window, edge rule or shape, or when fewer active voxels than
+        needed lie ``min_distance_m`` away from the orebodies.
+    """
+    from .errors import NoPositivesError, VoxprospectError
+    from .evidence import _capped_edt
+
+    if int(window) != window or window < 1 or window % 2 == 0:
+        raise VoxprospectError(f"window size must be a positive odd integer, got {window}")
+    if edge not in EDGE_RULES:
+        raise VoxprospectError(f"unknown edge rule {edge!r}; use one of: {', '.join(EDGE_RULES)}")
+    if not min_distance_m >= 0:
+        raise VoxprospectError(f"min_distance_m must be >= 0, got {min_distance_m}")
+    if not negatives_per_positive > 0:
+        raise VoxprospectError(f"negatives_per_positive must be positive, got {negatives_per_positive}")
+    orebody = np.asarray(orebody)
+    active = np.asarray(active, dtype=bool)
+    for what, arr in (("orebody", orebody), ("active mask", active)):
+        if arr.shape != tuple(grid.shape):
+            raise VoxprospectError(f"the {what} has shape {arr.shape}, the grid has {tuple(grid.shape)}")
+    deposit_id = orebody.astype(np.int32) if orebody.dtype == bool else orebody
+    ore = deposit_id > 0
+    if not ore.any():
+        raise NoPositivesError("the orebody model selects no voxel; there is nothing to learn from")
+    positives = np.argwhere(ore & active)
+    if positives.shape[0] == 0:
+        raise NoPositivesError(f"none of the {int(ore.sum())} orebody voxels lies inside the study volume")
+    n_pos = positives.shape[0]
+    n_neg = int(round(n_pos * float(negatives_per_positive)))
+
+    # float64 comparison: a float32 distance just under the limit could round up to it
+    dist = _capped_edt(ore, grid.cell_size, float(min_distance_m))
+    eligible = active & ~ore & (dist >= float(min_distance_m))
+    del dist
+    candidates = np.flatnonzero(eligible)
+    if candidates.size < n_neg:
+        raise VoxprospectError(
+            f"only {candidates.size} active voxels lie at least {min_distance_m:g} m from the orebodies, "
+            f"but {n_neg} negatives are needed ({n_pos} positives x {negatives_per_positive:g}); "
+            "lower min_distance_m or negatives_per_positive, or enlarge the study volume")
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(candidates, size=n_neg, replace=False))
+    negatives = np.column_stack(np.unravel_index(chosen, grid.shape))
+
+    centres = np.concatenate([positives, negatives]).astype(np.int64)
+    labels = np.concatenate([np.ones(n_pos, np.int8), np.zeros(n_neg, np.int8)])
+    deposit = np.concatenate([deposit_id[tuple(positives.T)].astype(np.int32), np.zeros(n_neg, np.int32)])
+    return WindowSamples(centres, labels, deposit, int(window), edge, float(min_distance_m),
+                         None if seed is None else int(seed), n_pos, n_neg)
+
+
+def samples_windows(stack, samples: WindowSamples, fill: float = 0.0) -> np.ndarray:
+    """Cut the samples' windows from an evidence stack.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (C, nx, ny, nz), or Volume
+        Evidence (a Volume is stacked in its layer order).
+    samples : WindowSamples
+    fill : float
+        Value for NaN (inactive) evidence; filling after cutting gives the same
+        windows as filling the stack first, for either edge rule, and touches far
+        fewer values.
+
+    Returns
+    -------
+    ndarray of float32, shape (N, C, k, k, k)
+    """
+    if hasattr(stack, "stack") and hasattr(stack, "grid"):
+        stack = stack.stack()
+    windows = extract_windows(pad_stack(np.asarray(stack), samples.window, samples.edge),
+                              samples.centres, samples.window)
+    windows[~np.isfinite(windows)] = fill
+    return windows
