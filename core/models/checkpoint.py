@@ -1,0 +1,435 @@
+"""Model checkpoints: one safetensors file, weights plus a JSON header; never pickle.
+
+A checkpoint (``*.vxp.safetensors``) holds everything needed to use a trained
+model on new evidence:
+
+* the learned numbers as tensors -- the network's ``state_dict`` for the CNN; for
+  the random forest, every tree's ``children_left``, ``children_right``,
+  ``feature``, ``threshold`` and leaf class probabilities, concatenated, with the
+  node offset of each tree;
+* a JSON document in the safetensors ``__metadata__`` (key ``voxprospect``): format
+  tag and version, model kind, architecture config and preset, estimator
+  hyper-parameters, evidence channel names in input order, window size, edge
+  rule, standardisation statistics, training report and history, NP and FLOPs,
+  library versions.
+
+Loading parses the header itself, accepts only numeric tensors with the expected
+names, and rebuilds the model from the JSON config: no Python object is ever
+unpickled (``torch.load`` is never called). The random forest is rebuilt as a
+small numpy tree-walker (:class:`ForestPredictor`) that reproduces
+scikit-learn's probabilities exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputFileError, LayerError
+
+FORMAT_TAG = "voxprospect-checkpoint"
+FORMAT_VERSION = 1
+CHECKPOINT_SUFFIX = ".vxp.safetensors"
+_META_KEY = "voxprospect"
+# Numeric dtypes a checkpoint may carry; byte tensors (U8/I8) are refused because
+# they are how a pickled payload would be smuggled in.
+_ALLOWED_DTYPES = {"F16", "BF16", "F32", "F64", "I16", "I32", "I64"}
+_FOREST_TENSORS = ("forest.children_left", "forest.children_right", "forest.feature",
+                   "forest.threshold", "forest.leaf_proba", "forest.node_offsets")
+_MAX_HEADER = 100 * 1024 * 1024
+
+
+# ------------------------------------------------------------------ saving
+
+
+def save_checkpoint(estimator, path, channels, window=None, edge="edge", standardisation_stats=None,
+                    training_report=None, inputs=()):
+    """Write a fitted estimator and everything needed to use it into one file.
+
+    Parameters
+    ----------
+    estimator : CNNClassifier or RandomForestModel
+        Fitted.
+    path : path-like
+        Output file; ``.vxp.safetensors`` is the conventional suffix. Written
+        atomically.
+    channels : list of str
+        Evidence channel names in the model's input order.
+    window : int, optional
+        Window size ``k``; default the estimator's ``window_``.
+    edge : {"edge", "zero"}
+        Padding rule used when cutting the training windows.
+    standardisation_stats : dict, optional
+        Per-channel statistics used to standardise the evidence (JSON-able).
+    training_report : dict, optional
+        Metrics, protocols, sample counts, seed... (JSON-able).
+    inputs : iterable of path-like
+        The run's inputs, which the output may not overwrite.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        If the estimator is not fitted or the channels do not match it.
+    """
+    from safetensors.numpy import save_file
+
+    from .. import __version__
+    from ..report import _jsonable, atomic_path, versions
+    from .estimators import CNNClassifier, RandomForestModel
+
+    channels = [str(c) for c in channels]
+    if len(set(channels)) != len(channels):
+        raise ValueError(f"channel names must be unique, got {channels}")
+    n_channels = getattr(estimator, "n_channels_", None)
+    if n_channels is None:
+        raise ValueError("the estimator is not fitted; fit it before saving a checkpoint")
+    if n_channels != len(channels):
+        raise ValueError(f"the model was fitted on {n_channels} channels but {len(channels)} names "
+                         f"were given: {channels}")
+    window = int(window if window is not None else estimator.window_)
+    if window != estimator.window_:
+        raise ValueError(f"the model was fitted on {estimator.window_}-voxel windows, not {window}")
+
+    params = {k: v for k, v in estimator.get_params().items()
+              if isinstance(v, (str, int, float, bool, type(None)))}
+    meta = {
+        "format": FORMAT_TAG, "format_version": FORMAT_VERSION,
+        "voxprospect_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "channels": channels, "window": window, "edge": str(edge),
+        "standardisation": standardisation_stats, "training_report": training_report,
+        "estimator_params": params, "n_params": int(estimator.n_params_),
+        "flops": int(estimator.flops_per_window()), "flops_unit": estimator.flops_unit,
+    }
+    if isinstance(estimator, CNNClassifier):
+        model = estimator.model_
+        meta.update(kind="cnn", preset=str(estimator.preset).upper(), architecture=model.config,
+                    history=estimator.history_)
+        tensors = {k: v.detach().to("cpu").contiguous().numpy().copy()
+                   for k, v in model.state_dict().items()}
+    elif isinstance(estimator, RandomForestModel):
+        tensors, forest_meta = _forest_tensors(estimator)
+        meta.update(kind="random_forest", preset="RF", architecture=forest_meta)
+    else:
+        raise ValueError(f"cannot save a {type(estimator).__name__}; expected CNNClassifier "
+                         "or RandomForestModel")
+    meta["library_versions"] = versions()
+    header = {"format": FORMAT_TAG, "format_version": str(FORMAT_VERSION),
+              _META_KEY: json.dumps(_jsonable(meta), allow_nan=False)}
+    with atomic_path(path, inputs) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
+    return Path(path)
+
+
+def _forest_tensors(estimator):
+    forest = estimator.forest_
+    left, right, feature, threshold, proba, offsets = [], [], [], [], [], [0]
+    for tree in forest.estimators_:
+        t = tree.tree_
+        value = np.asarray(t.value)[:, 0, :].astype(np.float64)
+        # the same normalisation DecisionTreeClassifier.predict_proba applies,
+        # so the reloaded forest reproduces its probabilities bit for bit
+        norm = value.sum(axis=1, keepdims=True)
+        norm[norm == 0.0] = 1.0
+        left.append(np.asarray(t.children_left, np.int64))
+        right.append(np.asarray(t.children_right, np.int64))
+        feature.append(np.asarray(t.feature, np.int64))
+        threshold.append(np.asarray(t.threshold, np.float64))
+        proba.append(value / norm)
+        offsets.append(offsets[-1] + t.node_count)
+    tensors = {
+        "forest.children_left": np.concatenate(left), "forest.children_right": np.concatenate(right),
+        "forest.feature": np.concatenate(feature), "forest.threshold": np.concatenate(threshold),
+        "forest.leaf_proba": np.ascontiguousarray(np.concatenate(proba)),
+        "forest.node_offsets": np.asarray(offsets, np.int64),
+    }
+    meta = {"architecture": "RandomForest", "n_trees": len(forest.estimators_),
+            "features": estimator.features, "n_features": int(estimator.n_features_),
+            "classes": [int(c) for c in forest.classes_]}
+    return tensors, meta
+
+
+# ----------------------------------------------------------------- loading
+
+
+class ForestPredictor:
+    """Numpy re-implementation of a fitted random forest's ``predict_proba``.
+
+    Built from plain arrays (no pickle); walks every tree the way scikit-learn
+    does (features as float32, go left when ``x <= threshold``) and averages the
+    trees' leaf probabilities in the same order, so the result is identical.
+
+    Parameters
+    ----------
+    children_left, children_right, feature : ndarray of int64, shape (n_nodes,)
+    threshold : ndarray of float64, shape (n_nodes,)
+    leaf_proba : ndarray of float64, shape (n_nodes, n_classes)
+    node_offsets : ndarray of int64, shape (n_trees + 1,)
+    """
+
+    def __init__(self, children_left, children_right, feature, threshold, leaf_proba, node_offsets):
+        self.children_left = np.asarray(children_left, np.int64)
+        self.children_right = np.asarray(children_right, np.int64)
+        self.feature = np.asarray(feature, np.int64)
+        self.threshold = np.asarray(threshold, np.float64)
+        self.leaf_proba = np.asarray(leaf_proba, np.float64)
+        self.node_offsets = np.asarray(node_offsets, np.int64)
+        n = self.children_left.shape[0]
+        if not (self.children_right.shape[0] == self.feature.shape[0] == self.threshold.shape[0]
+                == self.leaf_proba.shape[0] == n) or self.node_offsets[-1] != n:
+            raise ValueError("forest arrays disagree in length")
+        self.n_trees = len(self.node_offsets) - 1
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities for a feature matrix ``(N, n_features)``."""
+        F = np.asarray(features, dtype=np.float32)
+        rows = np.arange(F.shape[0])
+        total = np.zeros((F.shape[0], self.leaf_proba.shape[1]), dtype=np.float64)
+        for t in range(self.n_trees):
+            base = self.node_offsets[t]
+            node = np.zeros(F.shape[0], dtype=np.int64)
+            while True:
+                left = self.children_left[base + node]
+                inner = left != -1
+                if not inner.any():
+                    break
+                g = base + node[inner]
+                go_left = F[rows[inner], self.feature[g]].astype(np.float64) <= self.threshold[g]
+                node[inner] = np.where(go_left, left[inner], self.children_right[g])
+            total += self.leaf_proba[base + node]
+        total /= self.n_trees
+        return total
+
+
+class LoadedModel:
+    """A model read back from a checkpoint, ready to score windows.
+
+    Attributes
+    ----------
+    kind : {"cnn", "random_forest"}
+    module : torch.nn.Module or None
+        The RCNN-LAM network in eval mode (CNN checkpoints); input
+        ``(B, C, k, k, k)``, output logits ``(B, 2)``.
+    forest : ForestPredictor or None
+        The tree-walker (random-forest checkpoints).
+    metadata : dict
+        The checkpoint's JSON header.
+    channels : list of str
+    window : int
+    edge : str
+    preset : str
+    standardisation_stats, training_report : dict or None
+    classes_ : ndarray ``[0, 1]``
+    path : pathlib.Path
+    """
+
+    def __init__(self, metadata: dict, module=None, forest=None, path=None):
+        self.metadata = metadata
+        self.module = module
+        self.forest = forest
+        self.path = Path(path) if path is not None else None
+        self.kind = metadata["kind"]
+        self.channels = list(metadata["channels"])
+        self.window = int(metadata["window"])
+        self.edge = metadata.get("edge", "edge")
+        self.preset = metadata.get("preset")
+        self.standardisation_stats = metadata.get("standardisation")
+        self.training_report = metadata.get("training_report")
+        self.n_params = metadata.get("n_params")
+        self.flops = metadata.get("flops")
+        self.classes_ = np.array([0, 1])
+
+    def __repr__(self):
+        return (f"LoadedModel({self.preset}, kind={self.kind}, channels={self.channels}, "
+                f"window={self.window})")
+
+    def predict_proba(self, windows, batch_size: int = 4096, device: str = "cpu") -> np.ndarray:
+        """Probability of each class for windows ``(N, C, k, k, k)``; ``(N, 2)``.
+
+        Raises
+        ------
+        ValueError
+            If the windows' channel count or size differ from the checkpoint's.
+        """
+        from .estimators import _check_windows, _forest_features
+
+        X = _check_windows(windows, len(self.channels), self.window)
+        if self.forest is not None:
+            return self.forest.predict_proba(_forest_features(X, self.metadata["architecture"]["features"]))
+        import torch
+
+        module = self.module.to(device)
+        out = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], int(batch_size)):
+                xb = torch.from_numpy(np.ascontiguousarray(X[start:start + batch_size])).to(device)
+                out.append(torch.softmax(module(xb).float(), dim=1).cpu())
+        if not out:
+            return np.zeros((0, 2))
+        return torch.cat(out).numpy().astype(np.float64)
+
+    def predict(self, windows) -> np.ndarray:
+        """Class (0 or 1) of each window."""
+        return self.classes_[self.predict_proba(windows).argmax(axis=1)]
+
+
+def _refuse(path, problem):
+    raise InputFileError(path, f"{problem}; refusing to load it: voxprospect reads only safetensors "
+                               "checkpoints and never unpickles (pickle can run arbitrary code)")
+
+
+def _read_header(path: Path) -> dict:
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if head[:2] == b"PK" or head[:1] == b"\x80":
+                _refuse(path, "this file holds pickled Python objects (a torch.save / pickle file)")
+            if len(head) < 8:
+                _refuse(path, "not a safetensors checkpoint (file too short)")
+            (n,) = struct.unpack("<Q", head)
+            if n <= 1 or n > min(_MAX_HEADER, size - 8):
+                _refuse(path, "not a safetensors checkpoint (no valid header)")
+            raw = f.read(n)
+    except FileNotFoundError:
+        raise InputFileError(path, "checkpoint file not found") from None
+    except IsADirectoryError:
+        raise InputFileError(path, "is a folder, not a checkpoint file") from None
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        _refuse(path, "not a safetensors checkpoint (header is not JSON)")
+    if not isinstance(header, dict):
+        _refuse(path, "not a safetensors checkpoint (header is not a JSON object)")
+    return header
+
+
+def load(path) -> LoadedModel:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    LoadedModel
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, is not a voxprospect safetensors checkpoint, carries
+        a pickled object or unexpected tensors, or its weights do not fit its
+        architecture.
+    """
+    from safetensors import safe_open
+
+    path = Path(path)
+    header = _read_header(path)
+    file_meta = header.pop("__metadata__", None) or {}
+    if file_meta.get("format") != FORMAT_TAG or _META_KEY not in file_meta:
+        _refuse(path, "a safetensors file but not a voxprospect checkpoint (format tag missing)")
+    try:
+        meta = json.loads(file_meta[_META_KEY])
+    except json.JSONDecodeError:
+        raise InputFileError(path, "checkpoint metadata is not valid JSON") from None
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise InputFileError(path, f"checkpoint format version {meta.get('format_version')} is newer "
+                                   f"than this voxprospect reads ({FORMAT_VERSION}); upgrade voxprospect")
+    for key in ("kind", "channels", "window", "architecture"):
+        if key not in meta:
+            raise InputFileError(path, f"checkpoint metadata lacks {key!r}")
+    for name, info in header.items():
+        dtype = info.get("dtype") if isinstance(info, dict) else None
+        if dtype not in _ALLOWED_DTYPES:
+            _refuse(path, f"tensor {name!r} has dtype {dtype!r}, not a numeric weight (a byte tensor "
+                          "could carry a pickle)")
+
+    expected = None
+    if meta["kind"] == "random_forest":
+        expected = set(_FOREST_TENSORS)
+    elif meta["kind"] != "cnn":
+        raise InputFileError(path, f"unknown model kind {meta['kind']!r}")
+    if expected is not None and set(header) != expected:
+        _refuse(path, f"unexpected tensors {sorted(set(header) ^ expected)}")
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            arrays = {name: f.get_tensor(name) for name in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise InputFileError(path, f"checkpoint is corrupt or truncated ({exc})") from None
+
+    if meta["kind"] == "random_forest":
+        try:
+            forest = ForestPredictor(*(arrays[n] for n in _FOREST_TENSORS))
+        except ValueError as exc:
+            raise InputFileError(path, f"random-forest arrays are inconsistent: {exc}") from None
+        return LoadedModel(meta, forest=forest, path=path)
+    return LoadedModel(meta, module=_build_module(path, meta, arrays), path=path)
+
+
+def _build_module(path, meta, arrays):
+    import torch
+
+    from .network import RCNNLAM
+
+    try:
+        module = RCNNLAM.from_config(meta["architecture"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InputFileError(path, f"checkpoint architecture is invalid: {exc}") from None
+    if module.in_channels != len(meta["channels"]):
+        raise InputFileError(path, f"architecture takes {module.in_channels} channels but the checkpoint "
+                                   f"names {len(meta['channels'])}")
+    wanted = set(module.state_dict())
+    if set(arrays) != wanted:
+        _refuse(path, f"tensors do not match the RCNN-LAM architecture "
+                      f"(missing {sorted(wanted - set(arrays))}, unexpected {sorted(set(arrays) - wanted)})")
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)).to(torch.float32) for k, v in arrays.items()}
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise InputFileError(path, f"weights do not fit the architecture: {exc}") from None
+    module.eval()
+    return module
+
+
+def check_channels(loaded, evidence_channel_names) -> None:
+    """Check that evidence channels are the ones, in the order, the model was trained on.
+
+    Parameters
+    ----------
+    loaded : LoadedModel or list of str
+        A loaded checkpoint (its ``channels``) or the trained channel names.
+    evidence_channel_names : list of str
+        Channels of the evidence stack about to be fed to the model, in order.
+
+    Raises
+    ------
+    LayerError
+        Naming the missing, extra and misordered channels.
+    """
+    trained = list(getattr(loaded, "channels", loaded))
+    given = [str(c) for c in evidence_channel_names]
+    if trained == given:
+        return
+    missing = [c for c in trained if c not in given]
+    extra = [c for c in given if c not in trained]
+    parts = []
+    if missing:
+        parts.append(f"missing {missing}")
+    if extra:
+        parts.append(f"extra {extra}")
+    if not missing and not extra:
+        parts.append(f"misordered: the model expects {trained}, the evidence gives {given}")
+    source = getattr(loaded, "path", None)
+    where = f" (model {source})" if source else ""
+    raise LayerError(f"evidence channels do not match the model{where}: " + "; ".join(parts)
+                     + f". The model was trained on {trained}.")
