@@ -1,0 +1,565 @@
+"""UBC-GIF tensor mesh (``.msh``) and model (``.mod``/``.den``/``.sus``/``.con``) files.
+
+The mesh file (UBC-GIF 3D tensor mesh)::
+
+    nx ny nz
+    x0 y0 z0                 top-south-west corner; z0 is the top's elevation
+    dx_1 ... dx_nx           west to east       (``n*w`` repeats n cells of width w)
+    dy_1 ... dy_ny           south to north
+    dz_1 ... dz_nz           top to bottom (z downwards from z0)
+
+A model file lists one value per cell, ``z`` fastest from top to bottom, then ``x``
+(west to east), then ``y`` (south to north). Air and no-data cells hold NaN (Laguna del
+Maule), ``-99999``, ``-100`` (UBC's inactive-cell value) or, in conductivity models,
+``1e-8``; they become inactive.
+
+Because the cell widths vary (padding cells, finer cells near the surface), a UBC mesh
+is *rectilinear*, not a regular voxel grid. :class:`RectilinearVolume` holds it as read;
+:func:`resample_rectilinear` brings it onto a :class:`~voxprospect.grid.VoxelGrid`
+(volume-weighted means by default, so mean properties are conserved). It lives here
+until a shared rectilinear type exists; ``voxelise.resample_to_grid`` may take it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from ..errors import InputFileError, OutputError, VoxprospectError
+from ..grid import VoxelGrid
+from ..report import atomic_path
+from ..volume import Volume
+
+log = logging.getLogger(__name__)
+
+MODEL_SUFFIXES = (".mod", ".den", ".sus", ".con", ".cond", ".chg", ".mag", ".res")
+LAYER_NAMES = {".den": "density", ".sus": "susceptibility", ".con": "conductivity",
+               ".cond": "conductivity", ".chg": "chargeability", ".res": "resistivity"}
+NO_DATA_VALUES = (-99999.0, -100.0)
+CONDUCTIVITY_AIR = 1e-8
+MAX_AUTO_CELLS = 50_000_000
+_UNIFORM_RTOL = 1e-6
+
+
+# -- the rectilinear volume ---------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class RectilinearVolume:
+    """Named layers on an axis-aligned grid with variable cell widths.
+
+    Parameters
+    ----------
+    x_edges, y_edges, z_edges : ndarray
+        Increasing cell-edge coordinates (``n + 1`` each); z is elevation, so
+        ``k = 0`` is the deepest level, as on a :class:`VoxelGrid`.
+    layers : mapping of str to ndarray
+        Arrays of shape ``(nx, ny, nz)``.
+    active : ndarray of bool, optional
+    classes : mapping, optional
+    meta : dict, optional
+    crs : str, optional
+
+    Raises
+    ------
+    VoxprospectError
+        If edges are not increasing or an array does not match the shape.
+    """
+
+    x_edges: np.ndarray
+    y_edges: np.ndarray
+    z_edges: np.ndarray
+    layers: Mapping[str, np.ndarray] = field(default_factory=dict)
+    active: np.ndarray | None = None
+    classes: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    meta: Mapping = field(default_factory=dict)
+    crs: str | None = None
+
+    def __post_init__(self):
+        for name in ("x_edges", "y_edges", "z_edges"):
+            e = np.asarray(getattr(self, name), dtype=float)
+            if e.ndim != 1 or e.size < 2 or not np.all(np.diff(e) > 0):
+                raise VoxprospectError(f"{name} must be at least two increasing coordinates")
+            object.__setattr__(self, name, e)
+        layers = {}
+        for n, a in dict(self.layers).items():
+            a = np.asarray(a)
+            if a.shape != self.shape:
+                raise VoxprospectError(f"layer {n!r} has shape {a.shape}, the mesh has {self.shape}")
+            layers[str(n)] = a
+        object.__setattr__(self, "layers", layers)
+        act = np.ones(self.shape, bool) if self.active is None else np.asarray(self.active, bool)
+        if act.shape != self.shape:
+            raise VoxprospectError(f"active mask has shape {act.shape}, the mesh has {self.shape}")
+        object.__setattr__(self, "active", act)
+        object.__setattr__(self, "classes", {k: dict(v) for k, v in dict(self.classes).items()})
+        object.__setattr__(self, "meta", dict(self.meta))
+
+    @property
+    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.x_edges, self.y_edges, self.z_edges
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(e.size - 1 for e in self.edges)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.layers)
+
+    def __getitem__(self, name):
+        return self.layers[name]
+
+    def widths(self, axis: int) -> np.ndarray:
+        """Cell widths along one axis (0 = x, 1 = y, 2 = z bottom to top)."""
+        return np.diff(self.edges[axis])
+
+    def centres(self, axis: int) -> np.ndarray:
+        e = self.edges[axis]
+        return (e[:-1] + e[1:]) / 2
+
+    def cell_volumes(self) -> np.ndarray:
+        """Volume of every cell (m^3), shape ``(nx, ny, nz)``."""
+        return np.einsum("i,j,k->ijk", self.widths(0), self.widths(1), self.widths(2))
+
+    @property
+    def bounds(self) -> tuple[float, ...]:
+        return (self.x_edges[0], self.x_edges[-1], self.y_edges[0], self.y_edges[-1],
+                self.z_edges[0], self.z_edges[-1])
+
+    def is_uniform(self) -> bool:
+        """True when every axis has equal cell widths (a regular voxel grid)."""
+        return all(np.allclose(w, w[0], rtol=_UNIFORM_RTOL, atol=0) for w in map(self.widths, range(3)))
+
+    def to_volume(self) -> Volume:
+        """The same cells as a :class:`Volume` (only when :meth:`is_uniform`).
+
+        Raises
+        ------
+        VoxprospectError
+            If the cell widths vary; use :meth:`resample` instead.
+        """
+        if not self.is_uniform():
+            raise VoxprospectError("the mesh has variable cell widths; resample it onto a voxel grid")
+        grid = VoxelGrid((self.x_edges[0], self.y_edges[0], self.z_edges[0]),
+                         tuple(float(np.mean(self.widths(a))) for a in range(3)), self.shape, self.crs)
+        return Volume(grid, self.layers, self.active, self.classes, self.meta)
+
+    def finest_grid(self, crs=None) -> VoxelGrid:
+        """The regular grid over the mesh's box with its smallest width along each axis."""
+        cs = tuple(float(self.widths(a).min()) for a in range(3))
+        return VoxelGrid.from_bounds(self.bounds, cs, crs if crs is not None else self.crs)
+
+    def resample(self, grid: VoxelGrid, method: str = "mean") -> Volume:
+        """See :func:`resample_rectilinear`."""
+        return resample_rectilinear(self, grid, method)
+
+    def describe(self) -> dict:
+        out = {"mesh": {"kind": "rectilinear", "shape": list(self.shape), "bounds": list(self.bounds),
+                        "crs": self.crs,
+                        "cell_widths": {a: {"min": float(self.widths(i).min()), "max": float(self.widths(i).max())}
+                                        for i, a in enumerate("xyz")}},
+               "active_cells": int(self.active.sum()), "layers": {}, "meta": self.meta}
+        for n, a in self.layers.items():
+            v = a[self.active]
+            v = v[np.isfinite(v)] if np.issubdtype(a.dtype, np.floating) else v
+            if v.size:
+                w = self.cell_volumes()[self.active]
+                if np.issubdtype(a.dtype, np.floating):
+                    w = w[np.isfinite(a[self.active])]
+                out["layers"][n] = {"kind": "continuous", "dtype": str(a.dtype), "count": int(v.size),
+                                    "min": float(v.min()), "max": float(v.max()), "mean": float(v.mean()),
+                                    "volume_weighted_mean": float(np.sum(v * w) / np.sum(w))}
+            else:
+                out["layers"][n] = {"kind": "continuous", "dtype": str(a.dtype), "count": 0}
+        return out
+
+
+def _overlap(src_edges: np.ndarray, dst_edges: np.ndarray) -> np.ndarray:
+    """Length of overlap of each destination interval with each source interval."""
+    lo = np.maximum(dst_edges[:-1, None], src_edges[None, :-1])
+    hi = np.minimum(dst_edges[1:, None], src_edges[None, 1:])
+    return np.clip(hi - lo, 0, None)
+
+
+def _apply(w, arr):
+    out = np.tensordot(w[0], arr, axes=(1, 0))
+    out = np.tensordot(w[1], out, axes=(1, 1)).transpose(1, 0, 2)
+    return np.tensordot(out, w[2], axes=(2, 1))
+
+
+def _nearest_index(src_edges, centres):
+    idx = np.searchsorted(src_edges, centres, side="right") - 1
+    inside = (idx >= 0) & (idx < src_edges.size - 1)
+    return np.clip(idx, 0, src_edges.size - 2), inside
+
+
+def resample_rectilinear(rect: RectilinearVolume, grid: VoxelGrid, method: str = "mean") -> Volume:
+    """Bring a rectilinear volume onto a regular voxel grid.
+
+    Parameters
+    ----------
+    rect : RectilinearVolume
+    grid : VoxelGrid
+        The target grid (same CRS; not checked when either is unknown).
+    method : {"mean", "nearest", "linear"}
+        ``"mean"``: volume-weighted mean of the active source cells overlapping each
+        target cell (conserves the mean of a property); ``"nearest"``: the source cell
+        containing the target cell's centre; ``"linear"``: trilinear between source
+        cell centres. Class (integer) layers always use ``"nearest"``.
+
+    Returns
+    -------
+    Volume
+        A target cell is active when at least half of it lies in active source cells
+        (``"mean"``) or its centre lies in an active source cell (the others).
+
+    Raises
+    ------
+    GridMismatchError
+        If both have a CRS and they differ.
+    VoxprospectError
+        If ``method`` is unknown.
+    """
+    from ..errors import GridMismatchError
+    if method not in ("mean", "nearest", "linear"):
+        raise VoxprospectError(f"unknown resampling method {method!r}; use mean, nearest or linear")
+    if rect.crs and grid.crs and rect.crs != grid.crs:
+        raise GridMismatchError(f"the mesh's CRS {rect.crs} differs from the target grid's {grid.crs}")
+    dst_edges = [grid.axis_edges(a) for a in range(3)]
+    centres = [grid.axis_centres(a) for a in range(3)]
+    near = [_nearest_index(rect.edges[a], centres[a]) for a in range(3)]
+    ii, jj, kk = np.meshgrid(*(n[0] for n in near), indexing="ij")
+    inside = near[0][1][:, None, None] & near[1][1][None, :, None] & near[2][1][None, None, :]
+    if method == "mean":
+        w = [_overlap(rect.edges[a], dst_edges[a]) for a in range(3)]
+        cover = _apply(w, rect.active.astype(float)) / grid.cell_volume
+        active = cover >= 0.5 - 1e-9
+    else:
+        active = inside & rect.active[ii, jj, kk]
+    layers = {}
+    for name, arr in rect.layers.items():
+        if np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool or name in rect.classes:
+            out = arr[ii, jj, kk]
+            if np.issubdtype(out.dtype, np.signedinteger):
+                out = np.where(inside, out, -1).astype(arr.dtype)
+            layers[name] = out
+            continue
+        valid = rect.active & np.isfinite(arr)
+        if method == "mean":
+            num = _apply(w, np.where(valid, arr, 0.0).astype(float))
+            den = _apply(w, valid.astype(float))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+        elif method == "nearest":
+            out = np.where(inside & valid[ii, jj, kk], arr[ii, jj, kk], np.nan)
+        else:
+            from scipy.interpolate import RegularGridInterpolator
+            src = np.where(valid, arr, np.nan).astype(float)
+            interp = RegularGridInterpolator([rect.centres(a) for a in range(3)], src, method="linear",
+                                             bounds_error=False, fill_value=None)
+            pts = np.stack(np.meshgrid(*[np.clip(c, rect.centres(a)[0], rect.centres(a)[-1])
+                                         for a, c in enumerate(centres)], indexing="ij"), axis=-1)
+            out = interp(pts.reshape(-1, 3)).reshape(grid.shape)
+            out = np.where(inside, out, np.nan)
+        out = np.where(active, out, np.nan)
+        layers[name] = out.astype(arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.float64)
+    meta = dict(rect.meta)
+    meta["resampled"] = {"from": "rectilinear mesh", "shape": list(rect.shape), "method": method}
+    return Volume(VoxelGrid(grid.origin, grid.cell_size, grid.shape, grid.crs or rect.crs),
+                  layers, active, rect.classes, meta)
+
+
+# -- reading ------------------------------------------------------------------------------
+def _expand_widths(path, tokens: list[str]) -> list[float]:
+    out = []
+    for t in tokens:
+        try:
+            if "*" in t:
+                n, w = t.split("*", 1)
+                if int(n) < 1:
+                    raise ValueError(t)
+                out += [float(w)] * int(n)
+            else:
+                out.append(float(t))
+        except ValueError:
+            raise InputFileError(path, f"unreadable cell width {t!r} (expected a number or n*width)") from None
+    return out
+
+
+def read_ubc_mesh(path, crs=None) -> RectilinearVolume:
+    """Read a UBC-GIF 3D tensor mesh (``.msh``) into a layer-less :class:`RectilinearVolume`.
+
+    Raises
+    ------
+    InputFileError
+        If the file is of another format (named in the message), is truncated, or
+        has a width count or width that does not match ``nx ny nz``.
+    """
+    p = Path(path)
+    from . import sniff_format
+    fmt = sniff_format(p)
+    if fmt != "ubc-mesh":
+        raise InputFileError(p, f"not a UBC-GIF tensor mesh (its content is {fmt}); "
+                             "voxprospect.io.read_volume reads any format by content")
+    text = p.read_text(encoding="latin-1")
+    lines = [ln.split("!")[0].strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    n = [int(v) for v in lines[0].split()[:3]]
+    x0, y0, z0 = (float(v) for v in lines[1].split()[:3])
+    widths = _expand_widths(p, " ".join(lines[2:]).split())
+    need = sum(n)
+    if len(widths) != need:
+        raise InputFileError(p, f"the mesh lists {len(widths)} cell widths, {n[0]} x {n[1]} x {n[2]} cells "
+                                f"need {need} ({n[0]} + {n[1]} + {n[2]})" + (" (truncated?)" if len(widths) < need else ""))
+    w = np.array(widths)
+    if np.any(w <= 0) or not np.all(np.isfinite(w)):
+        raise InputFileError(p, "cell widths must be positive numbers")
+    wx, wy, wz_top_down = w[:n[0]], w[n[0]:n[0] + n[1]], w[n[0] + n[1]:]
+    x_edges = x0 + np.concatenate([[0.0], np.cumsum(wx)])
+    y_edges = y0 + np.concatenate([[0.0], np.cumsum(wy)])
+    z_edges = (z0 - np.concatenate([[0.0], np.cumsum(wz_top_down)]))[::-1]
+    return RectilinearVolume(x_edges, y_edges, z_edges, crs=crs,
+                             meta={"source": {"format": "ubc-mesh", "mesh": str(p)}})
+
+
+def read_ubc_model(mesh: RectilinearVolume, path, no_data=None) -> tuple[np.ndarray, np.ndarray]:
+    """Read a UBC-GIF model file onto its mesh.
+
+    Parameters
+    ----------
+    mesh : RectilinearVolume
+        From :func:`read_ubc_mesh`.
+    path : path-like
+        One value per cell, z fastest (top to bottom), then x, then y.
+    no_data : sequence of float, optional
+        Values meaning air or no data (NaN always does). Default ``-99999`` and
+        ``-100``, plus ``1e-8`` for conductivity files (``.con``/``.cond``).
+
+    Returns
+    -------
+    values : ndarray, float64, shape ``(nx, ny, nz)``, NaN where no data
+    valid : ndarray of bool
+
+    Raises
+    ------
+    InputFileError
+        If the file has another number of values than the mesh has cells, or a
+        value that is not a number.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(p, "model file not found")
+    tokens = p.read_text(encoding="latin-1").split()
+    nx, ny, nz = mesh.shape
+    n = nx * ny * nz
+    if len(tokens) != n:
+        cols = ""
+        if len(tokens) == 3 * n:
+            cols = " (three values per cell: a vector model, which voxprospect does not read)"
+        raise InputFileError(p, f"the model has {len(tokens)} values, its mesh {nx} x {ny} x {nz} has {n} cells"
+                                + (cols or (" (truncated?)" if len(tokens) < n else "")))
+    try:
+        vals = np.array(tokens, dtype=float)
+    except ValueError as e:
+        raise InputFileError(p, f"a value is not a number ({e})") from None
+    if no_data is None:
+        no_data = NO_DATA_VALUES + ((CONDUCTIVITY_AIR,) if p.suffix.lower() in (".con", ".cond") else ())
+    valid = np.isfinite(vals)
+    for v in no_data:
+        valid &= ~np.isclose(vals, v, rtol=1e-6, atol=0)
+    vals = np.where(valid, vals, np.nan)
+    # file order: z top->bottom fastest, then x, then y
+    arr = vals.reshape(ny, nx, nz).transpose(1, 0, 2)[:, :, ::-1]
+    ok = valid.reshape(ny, nx, nz).transpose(1, 0, 2)[:, :, ::-1]
+    return np.ascontiguousarray(arr), np.ascontiguousarray(ok)
+
+
+def layer_name_for(model_path, mesh_path=None) -> str:
+    """Layer name of a model file: ``density`` for ``.den``, the part after the mesh's
+    stem for ``<mesh>_<layer>.mod``, else the file's stem."""
+    p = Path(model_path)
+    if p.suffix.lower() in LAYER_NAMES:
+        return LAYER_NAMES[p.suffix.lower()]
+    if mesh_path is not None:
+        stem = Path(mesh_path).stem
+        if p.stem.startswith(stem + "_") and len(p.stem) > len(stem) + 1:
+            return p.stem[len(stem) + 1:]
+    return p.stem
+
+
+def find_models(mesh_path) -> list[Path]:
+    """Model files that belong to a mesh: ``<stem>.<ext>``/``<stem>_*.<ext>`` beside it,
+    else the only model file in its folder."""
+    mp = Path(mesh_path)
+    cands = sorted(q for q in mp.parent.iterdir() if q.is_file() and q.suffix.lower() in MODEL_SUFFIXES)
+    same = [q for q in cands if q.stem == mp.stem or q.stem.startswith(mp.stem + "_")]
+    if same:
+        return same
+    return cands if len(cands) == 1 else []
+
+
+def read_ubc(mesh_path, model=None, no_data=None, crs=None) -> RectilinearVolume:
+    """Read a UBC-GIF mesh and its model(s) as a :class:`RectilinearVolume`.
+
+    Parameters
+    ----------
+    mesh_path : path-like
+    model : path-like, list of path-like or {layer: path}, optional
+        Model files; found beside the mesh when omitted (:func:`find_models`).
+    no_data : sequence of float, optional
+        See :func:`read_ubc_model`.
+    crs : str, optional
+
+    Returns
+    -------
+    RectilinearVolume
+        A cell is active where every model has a value (air and no-data excluded).
+
+    Raises
+    ------
+    InputFileError
+        See :func:`read_ubc_mesh` and :func:`read_ubc_model`.
+    """
+    mesh = read_ubc_mesh(mesh_path, crs)
+    if model is None:
+        models = {layer_name_for(q, mesh_path): q for q in find_models(mesh_path)}
+    elif isinstance(model, Mapping):
+        models = {str(k): Path(v) for k, v in model.items()}
+    elif isinstance(model, (list, tuple)):
+        models = {layer_name_for(q, mesh_path): Path(q) for q in model}
+    else:
+        models = {layer_name_for(model, mesh_path): Path(model)}
+    layers, active = {}, np.ones(mesh.shape, bool)
+    for name, q in models.items():
+        arr, ok = read_ubc_model(mesh, q, no_data)
+        layers[name] = arr
+        active &= ok
+    meta = {"source": {"format": "ubc-gif", "mesh": str(mesh_path), "models": {k: str(v) for k, v in models.items()}}}
+    return RectilinearVolume(mesh.x_edges, mesh.y_edges, mesh.z_edges, layers, active, meta=meta, crs=crs)
+
+
+def read_ubc_volume(path, model=None, grid: VoxelGrid | None = None, method: str = "mean",
+                    no_data=None, crs=None, **_) -> Volume:
+    """Read a UBC-GIF mesh + model(s) as a :class:`Volume` (``read_volume``'s reader).
+
+    Uniform meshes keep their cells. Variable widths are resampled (``method``) onto
+    ``grid`` or, without one, onto the mesh's box at its smallest width per axis;
+    ``meta["resampled"]`` records it.
+
+    Raises
+    ------
+    InputFileError
+        See :func:`read_ubc`; also when the automatic grid would exceed
+        50 million cells (give ``grid``).
+    """
+    rect = read_ubc(path, model, no_data, crs)
+    if grid is not None:
+        return rect.resample(grid, method)
+    if rect.is_uniform():
+        return rect.to_volume()
+    auto = rect.finest_grid()
+    if auto.n_cells > MAX_AUTO_CELLS:
+        raise InputFileError(path, f"variable cell widths: resampling at the finest widths would make "
+                                   f"{auto.n_cells:,} cells; give a target grid")
+    log.info("%s: variable cell widths, resampled onto %s", path, auto.describe())
+    return rect.resample(auto, method)
+
+
+# -- writing ------------------------------------------------------------------------------
+def _widths_line(w: np.ndarray) -> str:
+    """Widths with runs compressed as ``n*w``."""
+    out, i = [], 0
+    while i < w.size:
+        j = i
+        while j + 1 < w.size and w[j + 1] == w[i]:
+            j += 1
+        out.append(f"{j - i + 1}*{w[i]:.10g}" if j > i else f"{w[i]:.10g}")
+        i = j + 1
+    return " ".join(out)
+
+
+def _as_rect(volume) -> RectilinearVolume:
+    if isinstance(volume, RectilinearVolume):
+        return volume
+    g = volume.grid
+    return RectilinearVolume(*(g.axis_edges(a) for a in range(3)), volume.layers, volume.active,
+                             volume.classes, volume.meta, g.crs)
+
+
+def write_ubc(volume, msh_path, mod_path=None, layer: str | None = None, inputs=(),
+              no_data: float = -99999.0) -> tuple[Path, Path | None]:
+    """Write a UBC-GIF mesh and one model.
+
+    Parameters
+    ----------
+    volume : Volume or RectilinearVolume
+    msh_path : path-like
+    mod_path : path-like, optional
+        The model file; no model is written when omitted and the volume has no layer.
+    layer : str, optional
+        The layer to write (needed when the volume has several).
+    inputs : iterable of path-like
+        Never overwritten.
+    no_data : float
+        Written for inactive cells and NaN.
+
+    Returns
+    -------
+    (mesh path, model path or None)
+
+    Raises
+    ------
+    OutputError
+        If an output is an input, or ``layer`` is needed and missing.
+    """
+    rect = _as_rect(volume)
+    msh_path = Path(msh_path)
+    x0, y0, ztop = rect.x_edges[0], rect.y_edges[0], rect.z_edges[-1]
+    text = "\n".join([" ".join(map(str, rect.shape)), f"{x0:.10g} {y0:.10g} {ztop:.10g}",
+                      _widths_line(rect.widths(0)), _widths_line(rect.widths(1)),
+                      _widths_line(rect.widths(2)[::-1])]) + "\n"
+    if mod_path is not None:
+        if layer is None:
+            if len(rect.names) != 1:
+                raise OutputError(f"{mod_path}: name the layer to write (the volume has {', '.join(rect.names)})")
+            layer = rect.names[0]
+        if layer not in rect.layers:
+            raise OutputError(f"{mod_path}: no layer {layer!r}; layers are {', '.join(rect.names)}")
+        _write_model(rect, layer, Path(mod_path), inputs, no_data)
+    with atomic_path(msh_path, inputs) as tmp:
+        Path(tmp).write_text(text)
+    return msh_path, (Path(mod_path) if mod_path is not None else None)
+
+
+def _write_model(rect, layer, path, inputs, no_data):
+    arr = np.asarray(rect[layer])
+    vals = np.where(rect.active & ~np.isnan(arr.astype(float)), arr, no_data)
+    vals = vals[:, :, ::-1].transpose(1, 0, 2).ravel()  # y slowest, x, z top->bottom fastest
+    fmt = "%.17g" if arr.dtype == np.float64 else "%.9g"
+    with atomic_path(path, inputs) as tmp:
+        np.savetxt(tmp, vals, fmt=fmt)
+
+
+def write_ubc_volume(volume, path, inputs=(), layers=None, **_) -> Path:
+    """``write_volume``'s writer for ``.msh``: the mesh plus ``<stem>_<layer>.mod`` per layer,
+    which :func:`read_ubc` finds again by name."""
+    path = Path(path)
+    rect = _as_rect(volume)
+    for name in (rect.names if layers is None else layers):
+        safe = re.sub(r"[^\w.\-]+", "_", name)
+        _write_model(rect, name, path.with_name(f"{path.stem}_{safe}.mod"), inputs, -99999.0)
+    write_ubc(rect, path, inputs=inputs)
+    return path
+
+
+def _register():
+    from . import register_reader, register_writer
+    register_reader("ubc-mesh", read_ubc_volume)
+    register_writer(".msh", write_ubc_volume)
+
+
+_register()
