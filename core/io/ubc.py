@@ -539,7 +539,8 @@ def _write_model(rect, layer, path, inputs, no_data):
     arr = np.asarray(rect[layer])
     vals = np.where(rect.active & ~np.isnan(arr.astype(float)), arr, no_data)
     vals = vals[:, :, ::-1].transpose(1, 0, 2).ravel()  # y slowest, x, z top->bottom fastest
-    fmt = "%.17g" if arr.dtype == np.float64 else "%.9g"
+    # 17 digits: float32 and float64 values both read back bit for bit as float64
+    fmt = "%.17g" if np.issubdtype(arr.dtype, np.floating) else "%d"
     with atomic_path(path, inputs) as tmp:
         np.savetxt(tmp, vals, fmt=fmt)
 
