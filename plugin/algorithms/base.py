@@ -1,0 +1,269 @@
+"""What every voxprospect algorithm shares: feedback -> progress, errors -> messages.
+
+An algorithm is a short adapter: read parameters, call one ``voxprospect`` function
+through :func:`call_library`, register outputs. The library reports progress through
+``progress(fraction, message)``; :func:`progress_from_feedback` makes that callable
+from QGIS's ``feedback`` and raises :class:`voxprospect.errors.Cancelled` when the
+user presses Cancel, so long runs stop between chunks instead of freezing QGIS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext,
+                       QgsProcessingException, QgsProcessingLayerPostProcessorInterface)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from .. import deps
+
+ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons", "icon.svg")
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("voxprospect", text)
+
+
+def progress_from_feedback(feedback):
+    """A ``progress(fraction, message)`` callable that reports to ``feedback``.
+
+    Raises
+    ------
+    voxprospect.errors.Cancelled
+        From the callable, as soon as the user has pressed Cancel.
+    """
+    from voxprospect.errors import Cancelled
+
+    last = {"message": None}
+
+    def progress(fraction: float, message: str = "") -> None:
+        if feedback is None:
+            return
+        if feedback.isCanceled():
+            raise Cancelled("cancelled by the user")
+        feedback.setProgress(max(0.0, min(100.0, 100.0 * float(fraction))))
+        if message and message != last["message"]:
+            # the library repeats a step's message with each chunk; log it once
+            last["message"] = message
+            feedback.setProgressText(message)
+
+    return progress
+
+
+class _FeedbackLogHandler(logging.Handler):
+    """Sends the library's log records to the algorithm's log panel."""
+
+    def __init__(self, feedback):
+        super().__init__(logging.INFO)
+        self.feedback = feedback
+
+    def emit(self, record):
+        try:
+            text = self.format(record)
+            if record.levelno >= logging.WARNING:
+                self.feedback.reportError(text, fatalError=False)
+            else:
+                self.feedback.pushInfo(text)
+        except Exception:  # noqa: BLE001 - logging must never break a run
+            pass
+
+
+def call_library(func, feedback, *args, **kwargs):
+    """Run one voxprospect function with QGIS feedback; user errors become messages.
+
+    Parameters
+    ----------
+    func : callable
+        A pipeline function taking ``progress=``.
+    feedback : QgsProcessingFeedback
+    *args, **kwargs
+        Passed to ``func``.
+
+    Returns
+    -------
+    whatever ``func`` returns (the run's summary dict for pipeline functions).
+
+    Raises
+    ------
+    QgsProcessingException
+        With the library's message for a :class:`~voxprospect.errors.VoxprospectError`
+        (wrong file, no positives...), with "cancelled" when the user cancelled, and
+        with the install command when a dependency fails to import.
+    """
+    from voxprospect.errors import Cancelled, VoxprospectError
+
+    logger = logging.getLogger("voxprospect")
+    handler = _FeedbackLogHandler(feedback) if feedback is not None else None
+    old_level = logger.level
+    if handler is not None:
+        logger.addHandler(handler)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+    try:
+        return func(*args, progress=progress_from_feedback(feedback), **kwargs)
+    except Cancelled:
+        raise QgsProcessingException(tr("Cancelled by the user.")) from None
+    except VoxprospectError as e:
+        raise QgsProcessingException(str(e)) from None
+    except ImportError as e:
+        name = getattr(e, "name", None) or str(e)
+        raise QgsProcessingException(
+            tr("a Python package failed to import ({})\n").format(name)
+            + deps.install_message([deps.REQUIRED.get(name.split(".")[0], name.split(".")[0])])) from None
+    finally:
+        if handler is not None:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+
+
+def load_on_completion(context: QgsProcessingContext, uri: str, name: str, output_name: str,
+                       post_processor=None, layer_type=None) -> None:
+    """Ask QGIS to add ``uri`` to the project when the algorithm has finished.
+
+    Layers are loaded on the main thread after the run (algorithms run in a worker
+    thread and must not touch the project), exactly like a destination parameter's.
+    """
+    details = QgsProcessingContext.LayerDetails(name, context.project(), output_name)
+    if layer_type is not None:
+        details.layerTypeHint = layer_type
+    if post_processor is not None:
+        details.setPostProcessor(post_processor)
+    context.addLayerToLoadOnCompletion(uri, details)
+
+
+class StyleSlices(QgsProcessingLayerPostProcessorInterface):
+    """Give a loaded depth-slice GeoTIFF the shared pseudo-colour style."""
+
+    _keep = []  # QGIS holds post-processors by raw pointer: keep them alive
+
+    def __init__(self, band: int = 1):
+        super().__init__()
+        self.band = band
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS API)
+        from ..slices import style_depth_slices
+        style_depth_slices(layer, band=self.band)
+
+    @classmethod
+    def create(cls, band: int = 1):
+        obj = cls(band)
+        cls._keep.append(obj)
+        return obj
+
+
+class StyleTargets(QgsProcessingLayerPostProcessorInterface):
+    """Graduated style on max_prospectivity for target outlines and centroids."""
+
+    _keep = []
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS API)
+        from ..targets_style import style_targets_layer
+        style_targets_layer(layer)
+
+    @classmethod
+    def create(cls):
+        obj = cls()
+        cls._keep.append(obj)
+        return obj
+
+
+class VoxprospectAlgorithm(QgsProcessingAlgorithm):
+    """Base class: naming, grouping, icon and a fresh instance per run."""
+
+    _name = ""
+    _display = ""
+    _group = "Pipeline"
+    _help = ""
+
+    def name(self):
+        return self._name
+
+    def displayName(self):  # noqa: N802
+        return tr(self._display)
+
+    def group(self):
+        return tr(self._group)
+
+    def groupId(self):  # noqa: N802
+        return self._group.lower().replace(" ", "")
+
+    def shortHelpString(self):  # noqa: N802
+        return tr(self._help)
+
+    def icon(self):
+        from qgis.PyQt.QtGui import QIcon
+        return QIcon(ICON_PATH)
+
+    def createInstance(self):  # noqa: N802
+        return type(self)()
+
+
+SLICES_FILTER = "GeoTIFF depth slices (*.tif *.tiff)"
+VOLUME_FILTER = "Volumes (*.vti *.vtk *.vtr *.vts *.tif *.tiff *.vo *.msh);;All files (*)"
+PROJECT_EXTENSION = "toml"
+
+TARGET_LAYERS = ("target_outlines", "target_centroids")
+
+
+def style_raster_output(context: QgsProcessingContext, path: str, name: str | None = None) -> None:
+    """Style a raster destination QGIS will load (pseudo-colour over all levels)."""
+    if path and context.willLoadLayerOnCompletion(path):
+        details = context.layerToLoadOnCompletionDetails(path)
+        if name:
+            details.name = name
+        details.setPostProcessor(StyleSlices.create())
+
+
+def load_slices(context: QgsProcessingContext, path: str, name: str, output_name: str) -> None:
+    """Load a depth-slice GeoTIFF written by the library (not a destination parameter)."""
+    from qgis.core import QgsProcessingUtils
+    load_on_completion(context, path, name, output_name, StyleSlices.create(),
+                       QgsProcessingUtils.LayerHint.Raster)
+
+
+def load_targets(context: QgsProcessingContext, gpkg: str, prefix: str = "") -> dict:
+    """Load a targets GeoPackage's outline and centroid layers, styled, on completion.
+
+    Returns
+    -------
+    dict
+        ``{"OUTLINES": uri, "CENTROIDS": uri}`` for the algorithm's outputs.
+    """
+    from qgis.core import QgsProcessingUtils
+    uris = {}
+    for key, layer in zip(("OUTLINES", "CENTROIDS"), TARGET_LAYERS):
+        uri = f"{gpkg}|layername={layer}"
+        load_on_completion(context, uri, prefix + layer.replace("_", " "), key, StyleTargets.create(),
+                           QgsProcessingUtils.LayerHint.Vector)
+        uris[key] = uri
+    return uris
+
+
+def find_output(summary: dict, outdir, suffixes, contains: str = "") -> str | None:
+    """A written file from a run's summary (any value that is such a path), else from the folder.
+
+    The pipeline's summaries name their outputs; the folder scan is a fallback for
+    keys this plugin does not know.
+    """
+    from pathlib import Path
+
+    def walk(obj):
+        if isinstance(obj, dict):
+            for v in obj.values():
+                yield from walk(v)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                yield from walk(v)
+        elif isinstance(obj, (str, Path)):
+            yield str(obj)
+
+    for value in walk(summary or {}):
+        p = Path(value)
+        if p.suffix.lower() in suffixes and contains in p.name and p.is_file():
+            return str(p)
+    if outdir:
+        for p in sorted(Path(outdir).rglob("*")):
+            if p.suffix.lower() in suffixes and contains in p.name and p.is_file():
+                return str(p)
+    return None

@@ -1,0 +1,46 @@
+"""The whole pipeline from a project file (``voxprospect.pipeline.run_project``)."""
+
+from __future__ import annotations
+
+from qgis.core import (QgsProcessingOutputFolder, QgsProcessingOutputRasterLayer, QgsProcessingOutputVectorLayer,
+                       QgsProcessingParameterFile, QgsProcessingParameterFolderDestination)
+
+from .base import PROJECT_EXTENSION, VoxprospectAlgorithm, call_library, find_output, load_slices, load_targets, tr
+
+
+class RunPipeline(VoxprospectAlgorithm):
+    _name = "runproject"
+    _display = "Run whole pipeline"
+    _help = ("Evidence, training windows, models (evaluated under every protocol of the "
+             "project), prediction, P-A threshold and targets, as the project file says. "
+             "The prospectivity depth slices and the targets are added to the map. Leave the "
+             "output folder empty to use the project's output_dir.")
+
+    PROJECT, OUTPUT = "PROJECT", "OUTPUT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFile(self.PROJECT, tr("Project file (.toml)"),
+                                                     extension=PROJECT_EXTENSION))
+        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Output folder"),
+                                                                  optional=True, createByDefault=False))
+        self.addOutput(QgsProcessingOutputFolder("FOLDER", tr("Results folder")))
+        self.addOutput(QgsProcessingOutputRasterLayer("SLICES", tr("Prospectivity depth slices")))
+        self.addOutput(QgsProcessingOutputVectorLayer("OUTLINES", tr("Target outlines")))
+        self.addOutput(QgsProcessingOutputVectorLayer("CENTROIDS", tr("Target centroids")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from voxprospect.pipeline import run_project
+
+        project = self.parameterAsFile(parameters, self.PROJECT, context)
+        outdir = self.parameterAsString(parameters, self.OUTPUT, context) or None
+        summary = call_library(run_project, feedback, project, outdir)
+        outdir = summary.get("outdir") or outdir
+        results = {self.OUTPUT: outdir, "FOLDER": outdir}
+        slices = find_output(summary, outdir, (".tif", ".tiff"), "prospectivity")
+        if slices:
+            load_slices(context, slices, tr("prospectivity"), "SLICES")
+            results["SLICES"] = slices
+        gpkg = find_output(summary, outdir, (".gpkg",))
+        if gpkg:
+            results.update(load_targets(context, gpkg))
+        return results

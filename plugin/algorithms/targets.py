@@ -1,0 +1,58 @@
+"""Prediction-area threshold and 3D targets (``voxprospect.pipeline.run_targets``)."""
+
+from __future__ import annotations
+
+from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer, QgsProcessingParameterFile,
+                       QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber)
+
+from .base import VoxprospectAlgorithm, call_library, find_output, load_targets, tr
+
+
+class FindTargets(VoxprospectAlgorithm):
+    _name = "targets"
+    _display = "P-A threshold and 3D targets"
+    _help = ("Picks the prospectivity threshold where the prediction-area curves cross (needs "
+             "the known orebodies) or uses the threshold you give, groups the voxels above it "
+             "into 26-connected 3D targets, and writes the label volume, a CSV table, the P-A "
+             "plot and a GeoPackage whose target outlines (per elevation level) and 3D "
+             "centroids are added to the map.")
+
+    PROSPECTIVITY, OREBODIES, THRESHOLD, MIN_VOXELS, OUTPUT = (
+        "PROSPECTIVITY", "OREBODIES", "THRESHOLD", "MIN_VOXELS", "OUTPUT")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFile(self.PROSPECTIVITY, tr("Prospectivity volume (.vti)"),
+                                                     extension="vti"))
+        self.addParameter(QgsProcessingParameterFile(self.OREBODIES, tr("Known orebodies (volume, for P-A)"),
+                                                     optional=True))
+        self.addParameter(QgsProcessingParameterNumber(self.THRESHOLD, tr("Threshold (empty: from P-A)"),
+                                                       QgsProcessingParameterNumber.Double, None,
+                                                       optional=True, minValue=0.0, maxValue=1.0))
+        self.addParameter(QgsProcessingParameterNumber(self.MIN_VOXELS, tr("Smallest target (voxels)"),
+                                                       QgsProcessingParameterNumber.Integer, 1, minValue=1))
+        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Output folder")))
+        self.addOutput(QgsProcessingOutputVectorLayer("OUTLINES", tr("Target outlines")))
+        self.addOutput(QgsProcessingOutputVectorLayer("CENTROIDS", tr("Target centroids")))
+        self.addOutput(QgsProcessingOutputNumber("THRESHOLD_USED", tr("Threshold used")))
+        self.addOutput(QgsProcessingOutputNumber("TARGET_COUNT", tr("Number of targets")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from voxprospect.pipeline import run_targets
+
+        prospectivity = self.parameterAsFile(parameters, self.PROSPECTIVITY, context)
+        orebodies = self.parameterAsFile(parameters, self.OREBODIES, context) or None
+        threshold = None
+        if parameters.get(self.THRESHOLD) not in (None, ""):
+            threshold = self.parameterAsDouble(parameters, self.THRESHOLD, context)
+        min_voxels = self.parameterAsInt(parameters, self.MIN_VOXELS, context)
+        outdir = self.parameterAsString(parameters, self.OUTPUT, context)
+        summary = call_library(run_targets, feedback, prospectivity, outdir, orebody_path=orebodies,
+                               threshold=threshold, min_voxels=min_voxels)
+        results = {self.OUTPUT: outdir, "THRESHOLD_USED": summary.get("threshold"),
+                   "TARGET_COUNT": (summary.get("targets") or {}).get("count")}
+        feedback.pushInfo(tr("threshold {}: {} targets").format(results["THRESHOLD_USED"],
+                                                                results["TARGET_COUNT"]))
+        gpkg = find_output(summary, outdir, (".gpkg",))
+        if gpkg:
+            results.update(load_targets(context, gpkg))
+        return results

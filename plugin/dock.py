@@ -1,0 +1,208 @@
+"""The "Depth slices" dock: scroll a volume layer level by level in the map.
+
+Widgets only; the logic (which band shows which elevation, styling, export through
+the ``voxprospect:slices`` algorithm) lives in :mod:`.slices` and is tested
+headless. The export runs as a background Processing task so QGIS never freezes;
+moving the slider only switches the renderer's band.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import (QgsApplication, QgsProcessingAlgRunnerTask, QgsProcessingContext, QgsProcessingFeedback,
+                       QgsProject)
+from qgis.gui import QgsDockWidget, QgsFileWidget
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
+                                 QSlider, QVBoxLayout, QWidget)
+
+from . import slices as sl
+
+
+class DepthSlicesDock(QgsDockWidget):
+    """Pick a volume and a layer; a vertical slider and a spin box choose the elevation.
+
+    Parameters
+    ----------
+    iface : QgisInterface
+    open_algorithm : callable, optional
+        ``open_algorithm(algorithm_id, parameters)``; used by "Export targets…".
+    project : QgsProject, optional
+        Where the slices layer is added (the current project by default).
+    """
+
+    def __init__(self, iface=None, open_algorithm=None, project=None, parent=None):
+        super().__init__("Depth slices", parent)
+        self.setObjectName("voxprospectDepthSlices")
+        self.iface = iface
+        self.open_algorithm = open_algorithm
+        self.project = project or QgsProject.instance()
+        self.slices: sl.DepthSlices | None = None
+        self._task = None
+        self._updating = False
+
+        body = QWidget(self)
+        form = QFormLayout()
+        self.file_widget = QgsFileWidget(body)
+        self.file_widget.setFilter("Volumes and depth slices (*.vti *.tif *.tiff);;All files (*)")
+        self.file_widget.fileChanged.connect(self.on_file_changed)
+        form.addRow("Volume", self.file_widget)
+        self.layer_combo = QComboBox(body)
+        form.addRow("Layer", self.layer_combo)
+        self.show_button = QPushButton("Show slices", body)
+        self.show_button.clicked.connect(self.show_volume)
+        form.addRow("", self.show_button)
+
+        self.slider = QSlider(Qt.Vertical, body)
+        self.slider.setTickPosition(QSlider.TicksRight)
+        self.slider.valueChanged.connect(self.on_slider)
+        self.elevation_box = QDoubleSpinBox(body)
+        self.elevation_box.setSuffix(" m")
+        self.elevation_box.setKeyboardTracking(False)
+        self.elevation_box.valueChanged.connect(self.on_elevation)
+        self.level_label = QLabel("", body)
+        levels = QVBoxLayout()
+        levels.addWidget(QLabel("Elevation (top)", body))
+        row = QHBoxLayout()
+        row.addWidget(self.slider)
+        side = QVBoxLayout()
+        side.addWidget(self.elevation_box)
+        side.addWidget(self.level_label)
+        side.addStretch(1)
+        row.addLayout(side)
+        levels.addLayout(row)
+        levels.addWidget(QLabel("(bottom)", body))
+
+        self.targets_button = QPushButton("Export targets…", body)
+        self.targets_button.setToolTip("Targets of this prospectivity volume as a GeoPackage")
+        self.targets_button.clicked.connect(self.export_targets)
+        self.status = QLabel("", body)
+        self.status.setWordWrap(True)
+
+        outer = QVBoxLayout(body)
+        outer.addLayout(form)
+        outer.addLayout(levels, 1)
+        outer.addWidget(self.targets_button)
+        outer.addWidget(self.status)
+        self.setWidget(body)
+        self._enable_levels(False)
+
+    # -- choosing the volume ----------------------------------------------------------
+    def on_file_changed(self, path: str):
+        self.layer_combo.clear()
+        if not path:
+            return
+        try:
+            names = sl.volume_layer_names(path)
+        except Exception as e:  # noqa: BLE001 - any unreadable file is a message, not a crash
+            self.status.setText(f"Cannot read {path}: {e}")
+            return
+        self.layer_combo.addItems(names)
+        if "prospectivity" in names:
+            self.layer_combo.setCurrentText("prospectivity")
+        self.status.setText("")
+
+    def show_volume(self):
+        """Export (in the background) and show the chosen layer's depth slices."""
+        path = self.file_widget.filePath()
+        if not path:
+            self.status.setText("Choose a volume (.vti) or a depth-slice GeoTIFF first.")
+            return
+        layer = self.layer_combo.currentText() or None
+        if Path(path).suffix.lower() in (".tif", ".tiff"):
+            self.attach(sl.open_depth_slices(path, layer=None, project=self.project))
+            return
+        alg = QgsApplication.processingRegistry().createAlgorithmById("voxprospect:slices")
+        if alg is None:
+            self.status.setText("The voxprospect algorithms are not available (see the log for what to install).")
+            return
+        params = sl.slices_parameters(path, layer)
+        context = QgsProcessingContext()
+        context.setProject(self.project)
+        feedback = QgsProcessingFeedback()
+        task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
+        # the task owns nothing we need after it ends; keep Python references alive until then
+        self._task = (task, context, feedback, alg)
+        task.executed.connect(lambda ok, results: self._on_exported(ok, results, layer, feedback))
+        self.show_button.setEnabled(False)
+        self.status.setText("Writing depth slices…")
+        QgsApplication.taskManager().addTask(task)
+
+    def _on_exported(self, ok, results, layer, feedback):
+        self.show_button.setEnabled(True)
+        self._task = None
+        if not ok:
+            self.status.setText("Export failed: " + (feedback.textLog().strip().splitlines() or ["see the log"])[-1])
+            return
+        self.attach(sl.open_depth_slices(results["OUTPUT"], layer=layer, project=self.project))
+
+    def attach(self, slices: sl.DepthSlices):
+        """Drive ``slices`` with the slider and spin box (used after loading)."""
+        self.slices = slices
+        n = slices.n_levels
+        known = [z for z in slices.elevations if z is not None]
+        self._updating = True
+        try:
+            self.slider.setRange(0, n - 1)
+            self.slider.setValue(slices.level)
+            if known:
+                self.elevation_box.setRange(min(known), max(known))
+                step = (max(known) - min(known)) / max(1, n - 1)
+                self.elevation_box.setSingleStep(step or 1.0)
+                self.elevation_box.setDecimals(1 if step % 1 else 0)
+                self.elevation_box.setValue(slices.elevation() or 0.0)
+        finally:
+            self._updating = False
+        self._enable_levels(True)
+        self._show_level()
+        if self.iface is not None:
+            self.iface.setActiveLayer(slices.layer)
+        slices.layer.willBeDeleted.connect(self.close_volume)
+
+    def close_volume(self):
+        self.slices = None
+        self._enable_levels(False)
+
+    # -- scrolling ------------------------------------------------------------------
+    def on_slider(self, level: int):
+        if self._updating or self.slices is None:
+            return
+        self.slices.set_level(level)
+        self._sync_from_slices()
+
+    def on_elevation(self, elevation: float):
+        if self._updating or self.slices is None:
+            return
+        self.slices.set_elevation(elevation)
+        self._sync_from_slices()
+
+    def _sync_from_slices(self):
+        self._updating = True
+        try:
+            self.slider.setValue(self.slices.level)
+            z = self.slices.elevation()
+            if z is not None:
+                self.elevation_box.setValue(z)
+        finally:
+            self._updating = False
+        self._show_level()
+
+    def _show_level(self):
+        s = self.slices
+        self.level_label.setText(f"level {s.level + 1} of {s.n_levels}\nband {s.band}")
+
+    def _enable_levels(self, on: bool):
+        for w in (self.slider, self.elevation_box):
+            w.setEnabled(on)
+        if not on:
+            self.level_label.setText("")
+
+    # -- targets --------------------------------------------------------------------
+    def export_targets(self):
+        path = self.file_widget.filePath()
+        params = {"PROSPECTIVITY": path} if path.lower().endswith(".vti") else {}
+        if self.layer_combo.currentText():
+            params["LAYER"] = self.layer_combo.currentText()
+        if self.open_algorithm is not None:
+            self.open_algorithm("voxprospect:exporttargets", params)

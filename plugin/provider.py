@@ -1,0 +1,57 @@
+"""The Processing provider: every voxprospect step in the toolbox and the modeler."""
+
+from __future__ import annotations
+
+import os
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from . import deps
+
+ICON = os.path.join(os.path.dirname(__file__), "icons", "icon.svg")
+
+
+class VoxprospectProvider(QgsProcessingProvider):
+    """Provider id ``voxprospect``; algorithms are ``voxprospect:<name>``.
+
+    When the library or torch is missing from QGIS's Python the provider stays
+    registered (so the plugin loads and the toolbox explains itself by its long
+    name) but offers no algorithm: each would only fail with an import error.
+    """
+
+    def __init__(self, missing=None):
+        super().__init__()
+        self._missing = deps.missing_packages() if missing is None else list(missing)
+
+    def id(self):
+        return "voxprospect"
+
+    def name(self):
+        return "voxprospect"
+
+    def longName(self):  # noqa: N802
+        if self._missing:
+            return "voxprospect (missing Python packages: " + ", ".join(self._missing) + ")"
+        try:
+            from voxprospect import __version__
+        except Exception:  # noqa: BLE001
+            __version__ = "?"
+        return f"voxprospect {__version__}: 3D mineral prospectivity"
+
+    def icon(self):
+        return QIcon(ICON)
+
+    def svgIconPath(self):  # noqa: N802
+        return ICON
+
+    @property
+    def missing(self) -> list[str]:
+        return list(self._missing)
+
+    def loadAlgorithms(self):  # noqa: N802
+        if self._missing:
+            return
+        from .algorithms import algorithm_classes
+        for cls in algorithm_classes():
+            self.addAlgorithm(cls())

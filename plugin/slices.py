@@ -1,0 +1,289 @@
+"""Depth slices in the map: one multi-band GeoTIFF, band per elevation level.
+
+voxprospect writes a volume layer as a GeoTIFF whose band ``b`` (1-based) holds the
+level ``k = nz - b`` (top first) and whose band description is ``z=<elev> m``
+(:func:`voxprospect.io.write_geotiff_levels`). Showing another depth is then only
+a change of the renderer's band: no file is read or written, so a slider over the
+levels is instant.
+
+This module holds the logic, free of widgets, so it runs (and is tested) headless;
+:mod:`.dock` only wires widgets to :class:`DepthSlices`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from qgis.core import (QgsColorRampShader, QgsRasterBandStats, QgsRasterLayer, QgsRasterShader,
+                       QgsSingleBandPseudoColorRenderer, QgsStyle)
+
+_Z_RE = re.compile(r"z=\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*m")
+
+#: colour ramp for continuous layers (prospectivity, distances, geophysics); perceptually
+#: uniform and readable in grey, so highs stand out in print too.
+DEFAULT_RAMP = "Magma"
+
+
+# stops of matplotlib's magma and of ColorBrewer's Reds, for a QGIS whose default style
+# has no ramps (a bare QgsApplication without its prefix path)
+_FALLBACK_RAMPS = {
+    "Magma": ["#000004", "#3b0f70", "#8c2981", "#de4968", "#fe9f6d", "#fcfdbf"],
+    "Reds": ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"],
+}
+
+
+def color_ramp(name: str):
+    """A colour ramp of QGIS's default style, or a built-in copy when the style lacks it."""
+    from qgis.core import QgsGradientColorRamp, QgsGradientStop
+    from qgis.PyQt.QtGui import QColor
+
+    ramp = QgsStyle.defaultStyle().colorRamp(name)
+    if ramp is not None:
+        return ramp
+    colours = [QColor(c) for c in _FALLBACK_RAMPS.get(name, _FALLBACK_RAMPS["Magma"])]
+    n = len(colours) - 1
+    stops = [QgsGradientStop(i / n, c) for i, c in enumerate(colours[1:-1], start=1)]
+    return QgsGradientColorRamp(colours[0], colours[-1], False, stops)
+
+
+def band_elevations(layer: QgsRasterLayer) -> list[float | None]:
+    """Elevation (m) of each band, band 1 first, from the ``z=<elev> m`` descriptions.
+
+    ``None`` for a band without such a description (a GeoTIFF not written by
+    voxprospect).
+    """
+    out = []
+    provider = layer.dataProvider()
+    for b in range(1, layer.bandCount() + 1):
+        m = _Z_RE.search(provider.generateBandName(b) or "")
+        out.append(float(m.group(1)) if m else None)
+    return out
+
+
+def value_range(layer: QgsRasterLayer, sample_size: int = 250_000) -> tuple[float, float]:
+    """Minimum and maximum over all bands, so one colour means one value at every depth."""
+    provider = layer.dataProvider()
+    lo, hi = float("inf"), float("-inf")
+    for b in range(1, layer.bandCount() + 1):
+        stats = provider.bandStatistics(b, QgsRasterBandStats.Min | QgsRasterBandStats.Max,
+                                        layer.extent(), sample_size)
+        if stats.elementCount == 0 and stats.minimumValue == stats.maximumValue == 0:
+            continue  # an all-nodata level (air above topography)
+        lo, hi = min(lo, stats.minimumValue), max(hi, stats.maximumValue)
+    if lo == float("inf"):
+        return 0.0, 1.0
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi
+
+
+def style_depth_slices(layer: QgsRasterLayer, band: int = 1, ramp_name: str = DEFAULT_RAMP,
+                       vmin: float | None = None, vmax: float | None = None, classes: int = 6) -> None:
+    """Give ``layer`` a pseudo-colour renderer on ``band`` with a ramp fixed over all levels.
+
+    Parameters
+    ----------
+    layer : QgsRasterLayer
+    band : int
+        1-based band (band 1 is the top level).
+    ramp_name : str
+        A ramp of QGIS's default style ("Magma", "Viridis", ...).
+    vmin, vmax : float, optional
+        Value range of the ramp; the range over all bands when omitted.
+    classes : int
+        Number of legend entries.
+    """
+    if vmin is None or vmax is None:
+        lo, hi = value_range(layer)
+        vmin = lo if vmin is None else vmin
+        vmax = hi if vmax is None else vmax
+    ramp = color_ramp(ramp_name)
+    ramp_shader = QgsColorRampShader(vmin, vmax, ramp, QgsColorRampShader.Interpolated,
+                                     QgsColorRampShader.Continuous)
+    ramp_shader.classifyColorRamp(classes, -1)
+    shader = QgsRasterShader(vmin, vmax)
+    shader.setRasterShaderFunction(ramp_shader)
+    renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), band, shader)
+    renderer.setClassificationMin(vmin)
+    renderer.setClassificationMax(vmax)
+    layer.setRenderer(renderer)
+    layer.triggerRepaint()
+
+
+class DepthSlices:
+    """Scroll a depth-slice GeoTIFF layer through its elevation levels.
+
+    Parameters
+    ----------
+    layer : QgsRasterLayer
+        A GeoTIFF written by :func:`voxprospect.io.write_geotiff_levels`.
+    base_name : str, optional
+        Layer name before the elevation (``"prospectivity"`` shows as
+        ``"prospectivity z=-300 m"``); the layer's name when omitted.
+    style : bool
+        Apply :func:`style_depth_slices` unless the layer already has a
+        pseudo-colour renderer.
+
+    Notes
+    -----
+    Levels are numbered as in the library: ``k = 0`` is the deepest, ``k = nz - 1``
+    the top; band ``b = nz - k``.
+    """
+
+    def __init__(self, layer: QgsRasterLayer, base_name: str | None = None, style: bool = True):
+        if not layer.isValid():
+            raise ValueError(f"{layer.source()}: not a valid raster layer")
+        self.layer = layer
+        self.base_name = base_name or re.sub(r"\s*z=.*$", "", layer.name()) or "slices"
+        self.elevations_by_band = band_elevations(layer)
+        if style and not isinstance(layer.renderer(), QgsSingleBandPseudoColorRenderer):
+            # GDAL's default for a many-band GeoTIFF is an RGB composite of bands 1-3
+            style_depth_slices(layer, band=1)
+        self._rename()
+
+    # -- levels -------------------------------------------------------------------
+    @property
+    def n_levels(self) -> int:
+        return self.layer.bandCount()
+
+    @property
+    def band(self) -> int:
+        r = self.layer.renderer()
+        return int(r.band()) if hasattr(r, "band") else 1
+
+    @property
+    def level(self) -> int:
+        """Current level ``k`` (0 = deepest)."""
+        return self.n_levels - self.band
+
+    def elevation(self, level: int | None = None) -> float | None:
+        """Elevation (m) of ``level`` (default: the current one)."""
+        level = self.level if level is None else level
+        return self.elevations_by_band[self.n_levels - 1 - level]
+
+    @property
+    def elevations(self) -> list[float | None]:
+        """Elevations by level, deepest first."""
+        return self.elevations_by_band[::-1]
+
+    def nearest_level(self, elevation: float) -> int:
+        """The level whose elevation is closest to ``elevation``."""
+        known = [(abs(z - elevation), k) for k, z in enumerate(self.elevations) if z is not None]
+        if not known:
+            raise ValueError(f"{self.layer.source()}: bands carry no z=<elev> m description")
+        return min(known)[1]
+
+    # -- switching ----------------------------------------------------------------
+    def set_level(self, level: int) -> int:
+        """Show level ``k`` (clamped to the grid); only the renderer's band changes.
+
+        Returns
+        -------
+        int
+            The band now displayed.
+        """
+        level = max(0, min(self.n_levels - 1, int(level)))
+        band = self.n_levels - level
+        renderer = self.layer.renderer()
+        if renderer is None or not hasattr(renderer, "setBand"):
+            style_depth_slices(self.layer, band=band)
+        elif renderer.band() != band:
+            renderer.setBand(band)
+            self.layer.triggerRepaint()
+            self.layer.emitStyleChanged()  # legend and layer tree follow
+        self._rename()
+        return band
+
+    def set_elevation(self, elevation: float) -> int:
+        """Show the level nearest to ``elevation`` (m); returns that level."""
+        level = self.nearest_level(elevation)
+        self.set_level(level)
+        return level
+
+    def _rename(self):
+        z = self.elevation()
+        self.layer.setName(f"{self.base_name} z={z:g} m" if z is not None else
+                           f"{self.base_name} band {self.band}")
+
+
+def load_depth_slices(path, name: str | None = None) -> QgsRasterLayer:
+    """Open a depth-slice GeoTIFF as a styled raster layer (not added to a project).
+
+    Raises
+    ------
+    ValueError
+        If QGIS cannot read the file.
+    """
+    path = Path(path)
+    layer = QgsRasterLayer(str(path), name or path.stem, "gdal")
+    if not layer.isValid():
+        raise ValueError(f"{path}: QGIS cannot open this raster")
+    style_depth_slices(layer, band=1)
+    return layer
+
+
+def volume_layer_names(path) -> list[str]:
+    """Names of a volume file's layers, without reading its arrays when it is .vti.
+
+    A depth-slice GeoTIFF holds one layer (its ``layer`` tag); other formats are read
+    through the library.
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".tif", ".tiff"):
+        return [path.stem]
+    if path.suffix.lower() == ".vti":
+        import vtk  # header only: cell array names come from UpdateInformation
+        reader = vtk.vtkXMLImageDataReader()
+        reader.SetFileName(str(path))
+        reader.UpdateInformation()
+        names = [reader.GetCellArrayName(i) for i in range(reader.GetNumberOfCellArrays())]
+        names += [reader.GetPointArrayName(i) for i in range(reader.GetNumberOfPointArrays())]
+        hidden = {"active", "vtkGhostType", "vtkValidPointMask"}
+        return [n for n in names if n and n not in hidden and not n.startswith("_")]
+    from voxprospect.io import read_volume
+    return read_volume(path).names
+
+
+def default_slices_path(volume_path, layer: str | None) -> Path:
+    """Where the dock writes a volume's depth slices: beside it if that folder is writable."""
+    import os
+    volume_path = Path(volume_path)
+    name = f"{volume_path.stem}_{layer or 'layer'}_slices.tif"
+    if os.access(volume_path.parent, os.W_OK):
+        return volume_path.with_name(name)
+    from qgis.core import QgsProcessingUtils
+    return Path(QgsProcessingUtils.generateTempFilename(name))
+
+
+def slices_parameters(volume_path, layer: str | None, out_path=None) -> dict:
+    """Parameters of ``voxprospect:slices`` for the dock (same algorithm as the toolbox)."""
+    out = out_path or default_slices_path(volume_path, layer)
+    return {"VOLUME": str(volume_path), "LAYER": layer or "", "OUTPUT": str(out)}
+
+
+def open_depth_slices(path, layer: str | None = None, project=None, out_path=None,
+                      feedback=None) -> DepthSlices:
+    """Show a volume layer (or a depth-slice GeoTIFF) as scrollable slices in ``project``.
+
+    A ``.tif`` is opened as it is; any other volume is first exported with the
+    ``voxprospect:slices`` Processing algorithm (the dock and the toolbox share it).
+    Runs synchronously; the dock runs the export as a background task instead.
+
+    Returns
+    -------
+    DepthSlices
+    """
+    from qgis.core import QgsProject
+    path = Path(path)
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        import processing
+        result = processing.run("voxprospect:slices", slices_parameters(path, layer, out_path),
+                                feedback=feedback)
+        tif = result["OUTPUT"]
+    else:
+        tif = str(path)
+    name = layer or path.stem
+    raster = load_depth_slices(tif, name)
+    (project or QgsProject.instance()).addMapLayer(raster)
+    return DepthSlices(raster, base_name=name, style=False)
