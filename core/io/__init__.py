@@ -13,7 +13,8 @@ from ..errors import InputFileError
 from .vti import read_vti, write_vti
 from .geotiff import write_geotiff_levels
 
-__all__ = ["read_volume", "write_volume", "read_vti", "write_vti", "write_geotiff_levels", "sniff_format"]
+__all__ = ["read_volume", "write_volume", "read_vti", "write_vti", "write_geotiff_levels", "sniff_format",
+           "read_mesh", "register_reader", "register_writer", "register_mesh_reader"]
 
 
 def sniff_format(path) -> str:
@@ -78,8 +79,39 @@ def read_volume(path, **kwargs):
     fmt = sniff_format(path)
     _load_optional_readers()
     if fmt not in _READERS:
+        if fmt in _MESH_READERS:
+            raise InputFileError(path, f"is a {fmt} file (a mesh, not a volume): read it with "
+                                 "voxprospect.io.read_mesh, or voxelise it onto a grid")
         raise InputFileError(path, f"a {fmt} file cannot be read as a volume")
     return _READERS[fmt](path, **kwargs)
+
+
+_MESH_READERS = {}
+
+
+def register_mesh_reader(fmt: str, func) -> None:
+    """Register ``func(path, **kwargs) -> {name: pyvista mesh}`` for a sniffed format."""
+    _MESH_READERS[fmt] = func
+
+
+def read_mesh(path, **kwargs) -> dict:
+    """Read the meshes of a file (GOCAD TSurf, VTK PolyData / structured / unstructured).
+
+    Returns
+    -------
+    dict of str to pyvista.DataSet
+        One entry per surface or dataset in the file, in file order.
+
+    Raises
+    ------
+    InputFileError
+        If the format is unknown or holds no mesh.
+    """
+    fmt = sniff_format(path)
+    _load_optional_readers()
+    if fmt not in _MESH_READERS:
+        raise InputFileError(path, f"a {fmt} file holds no mesh that voxprospect reads")
+    return _MESH_READERS[fmt](path, **kwargs)
 
 
 _WRITERS = {".vti": write_vti}
@@ -105,7 +137,7 @@ def write_volume(volume, path, inputs=(), **kwargs):
 def _load_optional_readers():
     """Import the format modules that register themselves (GOCAD, UBC, ...)."""
     import importlib
-    for mod in ("gocad", "ubc", "vtk_any"):
+    for mod in ("gocad", "ubc", "vtk_any", "tsurf"):
         try:
             importlib.import_module(f"{__name__}.{mod}")
         except ModuleNotFoundError as e:

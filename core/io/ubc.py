@@ -14,10 +14,11 @@ Maule), ``-99999``, ``-100`` (UBC's inactive-cell value) or, in conductivity mod
 ``1e-8``; they become inactive.
 
 Because the cell widths vary (padding cells, finer cells near the surface), a UBC mesh
-is *rectilinear*, not a regular voxel grid. :class:`RectilinearVolume` holds it as read;
-:func:`resample_rectilinear` brings it onto a :class:`~voxprospect.grid.VoxelGrid`
-(volume-weighted means by default, so mean properties are conserved). It lives here
-until a shared rectilinear type exists; ``voxelise.resample_to_grid`` may take it.
+is *rectilinear*, not a regular voxel grid. It is read as a
+:class:`voxprospect.voxelise.RectilinearVolume`; :func:`resample_rectilinear` brings it
+onto a :class:`~voxprospect.grid.VoxelGrid` (volume-weighted means by default, so mean
+properties are conserved; ``"linear"``/``"nearest"`` go through
+:func:`voxprospect.voxelise.resample_to_grid`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ..errors import InputFileError, OutputError, VoxprospectError
 from ..grid import VoxelGrid
 from ..report import atomic_path
 from ..volume import Volume
+from ..voxelise import RectilinearVolume, resample_to_grid
 
 log = logging.getLogger(__name__)
 
@@ -46,136 +48,66 @@ MAX_AUTO_CELLS = 50_000_000
 _UNIFORM_RTOL = 1e-6
 
 
-# -- the rectilinear volume ---------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class RectilinearVolume:
-    """Named layers on an axis-aligned grid with variable cell widths.
+# -- the rectilinear volume (voxelise.RectilinearVolume) helpers ---------------------------
+def cell_widths(rect: RectilinearVolume, axis: int) -> np.ndarray:
+    """Cell widths along one axis (0 = x, 1 = y, 2 = z bottom to top)."""
+    return np.diff(rect.edges(axis))
 
-    Parameters
-    ----------
-    x_edges, y_edges, z_edges : ndarray
-        Increasing cell-edge coordinates (``n + 1`` each); z is elevation, so
-        ``k = 0`` is the deepest level, as on a :class:`VoxelGrid`.
-    layers : mapping of str to ndarray
-        Arrays of shape ``(nx, ny, nz)``.
-    active : ndarray of bool, optional
-    classes : mapping, optional
-    meta : dict, optional
-    crs : str, optional
+
+def cell_volumes(rect: RectilinearVolume) -> np.ndarray:
+    """Volume of every cell (m^3), shape ``(nx, ny, nz)``."""
+    return np.einsum("i,j,k->ijk", *(cell_widths(rect, a) for a in range(3)))
+
+
+def mesh_bounds(rect: RectilinearVolume) -> tuple[float, ...]:
+    """``(xmin, xmax, ymin, ymax, zmin, zmax)`` of the mesh's box."""
+    return tuple(float(v) for a in range(3) for v in (rect.edges(a)[0], rect.edges(a)[-1]))
+
+
+def is_uniform(rect: RectilinearVolume) -> bool:
+    """True when every axis has equal cell widths (the mesh is a regular voxel grid)."""
+    return all(np.allclose(w, w[0], rtol=_UNIFORM_RTOL, atol=0)
+               for w in (cell_widths(rect, a) for a in range(3)))
+
+
+def to_volume(rect: RectilinearVolume) -> Volume:
+    """The same cells as a :class:`Volume` (only for uniform meshes).
 
     Raises
     ------
     VoxprospectError
-        If edges are not increasing or an array does not match the shape.
+        If the cell widths vary; use :func:`resample_rectilinear` instead.
     """
+    if not is_uniform(rect):
+        raise VoxprospectError("the mesh has variable cell widths; resample it onto a voxel grid")
+    grid = VoxelGrid(tuple(rect.edges(a)[0] for a in range(3)),
+                     tuple(float(np.mean(cell_widths(rect, a))) for a in range(3)), rect.shape, rect.crs)
+    return Volume(grid, rect.layers, rect.active, rect.classes, rect.meta)
 
-    x_edges: np.ndarray
-    y_edges: np.ndarray
-    z_edges: np.ndarray
-    layers: Mapping[str, np.ndarray] = field(default_factory=dict)
-    active: np.ndarray | None = None
-    classes: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
-    meta: Mapping = field(default_factory=dict)
-    crs: str | None = None
 
-    def __post_init__(self):
-        for name in ("x_edges", "y_edges", "z_edges"):
-            e = np.asarray(getattr(self, name), dtype=float)
-            if e.ndim != 1 or e.size < 2 or not np.all(np.diff(e) > 0):
-                raise VoxprospectError(f"{name} must be at least two increasing coordinates")
-            object.__setattr__(self, name, e)
-        layers = {}
-        for n, a in dict(self.layers).items():
-            a = np.asarray(a)
-            if a.shape != self.shape:
-                raise VoxprospectError(f"layer {n!r} has shape {a.shape}, the mesh has {self.shape}")
-            layers[str(n)] = a
-        object.__setattr__(self, "layers", layers)
-        act = np.ones(self.shape, bool) if self.active is None else np.asarray(self.active, bool)
-        if act.shape != self.shape:
-            raise VoxprospectError(f"active mask has shape {act.shape}, the mesh has {self.shape}")
-        object.__setattr__(self, "active", act)
-        object.__setattr__(self, "classes", {k: dict(v) for k, v in dict(self.classes).items()})
-        object.__setattr__(self, "meta", dict(self.meta))
+def finest_grid(rect: RectilinearVolume) -> VoxelGrid:
+    """The regular grid over the mesh's box at its smallest cell width along each axis."""
+    cs = tuple(float(cell_widths(rect, a).min()) for a in range(3))
+    return VoxelGrid.from_bounds(mesh_bounds(rect), cs, rect.crs)
 
-    @property
-    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.x_edges, self.y_edges, self.z_edges
 
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(e.size - 1 for e in self.edges)
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.layers)
-
-    def __getitem__(self, name):
-        return self.layers[name]
-
-    def widths(self, axis: int) -> np.ndarray:
-        """Cell widths along one axis (0 = x, 1 = y, 2 = z bottom to top)."""
-        return np.diff(self.edges[axis])
-
-    def centres(self, axis: int) -> np.ndarray:
-        e = self.edges[axis]
-        return (e[:-1] + e[1:]) / 2
-
-    def cell_volumes(self) -> np.ndarray:
-        """Volume of every cell (m^3), shape ``(nx, ny, nz)``."""
-        return np.einsum("i,j,k->ijk", self.widths(0), self.widths(1), self.widths(2))
-
-    @property
-    def bounds(self) -> tuple[float, ...]:
-        return (self.x_edges[0], self.x_edges[-1], self.y_edges[0], self.y_edges[-1],
-                self.z_edges[0], self.z_edges[-1])
-
-    def is_uniform(self) -> bool:
-        """True when every axis has equal cell widths (a regular voxel grid)."""
-        return all(np.allclose(w, w[0], rtol=_UNIFORM_RTOL, atol=0) for w in map(self.widths, range(3)))
-
-    def to_volume(self) -> Volume:
-        """The same cells as a :class:`Volume` (only when :meth:`is_uniform`).
-
-        Raises
-        ------
-        VoxprospectError
-            If the cell widths vary; use :meth:`resample` instead.
-        """
-        if not self.is_uniform():
-            raise VoxprospectError("the mesh has variable cell widths; resample it onto a voxel grid")
-        grid = VoxelGrid((self.x_edges[0], self.y_edges[0], self.z_edges[0]),
-                         tuple(float(np.mean(self.widths(a))) for a in range(3)), self.shape, self.crs)
-        return Volume(grid, self.layers, self.active, self.classes, self.meta)
-
-    def finest_grid(self, crs=None) -> VoxelGrid:
-        """The regular grid over the mesh's box with its smallest width along each axis."""
-        cs = tuple(float(self.widths(a).min()) for a in range(3))
-        return VoxelGrid.from_bounds(self.bounds, cs, crs if crs is not None else self.crs)
-
-    def resample(self, grid: VoxelGrid, method: str = "mean") -> Volume:
-        """See :func:`resample_rectilinear`."""
-        return resample_rectilinear(self, grid, method)
-
-    def describe(self) -> dict:
-        out = {"mesh": {"kind": "rectilinear", "shape": list(self.shape), "bounds": list(self.bounds),
-                        "crs": self.crs,
-                        "cell_widths": {a: {"min": float(self.widths(i).min()), "max": float(self.widths(i).max())}
-                                        for i, a in enumerate("xyz")}},
-               "active_cells": int(self.active.sum()), "layers": {}, "meta": self.meta}
-        for n, a in self.layers.items():
-            v = a[self.active]
-            v = v[np.isfinite(v)] if np.issubdtype(a.dtype, np.floating) else v
-            if v.size:
-                w = self.cell_volumes()[self.active]
-                if np.issubdtype(a.dtype, np.floating):
-                    w = w[np.isfinite(a[self.active])]
-                out["layers"][n] = {"kind": "continuous", "dtype": str(a.dtype), "count": int(v.size),
-                                    "min": float(v.min()), "max": float(v.max()), "mean": float(v.mean()),
-                                    "volume_weighted_mean": float(np.sum(v * w) / np.sum(w))}
-            else:
-                out["layers"][n] = {"kind": "continuous", "dtype": str(a.dtype), "count": 0}
-        return out
+def describe_rectilinear(rect: RectilinearVolume) -> dict:
+    """Mesh, active cells and layer statistics (volume-weighted means) for ``info``."""
+    vol = cell_volumes(rect)
+    out = {"mesh": {"kind": "rectilinear", "shape": list(rect.shape), "bounds": list(mesh_bounds(rect)),
+                    "crs": rect.crs,
+                    "cell_widths": {a: {"min": float(cell_widths(rect, i).min()),
+                                        "max": float(cell_widths(rect, i).max())} for i, a in enumerate("xyz")}},
+           "active_cells": int(rect.active.sum()), "layers": {}, "meta": dict(rect.meta)}
+    for n, a in rect.layers.items():
+        ok = rect.active & (np.isfinite(a) if np.issubdtype(a.dtype, np.floating) else True)
+        v, w = a[ok], vol[ok]
+        stats = {"kind": "continuous", "dtype": str(a.dtype), "count": int(v.size)}
+        if v.size:
+            stats.update(min=float(v.min()), max=float(v.max()), mean=float(v.mean()),
+                         volume_weighted_mean=float(np.sum(v * w) / np.sum(w)))
+        out["layers"][n] = stats
+    return out
 
 
 def _overlap(src_edges: np.ndarray, dst_edges: np.ndarray) -> np.ndarray:
@@ -229,46 +161,29 @@ def resample_rectilinear(rect: RectilinearVolume, grid: VoxelGrid, method: str =
         raise VoxprospectError(f"unknown resampling method {method!r}; use mean, nearest or linear")
     if rect.crs and grid.crs and rect.crs != grid.crs:
         raise GridMismatchError(f"the mesh's CRS {rect.crs} differs from the target grid's {grid.crs}")
-    dst_edges = [grid.axis_edges(a) for a in range(3)]
-    centres = [grid.axis_centres(a) for a in range(3)]
-    near = [_nearest_index(rect.edges[a], centres[a]) for a in range(3)]
+    meta = dict(rect.meta)
+    meta["resampled"] = {"from": "rectilinear mesh", "shape": list(rect.shape), "method": method}
+    if method != "mean":
+        return resample_to_grid(rect, grid, method).with_meta(resampled=meta["resampled"])
+    near = [_nearest_index(rect.edges(a), grid.axis_centres(a)) for a in range(3)]
     ii, jj, kk = np.meshgrid(*(n[0] for n in near), indexing="ij")
     inside = near[0][1][:, None, None] & near[1][1][None, :, None] & near[2][1][None, None, :]
-    if method == "mean":
-        w = [_overlap(rect.edges[a], dst_edges[a]) for a in range(3)]
-        cover = _apply(w, rect.active.astype(float)) / grid.cell_volume
-        active = cover >= 0.5 - 1e-9
-    else:
-        active = inside & rect.active[ii, jj, kk]
+    w = [_overlap(rect.edges(a), grid.axis_edges(a)) for a in range(3)]
+    cover = _apply(w, rect.active.astype(float)) / grid.cell_volume
+    active = cover >= 0.5 - 1e-9
     layers = {}
     for name, arr in rect.layers.items():
         if np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool or name in rect.classes:
-            out = arr[ii, jj, kk]
-            if np.issubdtype(out.dtype, np.signedinteger):
-                out = np.where(inside, out, -1).astype(arr.dtype)
-            layers[name] = out
+            # classes are not averaged: the class of the cell holding the target centre
+            layers[name] = np.where(inside, arr[ii, jj, kk], 0).astype(arr.dtype)
             continue
         valid = rect.active & np.isfinite(arr)
-        if method == "mean":
-            num = _apply(w, np.where(valid, arr, 0.0).astype(float))
-            den = _apply(w, valid.astype(float))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-        elif method == "nearest":
-            out = np.where(inside & valid[ii, jj, kk], arr[ii, jj, kk], np.nan)
-        else:
-            from scipy.interpolate import RegularGridInterpolator
-            src = np.where(valid, arr, np.nan).astype(float)
-            interp = RegularGridInterpolator([rect.centres(a) for a in range(3)], src, method="linear",
-                                             bounds_error=False, fill_value=None)
-            pts = np.stack(np.meshgrid(*[np.clip(c, rect.centres(a)[0], rect.centres(a)[-1])
-                                         for a, c in enumerate(centres)], indexing="ij"), axis=-1)
-            out = interp(pts.reshape(-1, 3)).reshape(grid.shape)
-            out = np.where(inside, out, np.nan)
+        num = _apply(w, np.where(valid, arr, 0.0).astype(float))
+        den = _apply(w, valid.astype(float))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
         out = np.where(active, out, np.nan)
         layers[name] = out.astype(arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.float64)
-    meta = dict(rect.meta)
-    meta["resampled"] = {"from": "rectilinear mesh", "shape": list(rect.shape), "method": method}
     return Volume(VoxelGrid(grid.origin, grid.cell_size, grid.shape, grid.crs or rect.crs),
                   layers, active, rect.classes, meta)
 
@@ -322,7 +237,7 @@ def read_ubc_mesh(path, crs=None) -> RectilinearVolume:
     x_edges = x0 + np.concatenate([[0.0], np.cumsum(wx)])
     y_edges = y0 + np.concatenate([[0.0], np.cumsum(wy)])
     z_edges = (z0 - np.concatenate([[0.0], np.cumsum(wz_top_down)]))[::-1]
-    return RectilinearVolume(x_edges, y_edges, z_edges, crs=crs,
+    return RectilinearVolume(x_edges=x_edges, y_edges=y_edges, z_edges=z_edges, crs=crs,
                              meta={"source": {"format": "ubc-mesh", "mesh": str(p)}})
 
 
@@ -439,7 +354,8 @@ def read_ubc(mesh_path, model=None, no_data=None, crs=None) -> RectilinearVolume
         layers[name] = arr
         active &= ok
     meta = {"source": {"format": "ubc-gif", "mesh": str(mesh_path), "models": {k: str(v) for k, v in models.items()}}}
-    return RectilinearVolume(mesh.x_edges, mesh.y_edges, mesh.z_edges, layers, active, meta=meta, crs=crs)
+    return RectilinearVolume(x_edges=mesh.x_edges, y_edges=mesh.y_edges, z_edges=mesh.z_edges,
+                             layers=layers, active=active, meta=meta, crs=crs)
 
 
 def read_ubc_volume(path, model=None, grid: VoxelGrid | None = None, method: str = "mean",
@@ -458,15 +374,15 @@ def read_ubc_volume(path, model=None, grid: VoxelGrid | None = None, method: str
     """
     rect = read_ubc(path, model, no_data, crs)
     if grid is not None:
-        return rect.resample(grid, method)
-    if rect.is_uniform():
-        return rect.to_volume()
-    auto = rect.finest_grid()
+        return resample_rectilinear(rect, grid, method)
+    if is_uniform(rect):
+        return to_volume(rect)
+    auto = finest_grid(rect)
     if auto.n_cells > MAX_AUTO_CELLS:
         raise InputFileError(path, f"variable cell widths: resampling at the finest widths would make "
                                    f"{auto.n_cells:,} cells; give a target grid")
     log.info("%s: variable cell widths, resampled onto %s", path, auto.describe())
-    return rect.resample(auto, method)
+    return resample_rectilinear(rect, auto, method)
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -486,8 +402,7 @@ def _as_rect(volume) -> RectilinearVolume:
     if isinstance(volume, RectilinearVolume):
         return volume
     g = volume.grid
-    return RectilinearVolume(*(g.axis_edges(a) for a in range(3)), volume.layers, volume.active,
-                             volume.classes, volume.meta, g.crs)
+    return RectilinearVolume.from_volume(volume)
 
 
 def write_ubc(volume, msh_path, mod_path=None, layer: str | None = None, inputs=(),
@@ -520,15 +435,15 @@ def write_ubc(volume, msh_path, mod_path=None, layer: str | None = None, inputs=
     msh_path = Path(msh_path)
     x0, y0, ztop = rect.x_edges[0], rect.y_edges[0], rect.z_edges[-1]
     text = "\n".join([" ".join(map(str, rect.shape)), f"{x0:.10g} {y0:.10g} {ztop:.10g}",
-                      _widths_line(rect.widths(0)), _widths_line(rect.widths(1)),
-                      _widths_line(rect.widths(2)[::-1])]) + "\n"
+                      _widths_line(cell_widths(rect, 0)), _widths_line(cell_widths(rect, 1)),
+                      _widths_line(cell_widths(rect, 2)[::-1])]) + "\n"
     if mod_path is not None:
         if layer is None:
-            if len(rect.names) != 1:
-                raise OutputError(f"{mod_path}: name the layer to write (the volume has {', '.join(rect.names)})")
-            layer = rect.names[0]
+            if len(list(rect.layers)) != 1:
+                raise OutputError(f"{mod_path}: name the layer to write (the volume has {', '.join(list(rect.layers))})")
+            layer = list(rect.layers)[0]
         if layer not in rect.layers:
-            raise OutputError(f"{mod_path}: no layer {layer!r}; layers are {', '.join(rect.names)}")
+            raise OutputError(f"{mod_path}: no layer {layer!r}; layers are {', '.join(list(rect.layers))}")
         _write_model(rect, layer, Path(mod_path), inputs, no_data)
     with atomic_path(msh_path, inputs) as tmp:
         Path(tmp).write_text(text)
@@ -536,7 +451,7 @@ def write_ubc(volume, msh_path, mod_path=None, layer: str | None = None, inputs=
 
 
 def _write_model(rect, layer, path, inputs, no_data):
-    arr = np.asarray(rect[layer])
+    arr = np.asarray(rect.layers[layer])
     vals = np.where(rect.active & ~np.isnan(arr.astype(float)), arr, no_data)
     vals = vals[:, :, ::-1].transpose(1, 0, 2).ravel()  # y slowest, x, z top->bottom fastest
     # 17 digits: float32 and float64 values both read back bit for bit as float64
@@ -550,7 +465,7 @@ def write_ubc_volume(volume, path, inputs=(), layers=None, **_) -> Path:
     which :func:`read_ubc` finds again by name."""
     path = Path(path)
     rect = _as_rect(volume)
-    for name in (rect.names if layers is None else layers):
+    for name in (list(rect.layers) if layers is None else layers):
         safe = re.sub(r"[^\w.\-]+", "_", name)
         _write_model(rect, name, path.with_name(f"{path.stem}_{safe}.mod"), inputs, -99999.0)
     write_ubc(rect, path, inputs=inputs)

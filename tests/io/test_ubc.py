@@ -10,8 +10,9 @@ import pytest
 from voxprospect import InputFileError, Volume, VoxelGrid
 from voxprospect.errors import GridMismatchError, OutputError
 from voxprospect.io import read_volume, sniff_format, write_volume
-from voxprospect.io.ubc import (RectilinearVolume, read_ubc, read_ubc_mesh, resample_rectilinear,
-                                write_ubc)
+from voxprospect.io.ubc import (cell_volumes, cell_widths, is_uniform, mesh_bounds, read_ubc, read_ubc_mesh,
+                                resample_rectilinear, to_volume, write_ubc)
+from voxprospect.voxelise import RectilinearVolume
 
 
 @pytest.fixture
@@ -27,29 +28,29 @@ def maule_rect(maule):
 def test_maule_mesh_variable_vertical_cells(maule_rect, maule):
     r = maule_rect
     assert r.shape == (69, 69, 40)
-    np.testing.assert_allclose(r.widths(0), 250.0)
-    np.testing.assert_allclose(r.widths(1), 250.0)
+    np.testing.assert_allclose(cell_widths(r, 0), 250.0)
+    np.testing.assert_allclose(cell_widths(r, 1), 250.0)
     # top to bottom in the file: 5 x 100, 5 x 120, ... 5 x 350 m; ours is bottom to top
     top_down = np.repeat([100, 120, 145, 175, 210, 250, 300, 350], 5)
-    np.testing.assert_allclose(r.widths(2), top_down[::-1])
+    np.testing.assert_allclose(cell_widths(r, 2), top_down[::-1])
     assert r.z_edges[-1] == pytest.approx(3000.0)  # the origin's elevation is the top
     assert r.z_edges[0] == pytest.approx(3000.0 - top_down.sum())
     assert r.x_edges[0] == 355000.0 and r.y_edges[0] == 5999000.0
-    assert not r.is_uniform()
+    assert not is_uniform(r)
     assert sniff_format(maule) == "ubc-mesh"
 
 
 def test_maule_air_cells_inactive_and_model_order(maule_rect, maule):
     r = maule_rect
-    assert r.names == ["Lpout"]
+    assert list(r.layers) == ["Lpout"]
     raw = np.array((maule.parent / "Lpout.mod").read_text().split(), dtype=float)
     assert (~r.active).sum() == np.isnan(raw).sum()
     # the file's first value is the top cell of the south-west column; z fastest
     col = raw[:40]
-    np.testing.assert_array_equal(np.isnan(r["Lpout"][0, 0, ::-1]), np.isnan(col))
-    np.testing.assert_array_equal(r["Lpout"][0, 0, ::-1][~np.isnan(col)], col[~np.isnan(col)])
+    np.testing.assert_array_equal(np.isnan(r.layers["Lpout"][0, 0, ::-1]), np.isnan(col))
+    np.testing.assert_array_equal(r.layers["Lpout"][0, 0, ::-1][~np.isnan(col)], col[~np.isnan(col)])
     # the next 40 values are the column one cell east (x before y)
-    np.testing.assert_array_equal(np.nan_to_num(r["Lpout"][1, 0, ::-1], nan=9), np.nan_to_num(raw[40:80], nan=9))
+    np.testing.assert_array_equal(np.nan_to_num(r.layers["Lpout"][1, 0, ::-1], nan=9), np.nan_to_num(raw[40:80], nan=9))
     # air lies above the ground: in every column, inactive cells sit on top of active ones
     act = r.active
     for i, j in [(0, 0), (34, 34), (68, 10)]:
@@ -62,10 +63,10 @@ def test_maule_air_cells_inactive_and_model_order(maule_rect, maule):
 @pytest.mark.parametrize("cell,tol", [((250.0, 250.0, 100.0), 0.02), ((125.0, 125.0, 50.0), 0.02)])
 def test_maule_resampled_mean_matches_source(maule_rect, cell, tol):
     r = maule_rect
-    src = r["Lpout"]
-    w = r.cell_volumes()
+    src = r.layers["Lpout"]
+    w = cell_volumes(r)
     weighted_mean = np.sum(np.where(r.active, src, 0) * w) / np.sum(w[r.active])
-    grid = VoxelGrid.from_bounds(r.bounds, cell)
+    grid = VoxelGrid.from_bounds(mesh_bounds(r), cell)
     vol = resample_rectilinear(r, grid, "mean")
     vals = vol["Lpout"][vol.active]
     assert np.isfinite(vals).all()
@@ -78,15 +79,15 @@ def test_maule_resampled_mean_matches_source(maule_rect, cell, tol):
 def test_maule_nearest_and_linear(maule_rect):
     r = maule_rect
     grid = VoxelGrid((356110.0, 6000070.0, -2030.0), (500.0, 500.0, 200.0), (10, 10, 10))
-    near = r.resample(grid, "nearest")
+    near = resample_rectilinear(r, grid, "nearest")
     # a target centre inside a source cell takes its value exactly
     c = grid.index_to_world([3, 4, 5])
-    i, j, k = (np.searchsorted(e, v) - 1 for e, v in zip(r.edges, c))
-    assert near["Lpout"][3, 4, 5] == r["Lpout"][i, j, k]
-    lin = r.resample(grid, "linear")
+    i, j, k = (np.searchsorted(e, v) - 1 for e, v in zip((r.x_edges, r.y_edges, r.z_edges), c))
+    assert near["Lpout"][3, 4, 5] == pytest.approx(r.layers["Lpout"][i, j, k], rel=1e-6)
+    lin = resample_rectilinear(r, grid, "linear")
     assert np.nanmax(np.abs(lin["Lpout"] - near["Lpout"])) < 0.6
     with pytest.raises(Exception, match="unknown resampling"):
-        r.resample(grid, "cubic")
+        resample_rectilinear(r, grid, "cubic")
 
 
 def test_read_volume_resamples_variable_mesh(maule):
@@ -102,7 +103,7 @@ def test_read_volume_resamples_variable_mesh(maule):
 def test_crs_mismatch(maule):
     r = read_ubc(maule, crs="EPSG:32719")
     with pytest.raises(GridMismatchError, match="EPSG:32719.*EPSG:32619"):
-        r.resample(VoxelGrid.from_bounds(r.bounds, 500.0, crs="EPSG:32619"))
+        resample_rectilinear(r, VoxelGrid.from_bounds(mesh_bounds(r), 500.0, crs="EPSG:32619"))
 
 
 def test_round_trip_volume(tmp_path, small_volume):
@@ -111,8 +112,8 @@ def test_round_trip_volume(tmp_path, small_volume):
     msh, mod = write_ubc(vol, tmp_path / "m.msh", tmp_path / "m.den")
     assert "9*50" in msh.read_text()  # runs written as n*w
     back = read_ubc(msh, mod)
-    assert back.is_uniform()
-    bv = back.to_volume()
+    assert is_uniform(back)
+    bv = to_volume(back)
     assert bv.grid == vol.grid
     np.testing.assert_array_equal(bv.active, vol.active)
     np.testing.assert_array_equal(bv["density"], vol["density"])
@@ -122,9 +123,9 @@ def test_round_trip_real_mesh(tmp_path, maule_rect):
     msh, mod = write_ubc(maule_rect, tmp_path / "c.msh", tmp_path / "c.mod")
     back = read_ubc(msh, mod)
     for a in range(3):
-        np.testing.assert_allclose(back.edges[a], maule_rect.edges[a], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(back.edges(a), maule_rect.edges(a), rtol=0, atol=1e-6)
     np.testing.assert_array_equal(back.active, maule_rect.active)
-    np.testing.assert_array_equal(back["c"], maule_rect["Lpout"])
+    np.testing.assert_array_equal(back.layers["c"], maule_rect.layers["Lpout"])
 
 
 def test_write_volume_and_read_volume(tmp_path, small_volume):
@@ -133,19 +134,19 @@ def test_write_volume_and_read_volume(tmp_path, small_volume):
     write_volume(vol, tmp_path / "out.msh")
     assert (tmp_path / "out_density.mod").is_file()
     back = read_volume(tmp_path / "out.msh")
-    assert back.names == ["density"] and back.grid == VoxelGrid(vol.grid.origin, vol.grid.cell_size, vol.grid.shape)
-    np.testing.assert_array_equal(back["density"], vol["density"])
+    assert list(back.layers) == ["density"] and back.grid == VoxelGrid(vol.grid.origin, vol.grid.cell_size, vol.grid.shape)
+    np.testing.assert_array_equal(back.layers["density"], vol["density"])
 
 
 def test_repeat_notation_and_do27_mesh(shared_data, tmp_path):
     do27 = read_ubc_mesh(shared_data / "do27_kimberlite" / "mesh_inverse_ubc.msh")
     assert do27.shape == (81, 81, 60)
-    assert do27.widths(0).min() == pytest.approx(10.0) and do27.widths(0).max() == pytest.approx(93.132257)
+    assert cell_widths(do27, 0).min() == pytest.approx(10.0) and cell_widths(do27, 0).max() == pytest.approx(93.132257)
     p = tmp_path / "r.msh"
     p.write_text("3 2 4\n0 0 100\n3*10\n2*5\n2*10 20 40\n")
     r = read_ubc_mesh(p)
     assert r.shape == (3, 2, 4)
-    np.testing.assert_allclose(r.widths(2), [40, 20, 10, 10])
+    np.testing.assert_allclose(cell_widths(r, 2), [40, 20, 10, 10])
     assert r.z_edges[0] == pytest.approx(20.0)
 
 
@@ -175,7 +176,7 @@ def test_bad_value_and_air_values(tmp_path):
     assert r.active.sum() == 2
     (tmp_path / "a.mod").unlink()
     (tmp_path / "a.con").write_text("1e-8\n0.01\n0.02\n0.03\n")
-    assert read_ubc(tmp_path / "a.msh").names == ["conductivity"]
+    assert list(read_ubc(tmp_path / "a.msh").layers) == ["conductivity"]
     assert read_ubc(tmp_path / "a.msh").active.sum() == 3
 
 
