@@ -705,11 +705,13 @@ def lithology_samples(holes: DrillholeSet, grid, table: str = "lithology", colum
     return out.reshape(grid.shape, order="F"), names
 
 
-def _class_samples(holes, grid, table, column, step_m, ignore):
+def _class_samples(holes, grid, table, column, step_m, ignore, with_interval=False):
     ids, keep, names = _codes(holes, table, column, ignore)
     if not keep.any():
         raise NoPositivesError(f"{holes.table(table).path}: column {column!r} has no usable code")
     xyz, interval = holes.sample_intervals(table, step_m or _default_step(grid), keep)
+    if with_interval:
+        return xyz, ids[interval], names, interval
     return xyz, ids[interval], names
 
 
@@ -731,7 +733,7 @@ def hole_distance(holes: DrillholeSet, grid, step_m: float | None = None) -> np.
 def interpolate_lithology(holes: DrillholeSet, grid, search_radius_m: float, method: str = "nearest",
                           table: str = "lithology", column: str = "rock code", *,
                           anisotropy=(1.0, 1.0, 1.0), ignore: Sequence[str] = (), step_m: float | None = None,
-                          active=None, layer: str = "lithology"):
+                          active=None, layer: str = "lithology", extra_columns: Mapping[str, str] | None = None):
     """Lithology between holes: the nearest logged interval within a search radius.
 
     Every logged interval is sampled along the hole (at most ``step_m`` apart,
@@ -757,6 +759,10 @@ def interpolate_lithology(holes: DrillholeSet, grid, search_radius_m: float, met
         Study-volume mask of the returned volume (e.g. below topography).
     layer : str
         Name of the class layer.
+    extra_columns : mapping of str to str, optional
+        More code columns of the same table filled from the same nearest sample,
+        ``{layer_name: column}``, e.g. ``{"rock_class": "rock class"}``, so the
+        layers always agree with each other.
 
     Returns
     -------
@@ -784,7 +790,7 @@ def interpolate_lithology(holes: DrillholeSet, grid, search_radius_m: float, met
     aniso = np.asarray(anisotropy, dtype=float)
     if aniso.shape != (3,) or not np.all(aniso > 0):
         raise VoxprospectError(f"anisotropy must be three positive ratios, got {anisotropy}")
-    xyz, cls, names = _class_samples(holes, grid, table, column, step_m, ignore)
+    xyz, cls, names, interval = _class_samples(holes, grid, table, column, step_m, ignore, with_interval=True)
     centres = grid.cell_centres()
     tree = cKDTree(xyz / aniso)
     d_scaled, nearest = tree.query(centres / aniso, k=1, distance_upper_bound=float(search_radius_m))
@@ -796,12 +802,19 @@ def interpolate_lithology(holes: DrillholeSet, grid, search_radius_m: float, met
     layers = {layer: lith.reshape(shape, order="F"),
               "distance_to_nearest_hole_m": hole_distance(holes, grid, step_m),
               "distance_to_logged_m": d_logged.astype(np.float32).reshape(shape, order="F")}
+    classes = {layer: names}
+    for extra_layer, extra_column in (extra_columns or {}).items():
+        ids, _, extra_names = _codes(holes, table, extra_column, ())
+        extra = np.full(grid.n_cells, -1, dtype=np.int16)
+        extra[found] = ids[interval[nearest[found]]]
+        layers[extra_layer] = extra.reshape(shape, order="F")
+        classes[extra_layer] = extra_names
     meta = {"drillholes": {"interpolation": {"method": method, "search_radius_m": float(search_radius_m),
                                              "anisotropy": aniso.tolist(), "table": table, "column": column,
                                              "ignored_codes": list(ignore),
                                              "step_m": float(step_m or _default_step(grid))},
                            **holes.describe()}}
-    return Volume(grid, layers, active, {layer: names}, meta)
+    return Volume(grid, layers, active, classes, meta)
 
 
 def topography_from_collars(holes: DrillholeSet, grid, holes_used: Sequence[str] | None = None) -> np.ndarray:
@@ -835,3 +848,77 @@ def topography_from_collars(holes: DrillholeSet, grid, holes_used: Sequence[str]
         surf[miss] = NearestNDInterpolator(pts[:, :2], pts[:, 2])(q[miss])
     surf = surf.reshape(grid.shape[:2])
     return grid.elevations[None, None, :] < surf[:, :, None]
+
+
+def drillhole_volume(holes: DrillholeSet, grid, *, search_radius_m: float, lithology_table: str = "lithology",
+                     lithology_column: str = "rock code", extra_columns: Mapping[str, str] | None = None,
+                     ignore: Sequence[str] = (), anisotropy=(1.0, 1.0, 1.0), grade_table: str | None = "assay",
+                     grade_column: str | None = None, cutoff: float | None = None,
+                     topography: str | None = "collars", restrict_to_logged: bool = True,
+                     step_m: float | None = None):
+    """Everything a project needs from drillholes, as one volume on ``grid``.
+
+    Layers: ``lithology`` (class ids of ``lithology_column``, nearest logged
+    interval within ``search_radius_m``, -1 beyond), one class layer per
+    ``extra_columns`` entry, ``distance_to_nearest_hole_m``, ``distance_to_logged_m``
+    and, with a cut-off, ``orebody`` (int8, 1 where an interval at or above the
+    cut-off passes; the positives).
+
+    The active mask (the study volume) is the cells below the collar surface
+    (``topography="collars"``, see :func:`topography_from_collars`; ``None`` keeps
+    every cell) and, with ``restrict_to_logged``, within ``search_radius_m`` of a
+    logged interval: beyond it the lithology, and every evidence built on it, is
+    unknown, and a model must neither learn from nor score those cells.
+
+    Parameters
+    ----------
+    holes : DrillholeSet
+    grid : VoxelGrid
+    search_radius_m, lithology_table, lithology_column, extra_columns, ignore, anisotropy, step_m
+        See :func:`interpolate_lithology`.
+    grade_table, grade_column, cutoff
+        Assay table, grade column and cut-off (same units) for the positives.
+    topography : {"collars", None}
+    restrict_to_logged : bool
+
+    Returns
+    -------
+    Volume
+
+    Raises
+    ------
+    NoPositivesError
+        If a cut-off is given and no interval at or above it falls in the study volume.
+    InputFileError
+        Unknown grade column (naming the assay file).
+    """
+    vol = interpolate_lithology(holes, grid, search_radius_m, table=lithology_table, column=lithology_column,
+                                anisotropy=anisotropy, ignore=ignore, step_m=step_m, extra_columns=extra_columns)
+    active = np.ones(grid.shape, dtype=bool)
+    if topography == "collars":
+        active &= topography_from_collars(holes, grid)
+    elif topography is not None:
+        raise VoxprospectError(f"topography must be 'collars' or None, got {topography!r}")
+    if restrict_to_logged:
+        active &= vol["distance_to_logged_m"] <= search_radius_m
+    if not active.any():
+        raise VoxprospectError(f"no cell of the grid ({grid.describe()}) lies below the collars and within "
+                               f"{search_radius_m:g} m of a logged interval; check the grid and the CRS")
+    meta = dict(vol.meta)
+    info = dict(meta.get("drillholes", {}))
+    info["active"] = {"topography": topography, "restrict_to_logged": bool(restrict_to_logged),
+                      "active_cells": int(active.sum())}
+    if cutoff is not None:
+        if not grade_column or not grade_table:
+            raise VoxprospectError("a cut-off needs grade_table and grade_column")
+        ore = label_intervals(holes, grid, grade_table, at_or_above(grade_column, cutoff), step_m)
+        n_in = int((ore & active).sum())
+        if n_in == 0:
+            raise NoPositivesError(f"{holes.table(grade_table).path}: no interval with {grade_column} >= "
+                                   f"{cutoff:g} passes through the study volume ({grid.describe()})")
+        vol = vol.with_layer("orebody", ore.astype(np.int8))
+        info["orebody"] = {"table": grade_table, "column": grade_column, "cutoff": float(cutoff),
+                           "voxels": int(ore.sum()), "voxels_in_study_volume": n_in}
+    meta["drillholes"] = info
+    from ..volume import Volume
+    return Volume(grid, vol.layers, active, vol.classes, meta)

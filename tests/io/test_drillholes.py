@@ -256,3 +256,26 @@ def test_from_not_above_to_and_overlaps_are_refused(tmp_path, cc_dir):
 def test_predicate_on_text_column_is_refused(cc, core_grid):
     with pytest.raises(InputFileError, match="lithology.csv.*not numeric"):
         label_intervals(cc, core_grid, "lithology", at_or_above("rock code", 1))
+
+
+def test_drillhole_volume_for_a_project(cc, core_grid):
+    from voxprospect.io.drillholes import drillhole_volume
+    vol = drillhole_volume(cc, core_grid, search_radius_m=150.0, ignore=("NR", "NC", "Void"),
+                           extra_columns={"rock_class": "rock class"}, grade_column="Cu_pct",
+                           cutoff=CU_CUTOFF_PCT)
+    # the rock class follows the same nearest interval as the rock code
+    code = vol.classes["lithology"]
+    rclass = vol.classes["rock_class"]
+    fg = vol["lithology"] == vol.class_ids("lithology", ["fg"])[0]
+    assert fg.any() and np.all(vol["rock_class"][fg] == vol.class_ids("rock_class", ["Fault"])[0])
+    assert set(code) and "Felsic Dyke" in rclass.values()
+    # study volume: below the collars and within the radius of a log
+    act = vol.active
+    assert act.any() and not act.all()
+    assert np.all(vol["distance_to_logged_m"][act] <= 150.0)
+    assert np.all(vol["lithology"][act] >= 0)
+    ore = vol["orebody"].astype(bool)
+    assert np.array_equal(ore, label_intervals(cc, core_grid, "assay", ("Cu_pct", CU_CUTOFF_PCT)))
+    assert vol.meta["drillholes"]["orebody"]["voxels_in_study_volume"] == int((ore & act).sum()) > 0
+    # the top level (1350-1400 m) is mostly above the collars
+    assert act[:, :, -1].mean() < act[:, :, 10].mean()
