@@ -138,9 +138,10 @@ def prediction_area(prospectivity, active=None, orebody_mask=None, deposit_label
     active : ndarray of bool, optional
         Study volume; default the Volume's mask (or every finite voxel of an array).
         Voxels with NaN prospectivity are never counted.
-    orebody_mask : ndarray of bool, optional
-        Known orebody voxels (the ``"voxels"`` basis).
-    deposit_labels : ndarray of int, optional
+    orebody_mask : ndarray of bool or Volume, optional
+        Known orebody voxels (the ``"voxels"`` basis); a Volume's ``orebody`` (or
+        only) layer, non-zero = orebody.
+    deposit_labels : ndarray of int or Volume, optional
         Deposit id per voxel (0 = none). With ``basis="deposits"`` a deposit counts as
         predicted at ``t`` when any of its voxels is at or above ``t``; with
         ``basis="voxels"`` its voxels are the orebody voxels.
@@ -170,6 +171,8 @@ def prediction_area(prospectivity, active=None, orebody_mask=None, deposit_label
     scored = active & np.isfinite(values)
     if not scored.any():
         raise LayerError(f"layer {layer!r} has no value inside the study volume")
+    orebody_mask = _single_layer(orebody_mask, ("orebody", "orebodies"), values.shape)
+    deposit_labels = _single_layer(deposit_labels, ("deposits",), values.shape)
     if basis is None:
         basis = "voxels" if orebody_mask is not None or deposit_labels is None else "deposits"
     if basis not in ("voxels", "deposits"):
@@ -180,7 +183,10 @@ def prediction_area(prospectivity, active=None, orebody_mask=None, deposit_label
             if deposit_labels is None:
                 raise NoPositivesError("a prediction-area plot needs known orebody voxels; none given")
             orebody_mask = np.asarray(deposit_labels) > 0
-        known = np.asarray(values[np.asarray(orebody_mask, dtype=bool) & scored], dtype=float)
+        ore = np.asarray(orebody_mask)
+        if ore.dtype != bool:
+            ore = np.nan_to_num(ore.astype(float)) != 0  # NaN (no value) is not orebody
+        known = np.asarray(values[ore & scored], dtype=float)
         what = "orebody voxel"
     else:
         if deposit_labels is None:
@@ -262,6 +268,27 @@ def _values_and_active(prospectivity, active, layer):
         raise VoxprospectError(f"active mask of shape {active.shape} does not match the "
                                f"prospectivity volume's {values.shape}")
     return values, active
+
+
+def _single_layer(obj, preferred, shape):
+    """An array from an array or from a Volume's preferred (or only) layer."""
+    from .volume import Volume
+
+    if obj is None:
+        return None
+    if isinstance(obj, Volume):
+        name = next((n for n in preferred if n in obj), None)
+        if name is None:
+            if len(obj.names) != 1:
+                raise LayerError(f"choose the known-mineralisation layer: the volume has "
+                                 f"{', '.join(obj.names)}, none named {' or '.join(preferred)}")
+            name = obj.names[0]
+        obj = obj[name]
+    arr = np.asarray(obj)
+    if arr.shape != shape:
+        raise VoxprospectError(f"known mineralisation of shape {arr.shape} does not match the "
+                               f"prospectivity volume's {shape}")
+    return arr
 
 
 def plot_prediction_area(result: PAResult, path, title: str | None = None, inputs=()) -> Path:

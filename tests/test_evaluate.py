@@ -59,6 +59,10 @@ def test_pa_crossing_by_hand():
     assert res.normalized_density == pytest.approx(10 / 3)
     assert res.weight == pytest.approx(math.log(10 / 3))
     assert res.n_known == 3 and res.n_active == 10 and res.basis == "voxels"
+    # the same orebody as a Volume layer (float, NaN = no value) gives the same crossing
+    ore_float = np.where(orebody, 1.0, np.nan)
+    res_vol = prediction_area(vol, orebody_mask=Volume(vol.grid, {"orebody": ore_float}), n_thresholds=10)
+    assert res_vol.threshold == res.threshold and res_vol.n_known == 3
     d = res.to_dict()
     assert d["threshold"] == pytest.approx(res.threshold) and "curves" not in d
 
