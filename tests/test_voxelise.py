@@ -1,5 +1,7 @@
 """Meshes and other grids onto the voxel grid (voxprospect.voxelise)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -16,11 +18,12 @@ def centre_coords(grid):
 
 # -- solids ---------------------------------------------------------------------------
 
-def test_solid_mask_of_a_sphere_matches_the_analytic_inside_test():
+@pytest.mark.parametrize("method", ["columns", "vtk"])
+def test_solid_mask_of_a_sphere_matches_the_analytic_inside_test(method):
     grid = VoxelGrid((-400.0, -350.0, -900.0), (25.0, 20.0, 15.0), (32, 36, 50))
     centre, R = np.array([10.0, 20.0, -530.0]), 250.0
     sphere = pv.Sphere(radius=R, center=centre, theta_resolution=60, phi_resolution=60)
-    mask = solid_mask(sphere, grid)
+    mask = solid_mask(sphere, grid, method=method)
     X, Y, Z = centre_coords(grid)
     r = np.sqrt((X - centre[0]) ** 2 + (Y - centre[1]) ** 2 + (Z - centre[2]) ** 2)
     diag = float(np.linalg.norm(grid.cell_size))
@@ -40,6 +43,8 @@ def test_solid_mask_outside_grid_is_empty_and_open_surface_is_refused():
 
 
 def test_two_bodies_in_one_mesh():
+    # the cube's top-face diagonal passes exactly through column centres: each
+    # column must still cross the top once, not twice or never
     grid = VoxelGrid((0.0, 0.0, 0.0), (10.0, 10.0, 10.0), (30, 12, 12))
     bodies = pv.Sphere(radius=40, center=(60, 60, 60)) + pv.Cube(center=(220, 60, 60), x_length=60,
                                                                    y_length=60, z_length=60)
@@ -47,6 +52,19 @@ def test_two_bodies_in_one_mesh():
     assert mask[6, 6, 6] and mask[22, 6, 6] and not mask[14, 6, 6]
     # the cube's 6 x 6 x 6 cells exactly (centres at 195..245 lie within 190..250)
     assert mask[16:, :, :].sum() == 216
+    np.testing.assert_array_equal(mask, solid_mask(bodies, grid, method="vtk"))
+
+
+@pytest.mark.parametrize("body", ["PK2", "VK"])
+def test_solid_mask_of_real_kimberlite_facies_matches_vtk_and_mesh_volume(body):
+    """DO-27 kimberlite facies (real closed TSurf wireframes, ../shared/data)."""
+    tsurf = pytest.importorskip("voxprospect.io.tsurf")
+    path = Path(__file__).parents[1] / ".." / "shared" / "data" / "do27_kimberlite" / f"{body}.ts"
+    mesh = tsurf.read_tsurf_one(path)
+    grid = VoxelGrid.from_bounds(mesh.bounds, (8.0, 6.0, 5.0), "EPSG:32612")
+    mask = solid_mask(mesh, grid)
+    np.testing.assert_array_equal(mask, solid_mask(mesh, grid, method="vtk"))
+    assert mask.sum() * grid.cell_volume == pytest.approx(abs(mesh.volume), rel=0.05)
 
 
 # -- distances to open geometry -------------------------------------------------------
