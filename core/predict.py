@@ -62,7 +62,7 @@ def register_fast_path(name: str, accepts: Callable, predict: Callable) -> None:
 
 
 def predict_volume(model, evidence: Volume, channels=None, window: int | None = None,
-                   edge: str = "edge", chunk_voxels: int = DEFAULT_CHUNK_VOXELS, progress=None,
+                   edge: str | None = None, chunk_voxels: int = DEFAULT_CHUNK_VOXELS, progress=None,
                    layer_name: str = "prospectivity", method: str = "auto") -> Volume:
     """Probability of class 1 on every active voxel of the evidence grid.
 
@@ -79,9 +79,11 @@ def predict_volume(model, evidence: Volume, channels=None, window: int | None = 
         Evidence layers in the model's input order; default ``model.channels``, else
         every layer of ``evidence``.
     window : int, optional
-        Window size ``k`` (odd); default ``model.window``.
-    edge : {"edge", "zero"}
-        Padding rule at the grid's boundary; must be the one used in training.
+        Window size ``k`` (odd); default ``model.window`` (or a fitted estimator's
+        ``window_``).
+    edge : {"edge", "zero"}, optional
+        Padding rule at the grid's boundary; default ``model.edge`` (checkpoints
+        record it), else ``"edge"``. It must be the rule used in training.
     chunk_voxels : int
         Largest number of cells per block and of windows per model call; bounds
         memory to about ``chunk_voxels * C * k**3 * 4`` bytes of windows.
@@ -108,12 +110,18 @@ def predict_volume(model, evidence: Volume, channels=None, window: int | None = 
         ones the model was trained on.
     VoxprospectError
         If the window size is unknown or differs from the model's, or the edge rule
-        is unknown.
+        is unknown or differs from the model's.
     """
     channels = _resolve_channels(model, evidence, channels)
     window = _resolve_window(model, window)
+    trained_edge = getattr(model, "edge", None)
+    if edge is None:
+        edge = trained_edge or "edge"
     if edge not in EDGE_RULES:
         raise VoxprospectError(f"unknown edge rule {edge!r}; use one of {', '.join(EDGE_RULES)}")
+    if trained_edge is not None and edge != trained_edge:
+        raise VoxprospectError(f"the model was trained with the {trained_edge!r} edge rule, "
+                               f"not {edge!r}")
     chunk_voxels = int(chunk_voxels)
     if chunk_voxels < 1:
         raise VoxprospectError(f"chunk_voxels must be at least 1, got {chunk_voxels}")
@@ -276,7 +284,7 @@ def _resolve_channels(model, evidence: Volume, channels) -> list[str]:
 
 
 def _model_input_channels(model) -> int | None:
-    for attr in ("in_channels", "n_channels_in_"):
+    for attr in ("n_channels_", "in_channels"):
         v = getattr(model, attr, None)
         if isinstance(v, (int, np.integer)):
             return int(v)
@@ -285,6 +293,8 @@ def _model_input_channels(model) -> int | None:
 
 def _resolve_window(model, window) -> int:
     trained = getattr(model, "window", None)
+    if trained is None:
+        trained = getattr(model, "window_", None)
     if window is None:
         window = trained
     if window is None:

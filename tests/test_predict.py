@@ -145,6 +145,29 @@ def test_window_checks():
     assert np.isfinite(predict_volume(model, ev, window=3)["prospectivity"][ev.active]).all()
 
 
+def test_edge_rule_follows_the_model():
+    ev = _evidence((5, 4, 3))
+    model = WindowLogit(ev.names, 3)
+    model.edge = "zero"  # checkpoints record the training edge rule
+    out = predict_volume(model, ev)
+    assert out.meta["prediction"]["edge"] == "zero"
+    np.testing.assert_array_equal(out["prospectivity"], _naive(model, ev, 3, "zero"))
+    with pytest.raises(VoxprospectError, match="edge rule"):
+        predict_volume(model, ev, edge="edge")
+
+
+def test_fitted_estimator_attributes_window_and_channel_count():
+    ev = _evidence((4, 4, 3))
+    model = WindowLogit(ev.names, 3)
+    del model.window, model.channels
+    model.window_, model.n_channels_ = 3, 3   # a fitted estimator without channel names
+    with pytest.raises(LayerError, match="takes 3 evidence channels, 2 given"):
+        predict_volume(model, ev)
+    model.n_channels_ = 2
+    np.testing.assert_array_equal(predict_volume(model, ev)["prospectivity"],
+                                  _naive(WindowLogit(ev.names, 3), ev, 3, "edge"))
+
+
 def test_progress_reaches_one_and_cancel_stops():
     ev = _evidence((6, 5, 4))
     model = WindowLogit(ev.names, 3)
