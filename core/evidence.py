@@ -33,7 +33,7 @@ from .volume import Volume
 
 TRANSFORMS = ("distance", "binary", "fuzzy")
 STANDARDISERS = ("robust", "zscore", "minmax", "none")
-KINDS = ("buffer", "geophysics")
+KINDS = ("buffer", "distance", "geophysics")
 
 
 # -- distance fields ------------------------------------------------------------------
@@ -295,8 +295,11 @@ class EvidenceSpec:
     ----------
     name : str
         Channel name (the layer name in the evidence volume).
-    kind : {"buffer", "geophysics"}
-        A distance buffer of a geological object, or a standardised continuous layer.
+    kind : {"buffer", "distance", "geophysics"}
+        ``"buffer"``: a distance buffer of a geological object given as a voxel
+        layer; ``"distance"``: the layer already holds distances in metres (e.g.
+        :func:`voxprospect.voxelise.surface_distance` of a fault surface), turned
+        into evidence like a buffer; ``"geophysics"``: a standardised continuous layer.
     source : str
         Name of the input volume the layer comes from.
     layer : str
@@ -305,7 +308,7 @@ class EvidenceSpec:
         Buffer only: the class names (of ``layer``'s class table) that make up the
         geological object. ``None``: every cell where the layer is non-zero / True.
     transform : {"distance", "binary", "fuzzy"}
-        Buffer only.
+        Buffer and distance channels.
     max_distance_m : float
         Buffer cap in metres (default 2000).
     buffer_distance_m : float, optional
@@ -356,7 +359,7 @@ class EvidenceSpec:
         self.max_distance_m = float(self.max_distance_m)
         if self.buffer_distance_m is not None:
             self.buffer_distance_m = float(self.buffer_distance_m)
-        if self.kind == "buffer":
+        if self.kind in ("buffer", "distance"):
             if self.transform not in TRANSFORMS:
                 raise VoxprospectError(f"{where}: unknown transform {self.transform!r}; "
                                        f"use one of: {', '.join(TRANSFORMS)}")
@@ -373,6 +376,8 @@ class EvidenceSpec:
                                        f"between 0 and max_distance_m")
             if self.log10:
                 raise VoxprospectError(f"{where}: log10 applies to geophysics channels only")
+            if self.kind == "distance" and self.classes is not None:
+                raise VoxprospectError(f"{where}: classes apply to buffer channels only")
         elif self.classes is not None:
             raise VoxprospectError(f"{where}: classes apply to buffer channels only")
 
@@ -487,6 +492,12 @@ def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str
         if spec.kind == "buffer":
             obj = _object_mask(spec, vol)
             dist = distance_to_mask(obj, grid.cell_size, spec.max_distance_m)
+            values = buffer_evidence(dist, spec.transform, spec.max_distance_m, spec.buffer_distance_m)
+        elif spec.kind == "distance":
+            dist = np.asarray(vol.layers[spec.layer], dtype=np.float64)
+            if (dist[active & np.isfinite(dist)] < 0).any():
+                raise LayerError(f"evidence channel {spec.name!r}: layer {spec.layer!r} of {spec.source!r} has "
+                                 "negative distances; a distance layer holds metres from the object (>= 0)")
             values = buffer_evidence(dist, spec.transform, spec.max_distance_m, spec.buffer_distance_m)
         else:
             if spec.layer in vol.classes:

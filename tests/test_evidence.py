@@ -176,6 +176,22 @@ def test_build_evidence_four_channels(district):
     assert (stack[:, ~act] == 0).all()
 
 
+def test_distance_channel_from_a_fault_surface_distance(district):
+    grid, sources, specs = district
+    # distances to the plane y = 2210 m (as voxelise.surface_distance would give)
+    y = grid.axis_centres(1)[None, :, None] + np.zeros(grid.shape)
+    fault = Volume(grid, {"fault_distance": np.abs(y - 2210.0)})
+    spec = EvidenceSpec("fault", "distance", "faults", "fault_distance", transform="binary",
+                        max_distance_m=400.0, buffer_distance_m=50.0)
+    ev = build_evidence([spec, specs[0]], {**sources, "faults": fault})
+    expected = (np.abs(grid.axis_centres(1) - 2210.0) <= 50.0).astype(np.float32)
+    np.testing.assert_array_equal(ev["fault"][0, :, 0], expected)
+    assert expected.sum() == 4 and np.isnan(ev["fault"][:, :, -1]).all()
+    bad = Volume(grid, {"fault_distance": y - 2210.0})
+    with pytest.raises(LayerError, match="'fault'.*negative distances"):
+        build_evidence([spec], {"faults": bad})
+
+
 def test_build_evidence_reuses_training_statistics(district):
     grid, sources, specs = district
     train = build_evidence(specs, sources)
