@@ -251,8 +251,10 @@ class LoadedModel:
         return (f"LoadedModel({self.preset}, kind={self.kind}, channels={self.channels}, "
                 f"window={self.window})")
 
-    def predict_proba(self, windows, batch_size: int = 4096, device: str = "cpu") -> np.ndarray:
+    def predict_proba(self, windows, batch_size: int = 4096, device: str = "auto") -> np.ndarray:
         """Probability of each class for windows ``(N, C, k, k, k)``; ``(N, 2)``.
+
+        ``device="auto"`` runs the network on CUDA when available, else on the CPU.
 
         Raises
         ------
@@ -266,6 +268,9 @@ class LoadedModel:
             return self.forest.predict_proba(_forest_features(X, self.metadata["architecture"]["features"]))
         import torch
 
+        from .estimators import resolve_device
+
+        device = resolve_device(device)
         module = self.module.to(device)
         out = []
         with torch.no_grad():

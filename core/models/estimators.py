@@ -305,14 +305,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
         self._check_fitted()
         X = _check_windows(X, self.n_channels_, self.window_)
-        ctx = torch.set_num_threads if self.num_threads else None
-        old = torch.get_num_threads()
+        old_threads = torch.get_num_threads()
         try:
-            if ctx:
-                ctx(int(self.num_threads))
+            if self.num_threads:
+                torch.set_num_threads(int(self.num_threads))
             logits = self._logits(self.model_, X, batch_size)
         finally:
-            torch.set_num_threads(old)
+            torch.set_num_threads(old_threads)
         return torch.softmax(logits, dim=1).numpy().astype(np.float64)
 
     def predict(self, X):
