@@ -150,7 +150,9 @@ class DepthSlicesDock(QgsDockWidget):
                 self.elevation_box.setRange(min(known), max(known))
                 step = (max(known) - min(known)) / max(1, n - 1)
                 self.elevation_box.setSingleStep(step or 1.0)
-                self.elevation_box.setDecimals(1 if step % 1 else 0)
+                # as many decimals as the elevations need (cell centres of 12.5 m cells end in .25)
+                self.elevation_box.setDecimals(next((d for d in range(4) if all(
+                    abs(round(z, d) - z) < 1e-6 for z in known)), 3))
                 self.elevation_box.setValue(slices.elevation() or 0.0)
         finally:
             self._updating = False

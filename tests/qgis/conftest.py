@@ -94,19 +94,28 @@ def vp_plugin(qgis_app):
     return import_plugin_package()
 
 
-@pytest.fixture(scope="session")
+_PROVIDERS = []
+
+
+@pytest.fixture
 def provider(vp_plugin):
-    """The voxprospect provider registered in QGIS's Processing registry."""
+    """The voxprospect provider registered in QGIS's Processing registry.
+
+    Looked up for each test: the plugin tests remove and re-add it, and the registry
+    deletes a removed provider.
+    """
     from qgis.core import QgsApplication
     from voxprospect_plugin.provider import VoxprospectProvider
     registry = QgsApplication.processingRegistry()
     existing = registry.providerById("voxprospect")
     if existing is not None:
-        yield existing
-        return
+        return existing
     prov = VoxprospectProvider()
     assert registry.addProvider(prov)
-    yield prov
+    # the registry does not keep the Python object alive (a plugin holds it in
+    # self.provider); without a reference its Python overrides would vanish
+    _PROVIDERS.append(prov)
+    return prov
 
 
 @pytest.fixture
@@ -155,3 +164,75 @@ def prospectivity_vti(tiny_grid, tmp_path_factory):
     path = tmp_path_factory.mktemp("vol") / "prospectivity.vti"
     write_vti(vol, path)
     return path
+
+
+# -- GUI test doubles ------------------------------------------------------------
+
+class FakeIface:
+    """The few ``QgisInterface`` methods the plugin calls, backed by real Qt widgets.
+
+    ``qgis.utils.iface`` is None outside the desktop application; the plugin only
+    needs a message bar, a main window, menus, a toolbar and dock areas.
+    """
+
+    def __init__(self):
+        from qgis.gui import QgsMapCanvas, QgsMessageBar
+        from qgis.PyQt.QtWidgets import QMainWindow
+        self._main = QMainWindow()
+        self._bar = QgsMessageBar()
+        self._canvas = QgsMapCanvas()
+        self.menu = []
+        self.toolbar = []
+        self.docks = []
+        self.active_layer = None
+
+    def mainWindow(self):  # noqa: N802
+        return self._main
+
+    def messageBar(self):  # noqa: N802
+        return self._bar
+
+    def mapCanvas(self):  # noqa: N802
+        return self._canvas
+
+    def addPluginToMenu(self, menu, action):  # noqa: N802
+        self.menu.append((menu, action))
+
+    def removePluginMenu(self, menu, action):  # noqa: N802
+        self.menu.remove((menu, action))
+
+    def addToolBarIcon(self, action):  # noqa: N802
+        self.toolbar.append(action)
+
+    def removeToolBarIcon(self, action):  # noqa: N802
+        self.toolbar.remove(action)
+
+    def addDockWidget(self, area, dock):  # noqa: N802
+        self._main.addDockWidget(area, dock)
+        self.docks.append(dock)
+
+    def removeDockWidget(self, dock):  # noqa: N802
+        self._main.removeDockWidget(dock)
+        self.docks.remove(dock)
+
+    def setActiveLayer(self, layer):  # noqa: N802
+        self.active_layer = layer
+        return True
+
+
+def bar_messages(bar):
+    """Texts of the message bar's current items (title: text)."""
+    items = bar.items()
+    return [f"{i.title()}: {i.text()}" for i in items]
+
+
+@pytest.fixture
+def fake_iface(qgis_app):
+    """A fresh :class:`FakeIface` (``iface`` only exists in the desktop application)."""
+    return FakeIface()
+
+
+@pytest.fixture
+def messages_in():
+    """``messages_in(bar)``: the message bar's current texts."""
+    return bar_messages
