@@ -1,0 +1,75 @@
+"""``voxprospect convert IN OUT``: between volume formats (.vti, GOCAD .vo, UBC .msh, GeoTIFF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .options import echo
+
+
+@click.command(short_help="Convert between volume formats.")
+@click.argument("src", metavar="IN", type=click.Path(dir_okay=False))
+@click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False))
+@click.option("--layer", "layers", multiple=True, help="Layer to keep (repeat for several; default all).")
+@click.option("--like", type=click.Path(dir_okay=False),
+              help="Resample onto the grid of this volume file (needed for irregular meshes).")
+@click.option("--cell-size", type=float, help="Resample onto a grid of this cell size (m) over IN's box.")
+@click.option("--method", type=click.Choice(["mean", "linear", "nearest"]), default="mean", show_default=True,
+              help="Resampling of rectilinear inputs (UBC meshes, .vtr).")
+def convert(src, dst, layers, like, cell_size, method):
+    """Read IN (format recognised by content: .vti, GOCAD Voxet, UBC-GIF mesh + model,
+    VTK) and write OUT in the format of its extension: .vti, .vo (GOCAD Voxet + @@
+    property files), .msh (UBC-GIF mesh + one .mod per layer), .tif (GeoTIFF depth
+    slices, one layer). OUT is written atomically and may never be IN. A report
+    ``OUT.report.json`` records the inputs and the grid."""
+    from voxprospect.errors import OutputError
+    from voxprospect.io import read_volume, write_volume
+    from voxprospect.report import RunReport
+
+    if Path(src).resolve() == Path(dst).resolve():
+        raise OutputError(f"{dst}: refusing to overwrite the input file; choose another OUT")
+    report = RunReport("convert", {"in": src, "out": dst, "layers": list(layers), "like": like,
+                                   "cell_size": cell_size, "method": method})
+    report.add_input(src)
+    kwargs = {"method": method}
+    if like:
+        report.add_input(like)
+        kwargs["grid"] = read_volume(like).grid
+    elif cell_size:
+        kwargs["cell_size"] = cell_size
+    with report.timer("read"):
+        vol = _read(src, kwargs)
+    if layers:
+        vol = vol.select(layers)
+    with report.timer("write"):
+        write_volume(vol, dst, inputs=[src] + ([like] if like else []))
+    report.add_output(dst)
+    report["grid"] = vol.grid.to_dict()
+    report["layers"] = vol.names
+    report.write(Path(dst).parent, f"{Path(dst).name}.report.json")
+    echo(False, f"{dst}: {vol.grid.describe()}; layers {', '.join(vol.names) or '(none)'}")
+
+
+def _read(src, kwargs):
+    """read_volume, with a grid from --cell-size built for formats that take a grid."""
+    from voxprospect.grid import VoxelGrid
+    from voxprospect.io import read_volume, sniff_format
+
+    fmt = sniff_format(src)
+    if fmt in ("vtk-xml", "vtk-legacy"):
+        return read_volume(src, **kwargs)
+    cell_size = kwargs.pop("cell_size", None)
+    if fmt == "ubc-mesh":
+        if cell_size:
+            from voxprospect.io.ubc import mesh_bounds, read_ubc, resample_rectilinear
+            rect = read_ubc(src)
+            return resample_rectilinear(rect, VoxelGrid.from_bounds(mesh_bounds(rect), cell_size), kwargs["method"])
+        return read_volume(src, **kwargs)
+    vol = read_volume(src)
+    grid = kwargs.get("grid") or (VoxelGrid.from_bounds(vol.grid.bounds, cell_size, vol.grid.crs) if cell_size else None)
+    if grid is not None and grid != vol.grid:
+        from voxprospect.voxelise import resample_to_grid
+        vol = resample_to_grid(vol, grid, "nearest" if kwargs["method"] == "nearest" else "linear")
+    return vol
