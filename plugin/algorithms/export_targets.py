@@ -51,20 +51,27 @@ def export_targets(prospectivity_path, out_path, threshold=None, orebody_path=No
     step(0.0, "reading the prospectivity volume")
     volume = read_volume(prospectivity_path)
     layer = layer or ("prospectivity" if "prospectivity" in volume else volume.names[0])
+    inputs = [prospectivity_path]
+    orebody_mask = None
+    if orebody_path:
+        orebodies = read_volume(orebody_path)
+        volume.grid.require_same(orebodies.grid, f"{prospectivity_path} and {orebody_path}")
+        orebody_layer = "orebody" if "orebody" in orebodies else orebodies.names[0]
+        orebody_mask = np.asarray(orebodies[orebody_layer]) > 0
+        inputs.append(orebody_path)
     if threshold is None:
-        if not orebody_path:
+        if orebody_mask is None:
             raise VoxprospectError("give a threshold, or the known orebodies to pick it from the "
                                    "prediction-area plot")
         from voxprospect.evaluate import prediction_area
         step(0.2, "prediction-area threshold")
-        orebodies = read_volume(orebody_path)
-        orebody_layer = "orebody" if "orebody" in orebodies else orebodies.names[0]
-        pa = prediction_area(volume, orebody_mask=np.asarray(orebodies[orebody_layer]) > 0, layer=layer)
-        threshold = float(pa.threshold)
+        threshold = float(prediction_area(volume, orebody_mask=orebody_mask, layer=layer).threshold)
     step(0.4, f"targets above {threshold:.4g}")
-    targets = find_targets(volume, threshold=threshold, layer=layer, min_voxels=min_voxels)
+    # known orebodies, when given, are named in the targets that contain them
+    targets = find_targets(volume, threshold=threshold, layer=layer, deposits=orebody_mask,
+                           min_voxels=min_voxels)
     step(0.7, "writing the GeoPackage")
-    write_targets_gpkg(targets, volume.grid, out_path, prospectivity=volume[layer])
+    write_targets_gpkg(targets, volume.grid, out_path, prospectivity=volume[layer], inputs=inputs)
     step(1.0, "done")
     return {"output": str(out_path), "threshold": threshold, "count": len(targets)}
 

@@ -1,0 +1,92 @@
+"""Export targets: GeoPackage layers with features, attributes, PointZ centroids and a style."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def _run_export(prospectivity_vti, out, **extra):
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    feedback = QgsProcessingFeedback()
+    params = {"PROSPECTIVITY": str(prospectivity_vti), "LAYER": "prospectivity", "OUTPUT": str(out)}
+    params.update(extra)
+    results = processing.run("voxprospect:exporttargets", params, context=context, feedback=feedback)
+    return results, context
+
+
+def test_given_threshold_gives_outlines_and_pointz_centroids(provider, prospectivity_vti, tmp_path, tiny_grid):
+    from qgis.core import QgsVectorLayer, QgsWkbTypes
+
+    results, context = _run_export(prospectivity_vti, tmp_path / "t.gpkg", THRESHOLD=0.5)
+    assert results["TARGET_COUNT"] == 2  # the fixture's two separate highs
+    assert results["THRESHOLD_USED"] == pytest.approx(0.5)
+    outlines = QgsVectorLayer(results["OUTLINES"], "outlines", "ogr")
+    centroids = QgsVectorLayer(results["CENTROIDS"], "centroids", "ogr")
+    for layer in (outlines, centroids):
+        assert layer.isValid() and layer.crs().authid() == tiny_grid.crs
+    assert outlines.geometryType() == QgsWkbTypes.PolygonGeometry
+    assert QgsWkbTypes.hasZ(centroids.wkbType()) and QgsWkbTypes.geometryType(centroids.wkbType()) == 0
+    # one outline per target per level it spans; inside the grid's footprint
+    assert outlines.featureCount() >= 2
+    xmin, xmax, ymin, ymax, zmin, zmax = tiny_grid.bounds
+    ext = outlines.extent()
+    assert xmin <= ext.xMinimum() and ext.xMaximum() <= xmax and ymin <= ext.yMinimum() and ext.yMaximum() <= ymax
+    feats = sorted(centroids.getFeatures(), key=lambda f: f["target_id"])
+    assert [f["target_id"] for f in feats] == [1, 2]
+    assert feats[0]["max_prospectivity"] >= feats[1]["max_prospectivity"] >= 0.5
+    for f in feats:
+        z = f.geometry().constGet().z()
+        assert zmin < z < zmax  # a real elevation, not 0
+    levels = {f["elevation_m"] for f in outlines.getFeatures()}
+    assert levels <= set(float(z) for z in tiny_grid.elevations)
+    # the layers QGIS loads when the run ends are the two GeoPackage layers
+    assert set(context.layersToLoadOnCompletion()) == {results["OUTLINES"], results["CENTROIDS"]}
+
+
+def test_threshold_from_prediction_area(provider, prospectivity_vti, tmp_path):
+    results, _ = _run_export(prospectivity_vti, tmp_path / "pa.gpkg", OREBODIES=str(prospectivity_vti))
+    assert 0.0 < results["THRESHOLD_USED"] < 1.0
+    assert results["TARGET_COUNT"] >= 1
+
+
+def test_no_threshold_and_no_orebodies_is_a_message(provider, prospectivity_vti, tmp_path):
+    from qgis.core import QgsProcessingException
+    with pytest.raises(QgsProcessingException, match="give a threshold"):
+        _run_export(prospectivity_vti, tmp_path / "x.gpkg")
+    assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_style_makes_high_prospectivity_stand_out(provider, prospectivity_vti, tmp_path):
+    from qgis.core import QgsGraduatedSymbolRenderer, QgsVectorLayer
+    from voxprospect_plugin.targets_style import style_targets_layer
+
+    results, _ = _run_export(prospectivity_vti, tmp_path / "s.gpkg", THRESHOLD=0.3)
+    layer = QgsVectorLayer(results["OUTLINES"], "outlines", "ogr")
+    assert style_targets_layer(layer)
+    renderer = layer.renderer()
+    assert isinstance(renderer, QgsGraduatedSymbolRenderer)
+    assert renderer.classAttribute() == "max_prospectivity"
+    ranges = renderer.ranges()
+    assert len(ranges) >= 2
+    # darker (more saturated red) for higher classes; best targets drawn last (on top)
+    lightness = [r.symbol().color().lightness() for r in ranges]
+    assert lightness == sorted(lightness, reverse=True)
+    assert renderer.orderByEnabled() and renderer.orderBy().list()[0].ascending()
+
+
+def test_post_processor_styles_loaded_layers(provider, prospectivity_vti, tmp_path):
+    """What QGIS does after the dialog: load the layers and run their post-processors."""
+    from qgis.core import QgsGraduatedSymbolRenderer, QgsProcessingUtils, QgsProject
+    results, context = _run_export(prospectivity_vti, tmp_path / "pp.gpkg", THRESHOLD=0.5)
+    project = QgsProject.instance()
+    for uri, details in context.layersToLoadOnCompletion().items():
+        layer = QgsProcessingUtils.mapLayerFromString(uri, context)
+        assert layer is not None and layer.isValid()
+        project.addMapLayer(layer)
+        details.postProcessor().postProcessLayer(layer, context, None)
+        assert isinstance(layer.renderer(), QgsGraduatedSymbolRenderer)
+        assert details.name in ("target outlines", "target centroids")
+    project.clear()
