@@ -197,6 +197,16 @@ def test_writer_needs_layer(tmp_path, small_volume):
     assert not (tmp_path / "x.msh").exists()
 
 
-def test_rectilinear_validation():
-    with pytest.raises(Exception, match="increasing"):
-        RectilinearVolume([0, 1], [0, 1], [1, 0])
+def test_non_positive_width(tmp_path):
+    (tmp_path / "n.msh").write_text("2 1 1\n0 0 0\n10 -5\n1\n1\n")
+    with pytest.raises(InputFileError, match="positive"):
+        read_ubc_mesh(tmp_path / "n.msh")
+
+
+def test_rectilinear_type_is_voxelise_s(maule_rect):
+    """One rectilinear type in the project: voxelise.resample_to_grid takes what we read."""
+    from voxprospect.voxelise import resample_to_grid
+    assert isinstance(maule_rect, RectilinearVolume)
+    grid = VoxelGrid((360000.0, 6005000.0, 0.0), (500.0, 500.0, 200.0), (4, 4, 4))
+    vol = resample_to_grid(maule_rect, grid, "nearest")
+    assert vol.grid == grid and np.isfinite(vol["Lpout"][vol.active]).all()
