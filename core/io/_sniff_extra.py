@@ -19,9 +19,20 @@ def sniff_text(text: str, path) -> str | None:
                 return "ubc-mesh"
         except ValueError:
             pass
+    # UBC-GIF model: one number per line (NaN/air allowed), no header
+    if len(lines) >= 3 and all(_is_number(ln) for ln in lines[:-1][:50]):
+        return "ubc-model"
     first = lines[0]
     if re.match(r"^\s*\[[A-Za-z_][\w.\-]*\]\s*$", first) or re.match(r"^\s*[A-Za-z_]\w*\s*=", first):
         return "toml"
     if "," in first and len(lines) > 1 and first.count(",") == lines[1].count(","):
         return "csv"
     return None
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+        return True
+    except ValueError:
+        return False

@@ -471,9 +471,15 @@ def write_ubc_volume(volume, path, inputs=(), layers=None, **_) -> Path:
     return path
 
 
+def _model_alone(path, **_):
+    raise InputFileError(path, "is a UBC-GIF model (values only, no geometry): read its mesh (.msh) "
+                               "instead; the model is found beside it, or pass model=")
+
+
 def _register():
     from . import register_reader, register_writer
     register_reader("ubc-mesh", read_ubc_volume)
+    register_reader("ubc-model", _model_alone)
     register_writer(".msh", write_ubc_volume)
 
 

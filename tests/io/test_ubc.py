@@ -210,3 +210,10 @@ def test_rectilinear_type_is_voxelise_s(maule_rect):
     grid = VoxelGrid((360000.0, 6005000.0, 0.0), (500.0, 500.0, 200.0), (4, 4, 4))
     vol = resample_to_grid(maule_rect, grid, "nearest")
     assert vol.grid == grid and np.isfinite(vol["Lpout"][vol.active]).all()
+
+
+def test_model_file_alone(maule):
+    mod = maule.parent / "Lpout.mod"
+    assert sniff_format(mod) == "ubc-model"
+    with pytest.raises(InputFileError, match=r"Lpout\.mod.*read its mesh"):
+        read_volume(mod)
