@@ -102,6 +102,14 @@ def style_depth_slices(layer: QgsRasterLayer, band: int = 1, ramp_name: str = DE
     ramp_shader = QgsColorRampShader(vmin, vmax, ramp, QgsColorRampShader.Interpolated,
                                      QgsColorRampShader.Continuous)
     ramp_shader.classifyColorRamp(classes, -1)
+    try:  # a tidy continuous legend bar: "0.11" rather than "0.109561"
+        from qgis.core import QgsColorRampLegendNodeSettings
+        legend = QgsColorRampLegendNodeSettings()
+        legend.setMinimumLabel(f"{vmin:.3g}")
+        legend.setMaximumLabel(f"{vmax:.3g}")
+        ramp_shader.setLegendSettings(legend)
+    except ImportError:  # QGIS < 3.18 has no legend settings; the default labels are fine
+        pass
     shader = QgsRasterShader(vmin, vmax)
     shader.setRasterShaderFunction(ramp_shader)
     renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), band, shader)

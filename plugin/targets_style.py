@@ -2,22 +2,26 @@
 
 Target outlines (polygons per elevation level) and 3D centroids (PointZ) get a
 graduated renderer on ``max_prospectivity`` (or the first prospectivity field the
-layer has), light-to-dark on a warm ramp, drawn in increasing order so the best
-targets lie on top.
+layer has): higher classes are brighter and thicker, drawn last so the best targets
+lie on top. Outlines are hollow with a dark halo under a bright line, so they read on
+both the dark and the bright parts of a depth slice beneath them.
 """
 
 from __future__ import annotations
 
-from qgis.core import (QgsClassificationJenks, QgsFeatureRequest, QgsGraduatedSymbolRenderer,
-                       QgsSymbol, QgsVectorLayer, QgsWkbTypes)
+from qgis.core import (QgsClassificationEqualInterval, QgsFeatureRequest, QgsFillSymbol,
+                       QgsGraduatedSymbolRenderer, QgsMarkerSymbol, QgsSimpleFillSymbolLayer, QgsVectorLayer,
+                       QgsWkbTypes)
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor
-
-from .slices import color_ramp
 
 #: fields tried in order for the graduated renderer
 PROSPECTIVITY_FIELDS = ("max_prospectivity", "mean_prospectivity", "prospectivity", "score")
 
-TARGET_RAMP = "Reds"
+#: low -> high classes: from a mid blue to a pale yellow, the opposite end of the
+#: slices' magma ramp, so outlines never vanish into the raster
+TARGET_COLOURS = ("#225ea8", "#1d91c0", "#41b6c4", "#7fcdbb", "#c7e9b4", "#ffffcc")
+HALO = QColor(20, 20, 20)
 
 
 def prospectivity_field(layer: QgsVectorLayer) -> str | None:
@@ -29,8 +33,30 @@ def prospectivity_field(layer: QgsVectorLayer) -> str | None:
     return None
 
 
+def _class_colour(i: int, n: int) -> QColor:
+    if n <= 1:
+        return QColor(TARGET_COLOURS[-1])
+    return QColor(TARGET_COLOURS[round(i * (len(TARGET_COLOURS) - 1) / (n - 1))])
+
+
+def target_symbol(geometry, colour: QColor, weight: float = 1.0):
+    """A hollow outline with a dark halo (polygons) or a haloed disc (points)."""
+    if geometry == QgsWkbTypes.PointGeometry:
+        return QgsMarkerSymbol.createSimple({"name": "circle", "color": colour.name(), "outline_color": "#141414",
+                                             "outline_width": "0.4", "size": f"{2.2 + 1.6 * weight:.2f}"})
+    symbol = QgsFillSymbol()
+    symbol.deleteSymbolLayer(0)
+    for stroke, width in ((HALO, 0.9 + 0.9 * weight), (colour, 0.4 + 0.6 * weight)):
+        layer = QgsSimpleFillSymbolLayer()
+        layer.setBrushStyle(Qt.NoBrush)
+        layer.setStrokeColor(stroke)
+        layer.setStrokeWidth(width)
+        symbol.appendSymbolLayer(layer)
+    return symbol
+
+
 def style_targets_layer(layer: QgsVectorLayer, classes: int = 5) -> bool:
-    """Graduated style on the prospectivity field; a plain outline when there is none.
+    """Graduated style on the prospectivity field; a single bright style when there is none.
 
     Returns
     -------
@@ -38,25 +64,24 @@ def style_targets_layer(layer: QgsVectorLayer, classes: int = 5) -> bool:
         True if a graduated renderer was set.
     """
     geometry = layer.geometryType()
-    symbol = QgsSymbol.defaultSymbol(geometry)
-    if geometry == QgsWkbTypes.PolygonGeometry:
-        # semi-opaque fills with a dark outline keep the slice underneath readable
-        symbol.setOpacity(0.75)
-        symbol.symbolLayer(0).setStrokeColor(QColor(30, 30, 30))
-        symbol.symbolLayer(0).setStrokeWidth(0.4)
-    elif geometry == QgsWkbTypes.PointGeometry:
-        symbol.setSize(3.2)
-        symbol.symbolLayer(0).setStrokeColor(QColor(20, 20, 20))
     field = prospectivity_field(layer)
-    if field is None or layer.featureCount() == 0:
-        layer.renderer().setSymbol(symbol) if hasattr(layer.renderer(), "setSymbol") else None
+    n = layer.featureCount()
+    if field is None or n <= 0:
+        from qgis.core import QgsSingleSymbolRenderer
+        layer.setRenderer(QgsSingleSymbolRenderer(target_symbol(geometry, _class_colour(1, 1))))
         layer.triggerRepaint()
         return False
     renderer = QgsGraduatedSymbolRenderer(field)
-    renderer.setSourceSymbol(symbol)
-    renderer.setSourceColorRamp(color_ramp(TARGET_RAMP))
-    renderer.setClassificationMethod(QgsClassificationJenks())
-    renderer.updateClasses(layer, min(classes, max(1, layer.featureCount())))
+    renderer.setSourceSymbol(target_symbol(geometry, _class_colour(0, 2)))
+    # equal intervals: with a handful of targets natural breaks make odd, overlapping labels
+    method = QgsClassificationEqualInterval()
+    method.setLabelPrecision(3)
+    renderer.setClassificationMethod(method)
+    renderer.updateClasses(layer, max(1, min(classes, n)))
+    count = len(renderer.ranges())
+    for i in range(count):
+        weight = i / (count - 1) if count > 1 else 1.0
+        renderer.updateRangeSymbol(i, target_symbol(geometry, _class_colour(i, count), weight))
     renderer.setOrderBy(QgsFeatureRequest.OrderBy([QgsFeatureRequest.OrderByClause(field, True)]))
     renderer.setOrderByEnabled(True)
     layer.setRenderer(renderer)

@@ -71,9 +71,14 @@ def test_style_makes_high_prospectivity_stand_out(provider, prospectivity_vti, t
     assert renderer.classAttribute() == "max_prospectivity"
     ranges = renderer.ranges()
     assert len(ranges) >= 2
-    # darker (more saturated red) for higher classes; best targets drawn last (on top)
-    lightness = [r.symbol().color().lightness() for r in ranges]
-    assert lightness == sorted(lightness, reverse=True)
+    assert [r.lowerValue() for r in ranges] == sorted(r.lowerValue() for r in ranges)
+    # brighter and thicker lines for higher classes (the top line; the bottom one is the halo);
+    # best targets drawn last (on top)
+    top_lines = [r.symbol().symbolLayer(1) for r in ranges]
+    lightness = [s.strokeColor().lightness() for s in top_lines]
+    widths = [s.strokeWidth() for s in top_lines]
+    assert lightness == sorted(lightness) and lightness[0] < lightness[-1]
+    assert widths == sorted(widths) and widths[0] < widths[-1]
     assert renderer.orderByEnabled() and renderer.orderBy().list()[0].ascending()
 
 
