@@ -46,7 +46,8 @@ def progress_from_feedback(feedback):
         if message and message != last["message"]:
             # the library repeats a step's message with each chunk; log it once
             last["message"] = message
-            feedback.setProgressText(message)
+            feedback.setProgressText(message)  # the label above the dialog's progress bar
+            feedback.pushInfo(message)  # and the log, which batch runs and the modeler keep
 
     return progress
 

@@ -130,3 +130,28 @@ def test_dock_exports_in_a_background_task(provider, project, prospectivity_vti,
     assert dock.slices is not None, dock.status.text()
     assert dock.slices.layer.source() == str(tmp_path / "copy_prospectivity_slices.tif")
     assert dock.slider.isEnabled()
+
+
+def test_cancel_stops_the_run_without_output(provider, prospectivity_vti, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    feedback = QgsProcessingFeedback()
+    feedback.cancel()  # the user pressed Cancel: the next progress report stops the library
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        processing.run("voxprospect:slices", {"VOLUME": str(prospectivity_vti), "LAYER": "prospectivity",
+                                              "OUTPUT": str(tmp_path / "c.tif")}, feedback=feedback)
+    assert not (tmp_path / "c.tif").exists()
+
+
+def test_progress_reaches_feedback(provider, prospectivity_vti, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingFeedback
+
+    feedback = QgsProcessingFeedback()
+    seen = []
+    feedback.progressChanged.connect(seen.append)
+    processing.run("voxprospect:slices", {"VOLUME": str(prospectivity_vti), "LAYER": "prospectivity",
+                                          "OUTPUT": str(tmp_path / "p.tif")}, feedback=feedback)
+    assert seen and seen[-1] == pytest.approx(100.0) and 50.0 in seen
+    assert "writing the depth slices" in feedback.textLog()
