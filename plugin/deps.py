@@ -29,6 +29,7 @@ REQUIRED = {
 }
 
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+DOCS_URL = "https://github.com/voxprospect/voxprospect/blob/main/docs/qgis-plugin.md"
 
 _announced = False
 
@@ -96,7 +97,7 @@ def install_message(missing, platform: str | None = None) -> str:
     """One paragraph naming what is missing and the command that installs it."""
     return ("voxprospect needs Python packages that QGIS's Python cannot import: "
             + ", ".join(missing) + ".\n" + install_command(missing, platform)
-            + "\nthen restart QGIS. See docs/qgis-plugin.md for Windows (OSGeo4W) and macOS details.")
+            + "\nthen restart QGIS. Details for Linux, Windows (OSGeo4W) and macOS: " + DOCS_URL)
 
 
 def announce_missing(iface=None, missing=None) -> bool:

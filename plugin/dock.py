@@ -160,7 +160,12 @@ class DepthSlicesDock(QgsDockWidget):
         self._show_level()
         if self.iface is not None:
             self.iface.setActiveLayer(slices.layer)
-        slices.layer.willBeDeleted.connect(self.close_volume)
+        # several volumes may have been shown: only the current one's removal detaches
+        slices.layer.willBeDeleted.connect(lambda s=slices: self._layer_removed(s))
+
+    def _layer_removed(self, slices):
+        if self.slices is slices:
+            self.close_volume()
 
     def close_volume(self):
         self.slices = None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import (QgsProcessingOutputFile, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+from qgis.core import (QgsProcessingOutputFile, QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber)
 
 from .base import PROJECT_EXTENSION, VoxprospectAlgorithm, call_library, tr
 
 MODELS = ["DL4", "DL3", "DL2", "DL1", "RF"]
+# first entry: leave the choice to the project file (its [training] device, else auto)
+DEVICES = ["as the project says", "cpu", "cuda"]
 
 
 class TrainModel(VoxprospectAlgorithm):
@@ -21,7 +23,8 @@ class TrainModel(VoxprospectAlgorithm):
              "and writes the checkpoint (model.vxp.safetensors), curves and report.json. "
              "Epochs and seed default to the project's values.")
 
-    PROJECT, MODEL, EPOCHS, SEED, OUTPUT, CHECKPOINT = "PROJECT", "MODEL", "EPOCHS", "SEED", "OUTPUT", "CHECKPOINT"
+    PROJECT, MODEL, EPOCHS, SEED, DEVICE, OUTPUT, CHECKPOINT = (
+        "PROJECT", "MODEL", "EPOCHS", "SEED", "DEVICE", "OUTPUT", "CHECKPOINT")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(self.PROJECT, tr("Project file (.toml)"),
@@ -33,6 +36,9 @@ class TrainModel(VoxprospectAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(self.SEED, tr("Random seed (empty: the project's)"),
                                                        QgsProcessingParameterNumber.Integer, None,
                                                        optional=True, minValue=0))
+        device = QgsProcessingParameterEnum(self.DEVICE, tr("Torch device (CNN)"), options=DEVICES, defaultValue=0)
+        device.setFlags(device.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(device)
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.CHECKPOINT, tr("Model checkpoint")))
 
@@ -44,7 +50,10 @@ class TrainModel(VoxprospectAlgorithm):
         model = MODELS[self.parameterAsEnum(parameters, self.MODEL, context)]
         epochs = optional_int(self, parameters, self.EPOCHS, context)
         seed = optional_int(self, parameters, self.SEED, context)
-        summary = call_library(run_train, feedback, project, outdir, model=model, seed=seed, epochs=epochs)
+        choice = self.parameterAsEnum(parameters, self.DEVICE, context)
+        device = DEVICES[choice] if choice else None
+        summary = call_library(run_train, feedback, project, outdir, model=model, seed=seed, epochs=epochs,
+                               device=device)
         checkpoint = summary.get("checkpoint") or str(Path(outdir) / "model.vxp.safetensors")
         for protocol, m in (summary.get("metrics") or {}).items():
             if isinstance(m, dict):
