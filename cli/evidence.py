@@ -1,0 +1,30 @@
+"""``voxprospect evidence PROJECT.toml -o evidence.vti``: build the evidence stack."""
+
+from __future__ import annotations
+
+import click
+
+from .options import echo, project_argument
+
+
+@click.command(short_help="Build the evidence stack from a project file.")
+@project_argument
+@click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False),
+              help="Evidence volume to write (.vti). Default: <output_dir>/evidence.vti of the project.")
+def evidence(project, out_path):
+    """Read the project's inputs, build every [[evidence]] channel (3D buffers of
+    geological objects, standardised geophysics) and write them as one volume,
+    with report.json (channels, standardisation statistics, input hashes) beside it."""
+    from voxprospect.project import run_evidence
+
+    quiet = bool((click.get_current_context().find_root().obj or {}).get("quiet"))
+
+    def progress(fraction, message):
+        if not quiet:
+            click.echo(f"  [{fraction:4.0%}] {message}", err=True)
+
+    summary = run_evidence(project, out_path, progress=progress)
+    out = summary["outputs"][0]
+    metrics = summary["metrics"]
+    echo(quiet, f"wrote {out}: {len(metrics['channels'])} channels ({', '.join(metrics['channels'])}), "
+                f"{metrics['active_cells']:,} active cells")

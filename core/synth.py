@@ -1,0 +1,934 @@
+"""The built-in synthetic district: a Wulong-like intrusion-related gold district.
+
+A district to run the whole pipeline on when a user has no data yet, with a known
+answer. Its geology is a real gempy model computed on our grid
+(:func:`voxprospect.io.gempy_model.compute_geomodel_on_grid`):
+
+- Paleoproterozoic Liaohe Group strata (Lieryu leptynite, Dashiqiao marble,
+  Gaixian phyllite) folded into a gentle NE-trending anticline over Archean gneiss;
+- a Late Jurassic granite batholith (a gempy erosive group shaped as a cupola);
+- an Early Cretaceous granodiorite stock (a younger erosive cupola);
+- NE-NNE-striking faults F_NE1, F_NE2 and a NW-striking fault F_NW1 (gempy fault
+  groups offsetting the strata and the granite; normal throws learned by gempy
+  from offset contact points);
+- Early Cretaceous NE-NNE dykes: tabular bodies added onto gempy's lithology
+  (gempy has no tabular-intrusion primitive; each dyke is a plane with a width,
+  a strike length and a depth range).
+
+Density, susceptibility and resistivity come from unit properties, lowered
+resistivity along faults and in alteration halos, smoothed like an inversion, with
+seeded correlated noise. A hidden "true potential" field (granodiorite contacts,
+NE-NNE faults, dykes, NE x NW intersections, a depth window) decides where three
+deposits lie: two vein deposits along the NE faults near the granodiorite (like
+Wulong) and one disseminated deposit in the strata near a NE x NW fault
+intersection, outside the intrusions (like Sidaogou, SDG). Details:
+``docs/synthetic-district.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import VoxprospectError
+from .grid import VoxelGrid
+from .volume import Volume
+
+GENERATOR = "voxprospect.synth/1"
+CRS = "EPSG:32651"  # WGS 84 / UTM zone 51N, the Liaodong peninsula's zone
+ORIGIN_XY = (600_000.0, 4_460_000.0)
+EXTENT_XY = (8_000.0, 6_400.0)
+
+
+@dataclass(frozen=True)
+class DistrictPreset:
+    """Size of a synthetic district.
+
+    Parameters
+    ----------
+    name : str
+    cell_size : (dx, dy, dz) in metres
+    z_bottom, z_top : float
+        Elevations (m) of the grid's base and top; the top is above the highest
+        topography, so the upper cells are air (inactive).
+    """
+
+    name: str
+    cell_size: tuple[float, float, float]
+    z_bottom: float
+    z_top: float = 500.0
+
+    def grid(self) -> VoxelGrid:
+        """The preset's voxel grid (UTM 51N)."""
+        dx, dy, dz = self.cell_size
+        shape = (int(round(EXTENT_XY[0] / dx)), int(round(EXTENT_XY[1] / dy)),
+                 int(round((self.z_top - self.z_bottom) / dz)))
+        return VoxelGrid((ORIGIN_XY[0], ORIGIN_XY[1], self.z_bottom), self.cell_size, shape, CRS)
+
+
+#: ``tiny`` is for tests only (a few seconds); ``small`` is the quick district a new
+#: user builds (< 2 min on 2 cores); ``paper`` uses the paper's 50 m cells to 5 km depth.
+PRESETS = {
+    "tiny": DistrictPreset("tiny", (200.0, 200.0, 100.0), -1500.0),
+    "small": DistrictPreset("small", (100.0, 100.0, 50.0), -2000.0),
+    "paper": DistrictPreset("paper", (50.0, 50.0, 50.0), -5000.0),
+}
+
+#: lithology ids and names of the district (oldest first); 0 is air
+UNITS = {
+    0: "air",
+    1: "Archean gneiss",
+    2: "Lieryu leptynite",
+    3: "Dashiqiao marble",
+    4: "Gaixian phyllite",
+    5: "Late Jurassic granite",
+    6: "Early Cretaceous granodiorite",
+    7: "Early Cretaceous dykes",
+}
+GRANITE, GRANODIORITE, DYKES = 5, 6, 7
+
+#: unit properties: density (g/cm3), magnetic susceptibility (SI), resistivity (ohm m)
+ROCK_PROPERTIES = {
+    1: (2.74, 0.0030, 4000.0),
+    2: (2.68, 0.0010, 2500.0),
+    3: (2.78, 0.0002, 8000.0),
+    4: (2.72, 0.0008, 600.0),
+    5: (2.61, 0.0040, 6000.0),
+    6: (2.70, 0.0150, 3000.0),
+    7: (2.85, 0.0250, 1500.0),
+}
+
+#: deposit ids and names in the orebody layer
+DEPOSITS = {
+    0: "barren",
+    1: "WL-like vein 1 (F_NE1)",
+    2: "WL-like vein 2 (F_NE2)",
+    3: "SDG-like disseminated",
+}
+#: ore volume of each deposit in cubic metres (voxel counts follow the cell size)
+DEPOSIT_VOLUME_M3 = {1: 1.5e8, 2: 1.2e8, 3: 1.0e8}
+
+
+@dataclass
+class District:
+    """A synthetic district: four volumes on one grid and a description.
+
+    Attributes
+    ----------
+    geology : Volume
+        ``lithology`` (int16, :data:`UNITS`), ``fault_ne`` and ``fault_nw`` (uint8
+        fault-zone masks), ``fault_block_F_*`` (int8, side of each fault).
+    geophysics : Volume
+        ``density`` (g/cm3), ``susceptibility`` (SI), ``resistivity`` (ohm m), NaN
+        in air.
+    orebodies : Volume
+        ``orebody`` (int16, :data:`DEPOSITS`).
+    truth : Volume
+        ``true_potential`` (float32, 0..1, NaN in air): the field the deposits were
+        drawn from, for evaluation only.
+    description : dict
+        Preset, seed, units, faults, dykes, deposits (voxel counts, depths).
+    """
+
+    geology: Volume
+    geophysics: Volume
+    orebodies: Volume
+    truth: Volume
+    description: dict = field(default_factory=dict)
+
+    @property
+    def grid(self) -> VoxelGrid:
+        return self.geology.grid
+
+
+# -- geometry of the district (local coordinates: metres from the SW corner) ----------
+
+def _unit(v):
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v)
+
+
+@dataclass(frozen=True)
+class FaultPlane:
+    """A planar fault: a point on it, strike and dip (degrees, right-hand rule)."""
+
+    name: str
+    family: str  # "NE" or "NW"
+    point: tuple[float, float, float]
+    strike: float
+    dip: float
+    throw: float  # hanging wall down (m), learned by gempy from offset contacts
+
+    @property
+    def strike_vector(self):
+        s = math.radians(self.strike)
+        return np.array([math.sin(s), math.cos(s), 0.0])
+
+    @property
+    def normal(self):
+        """Unit normal pointing up into the hanging wall (dip direction side)."""
+        dd, d = math.radians(self.strike + 90.0), math.radians(self.dip)
+        return np.array([math.sin(d) * math.sin(dd), math.sin(d) * math.cos(dd), math.cos(d)])
+
+    @property
+    def dip_vector(self):
+        dd, d = math.radians(self.strike + 90.0), math.radians(self.dip)
+        return np.array([math.cos(d) * math.sin(dd), math.cos(d) * math.cos(dd), -math.sin(d)])
+
+    def signed_distance(self, xyz):
+        return (np.asarray(xyz, dtype=float) - np.asarray(self.point)) @ self.normal
+
+
+@dataclass(frozen=True)
+class Cupola:
+    """An intrusion roof: flat top of ``top_radius`` at ``top_z``, flanks dipping
+    ``flank_dip`` degrees outward; elliptical with ``elongation`` along ``azimuth``."""
+
+    name: str
+    centre: tuple[float, float]
+    top_z: float
+    top_radius: float
+    flank_dip: float
+    elongation: float
+    azimuth: float
+
+    def radius_at(self, z):
+        return self.top_radius + np.maximum(0.0, self.top_z - np.asarray(z, float)) / math.tan(
+            math.radians(self.flank_dip))
+
+
+@dataclass(frozen=True)
+class Dyke:
+    """A tabular dyke: centre point, strike, dip, width, strike length, depth range."""
+
+    name: str
+    centre: tuple[float, float, float]
+    strike: float
+    dip: float
+    width: float
+    length: float
+    z_min: float
+
+
+def _geometry(rng: np.random.Generator) -> dict:
+    """The district's structures, jittered by the seed (local coordinates)."""
+    j = lambda s: float(rng.normal(0.0, s))  # noqa: E731
+    faults = [
+        FaultPlane("F_NE1", "NE", (3700 + j(120), 3300 + j(120), 0.0), 22 + j(3), 78 + j(2), 120.0),
+        FaultPlane("F_NE2", "NE", (5900 + j(120), 3200 + j(120), 0.0), 40 + j(3), 74 + j(2), 150.0),
+        FaultPlane("F_NW1", "NW", (5600 + j(150), 1900 + j(150), 0.0), 305 + j(3), 82 + j(2), 60.0),
+    ]
+    granite = Cupola("Late Jurassic granite", (2300 + j(200), 3900 + j(200)), 650.0 + j(40),
+                     1200.0 + j(100), 70.0, 1.35, 45.0)
+    granodiorite = Cupola("Early Cretaceous granodiorite", (4750 + j(120), 3550 + j(120)), 180.0 + j(40),
+                          450.0 + j(40), 68.0, 1.3, 30.0)
+    dykes = [
+        Dyke("dyke 1", (4150 + j(80), 3100 + j(80), -600.0), 25 + j(3), 85.0, 80.0, 3000.0, -1800.0),
+        Dyke("dyke 2", (5350 + j(80), 4300 + j(80), -600.0), 35 + j(3), 80.0, 70.0, 2400.0, -1600.0),
+        Dyke("dyke 3", (2900 + j(80), 2200 + j(80), -600.0), 18 + j(3), 88.0, 60.0, 2200.0, -1500.0),
+        Dyke("dyke 4", (6400 + j(80), 4700 + j(80), -600.0), 42 + j(3), 82.0, 90.0, 2600.0, -1700.0),
+    ]
+    fold = {"axis_azimuth": 45.0 + j(4), "wavelength": 6500.0 + j(300), "amplitude": 220.0 + j(30),
+            "phase": float(rng.uniform(0, 2 * math.pi)), "plunge_gradient": 0.03 + j(0.01)}
+    topo = {"base": 240.0, "relief": 110.0, "phase_x": float(rng.uniform(0, 2 * math.pi)),
+            "phase_y": float(rng.uniform(0, 2 * math.pi))}
+    return {"faults": faults, "granite": granite, "granodiorite": granodiorite, "dykes": dykes,
+            "fold": fold, "topography": topo}
+
+
+def _topography(geom, u, v):
+    """Gentle hills: 130-350 m, higher to the north-west."""
+    t = geom["topography"]
+    return (t["base"] + 0.5 * t["relief"] * np.sin(2 * np.pi * u / 7000 + t["phase_x"])
+            * np.cos(2 * np.pi * v / 9000 + t["phase_y"])
+            + 0.35 * t["relief"] * np.sin(2 * np.pi * (u + v) / 5200 + t["phase_y"])
+            + 30.0 * (v / EXTENT_XY[1] - u / EXTENT_XY[0]))
+
+
+#: base elevations of the Liaohe Group units at the fold's hinge (oldest last)
+STRATA_BASES = (("Gaixian phyllite", -250.0), ("Dashiqiao marble", -750.0), ("Lieryu leptynite", -1400.0))
+
+
+def _fold_surface(geom, u, v, base):
+    """Elevation of a folded contact and its gradient (dz/du, dz/dv)."""
+    f = geom["fold"]
+    az = math.radians(f["axis_azimuth"])
+    axis = np.array([math.sin(az), math.cos(az)])
+    across = np.array([axis[1], -axis[0]])
+    du, dv = np.asarray(u) - 4000.0, np.asarray(v) - 3200.0
+    s = du * across[0] + dv * across[1]
+    a = du * axis[0] + dv * axis[1]
+    k = 2 * np.pi / f["wavelength"]
+    z = base + f["amplitude"] * np.cos(k * s + f["phase"]) - f["plunge_gradient"] * a
+    dzds = -f["amplitude"] * k * np.sin(k * s + f["phase"])
+    dzdu = dzds * across[0] - f["plunge_gradient"] * axis[0]
+    dzdv = dzds * across[1] - f["plunge_gradient"] * axis[1]
+    return z, dzdu, dzdv
+
+
+# -- the gempy model ------------------------------------------------------------------
+
+def build_geomodel(preset: DistrictPreset, geom: dict):
+    """The district's gempy ``GeoModel`` (world coordinates, EPSG:32651).
+
+    Groups, youngest first: granodiorite (erosive cupola), faults F_NE1, F_NE2,
+    F_NW1 (each offsetting the granite and the strata), Late Jurassic granite
+    (erosive cupola), Liaohe Group (three conformable contacts over the Archean
+    basement). Topography is attached, so cells above it are inactive.
+    """
+    from .io.gempy_model import import_gempy
+
+    gp = import_gempy()
+    from gempy.core.data import (OrientationsTable, StructuralElement, StructuralFrame, StructuralGroup,
+                                 SurfacePointsTable)
+    from gempy.core.data.grid_modules import Topography
+    from gempy_engine.core.data.stack_relation_type import StackRelationType
+
+    x0, y0 = ORIGIN_XY
+    colours = iter(["#b2182b", "#ef8a62", "#f4a582", "#fddbc7", "#92c5de", "#4393c3", "#2166ac", "#053061",
+                    "#1b7837", "#5aae61"])
+
+    def element(name, points, orientations):
+        p = np.asarray(points, dtype=float)
+        o = np.asarray(orientations, dtype=float)
+        sp = SurfacePointsTable.from_arrays(x=p[:, 0] + x0, y=p[:, 1] + y0, z=p[:, 2], names=name)
+        ori = OrientationsTable.from_arrays(x=o[:, 0] + x0, y=o[:, 1] + y0, z=o[:, 2],
+                                            G_x=o[:, 3], G_y=o[:, 4], G_z=o[:, 5], names=name)
+        return StructuralElement(name=name, surface_points=sp, orientations=ori, color=next(colours))
+
+    faults = geom["faults"]
+
+    def throw_at(points):
+        """Vertical offset of contact points: hanging walls down by each fault's throw."""
+        dz = np.zeros(len(points))
+        for f in faults:
+            dz -= f.throw * (f.signed_distance(points) > 0)
+        return dz
+
+    # Liaohe Group: contact points on a lattice, offset across the faults
+    # (gempy's cost grows with the number of points and orientations times the
+    # number of cells, so every structure gets the fewest data that shape it)
+    uu, vv = np.meshgrid(np.linspace(400, 7600, 4), np.linspace(400, 6000, 3), indexing="ij")
+    uu, vv = uu.ravel(), vv.ravel()
+    strata = []
+    for name, base in STRATA_BASES:
+        z, dzdu, dzdv = _fold_surface(geom, uu, vv, base)
+        pts = np.column_stack([uu, vv, z])
+        pts[:, 2] += throw_at(pts)
+        pick = [1, 10]
+        oris = [(uu[i], vv[i], pts[i, 2], *_unit([-dzdu[i], -dzdv[i], 1.0])) for i in pick]
+        strata.append(element(name, pts, oris))
+    liaohe = StructuralGroup(name="Liaohe_Group", elements=strata, structural_relation=StackRelationType.ERODE)
+
+    granite = StructuralGroup(name="Late_Jurassic_granite", elements=[_cupola_element(element, geom["granite"], -1900)],
+                              structural_relation=StackRelationType.ERODE)
+    granodiorite = StructuralGroup(name="Early_Cretaceous_granodiorite",
+                                   elements=[_cupola_element(element, geom["granodiorite"], -1900)],
+                                   structural_relation=StackRelationType.ERODE)
+
+    fault_groups = []
+    for f in faults:
+        c = np.array(f.point)
+        pts = [c + a * f.strike_vector + b * f.dip_vector for a in (-3000, 0, 3000) for b in (0, 2000)]
+        oris = [(*(c + 1000 * f.dip_vector), *f.normal)]
+        fault_groups.append(StructuralGroup(name=f.name, elements=[element(f.name, pts, oris)],
+                                            structural_relation=StackRelationType.FAULT,
+                                            fault_relations=[liaohe]))
+
+    frame = StructuralFrame(structural_groups=[*fault_groups, granodiorite, granite, liaohe],
+                            color_gen=gp.data.ColorsGenerator())
+    g = preset.grid()
+    b = g.bounds
+    model = gp.create_geomodel(project_name="voxprospect synthetic district", extent=list(b),
+                               resolution=[8, 8, 8], structural_frame=frame)
+    # topography raster on the model's extent (gempy expects it to fit exactly)
+    tu = np.linspace(0.0, EXTENT_XY[0], 81)
+    tv = np.linspace(0.0, EXTENT_XY[1], 65)
+    TU, TV = np.meshgrid(tu, tv, indexing="ij")
+    values_2d = np.stack([TU + x0, TV + y0, _topography(geom, TU, TV)], axis=-1)
+    model.grid.topography = Topography(_regular_grid=model.grid.regular_grid, values_2d=values_2d)
+    return model
+
+
+def _cupola_element(element, cupola: Cupola, z_floor: float):
+    """Contact points on rings down the cupola's flanks, with inward-pointing poles.
+
+    gempy puts an erosive group's unit on the side its field increases towards, so
+    the poles point into the intrusion.
+    """
+    cu, cv = cupola.centre
+    az = math.radians(cupola.azimuth)
+    long_ax = np.array([math.sin(az), math.cos(az)])
+    short_ax = np.array([long_ax[1], -long_ax[0]])
+    pts, oris = [(cu, cv, cupola.top_z)], [(cu, cv, cupola.top_z, 0.0, 0.0, -1.0)]
+    tan = math.tan(math.radians(cupola.flank_dip))
+    for ring, z in enumerate(np.linspace(cupola.top_z - 1.0, z_floor, 3)):
+        r = float(cupola.radius_at(z))
+        for k, t in enumerate(np.linspace(0, 2 * np.pi, 6, endpoint=False)):
+            d = math.cos(t) * cupola.elongation * long_ax + math.sin(t) * short_ax
+            p = np.array([cu, cv]) + r * d
+            pts.append((p[0], p[1], z))
+            if ring == 1 and k % 2 == 0:
+                outward = _unit([d[0] * tan, d[1] * tan, 1.0 * np.linalg.norm(d)])
+                oris.append((p[0], p[1], z, *(-outward)))
+    return element(cupola.name, pts, oris)
+
+
+# -- composition on the grid ----------------------------------------------------------
+
+def _dyke_mask(grid: VoxelGrid, dyke: Dyke, local_xyz) -> np.ndarray:
+    """Cells of a tabular dyke; at least one cell thick so it never breaks up."""
+    s = math.radians(dyke.strike)
+    dd, d = math.radians(dyke.strike + 90.0), math.radians(dyke.dip)
+    normal = np.array([math.sin(d) * math.sin(dd), math.sin(d) * math.cos(dd), math.cos(d)])
+    along = np.array([math.sin(s), math.cos(s), 0.0])
+    rel = local_xyz - np.asarray(dyke.centre)
+    across = rel @ normal
+    half = max(dyke.width / 2.0, 0.5 * min(grid.cell_size[0], grid.cell_size[1]))
+    # a gentle undulation along strike, as dykes pinch and swell
+    wobble = 0.5 * half * np.sin(2 * np.pi * (rel @ along) / 900.0)
+    return ((np.abs(across - wobble) <= half) & (np.abs(rel @ along) <= dyke.length / 2.0)
+            & (local_xyz[..., 2] >= dyke.z_min))
+
+
+def _zone_of_blocks(block: np.ndarray) -> np.ndarray:
+    """Cells on either side of a fault surface: where the side changes between
+    face neighbours."""
+    zone = np.zeros(block.shape, dtype=bool)
+    for axis in range(3):
+        diff = np.diff(block, axis=axis) != 0
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[axis] = slice(0, -1)
+        hi[axis] = slice(1, None)
+        zone[tuple(lo)] |= diff
+        zone[tuple(hi)] |= diff
+    return zone
+
+
+def _smooth_noise(rng, shape, sigma_cells):
+    """Correlated Gaussian noise with unit standard deviation."""
+    from scipy import ndimage
+
+    n = ndimage.gaussian_filter(rng.standard_normal(shape), sigma_cells, mode="nearest")
+    sd = n.std()
+    return n / sd if sd > 0 else n
+
+
+def _fill_air_from_below(values: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Copy each column's top active value into the air above it, so smoothing does
+    not drag air into the rocks."""
+    out = values.copy()
+    nz = values.shape[2]
+    k = np.arange(nz)[None, None, :]
+    top = np.where(active.any(axis=2), np.max(np.where(active, k, -1), axis=2), 0)
+    top_val = np.take_along_axis(values, top[:, :, None], axis=2)
+    out[~active] = np.broadcast_to(top_val, values.shape)[~active]
+    return out
+
+
+def make_district(preset: str = "small", seed: int = 42,
+                  progress: Callable[[float, str], None] | None = None) -> District:
+    """Build the synthetic district.
+
+    Parameters
+    ----------
+    preset : {"small", "paper", "tiny"}
+        ``small``: 100 x 100 x 50 m cells to 2 km depth (about 240,000 active
+        voxels); ``paper``: 50 m cells to 5 km depth (2.3 million cells, minutes);
+        ``tiny``: 200 x 200 x 100 m cells, for tests.
+    seed : int
+        Jitters the structures, the noise and the deposits; the same seed gives
+        bit-identical volumes.
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise :class:`~voxprospect.errors.Cancelled`.
+
+    Returns
+    -------
+    District
+
+    Raises
+    ------
+    VoxprospectError
+        Unknown preset.
+    """
+    from scipy import ndimage
+
+    from .io.gempy_model import compute_geomodel_on_grid
+
+    if preset not in PRESETS:
+        raise VoxprospectError(f"unknown district preset {preset!r}; use one of: small, paper")
+    report = progress or (lambda f, m: None)
+    p = PRESETS[preset]
+    grid = p.grid()
+    seed = int(seed)
+    rng = np.random.default_rng(seed)
+    geom = _geometry(rng)
+
+    report(0.0, "building the gempy model")
+    model = build_geomodel(p, geom)
+    gempy_vol = compute_geomodel_on_grid(model, grid, dtype="float32", chunk_points=300_000,
+                                         progress=lambda f, m: report(0.05 + 0.6 * f, m))
+    active = gempy_vol.active
+    report(0.66, "composing units, dykes and fault zones")
+
+    # gempy's element names -> the district's unit ids
+    name_to_unit = {n: i for i, n in UNITS.items()}
+    name_to_unit["basement"] = 1
+    lut = np.zeros(max(gempy_vol.classes["lithology"]) + 1, dtype=np.int16)
+    for gid, name in gempy_vol.classes["lithology"].items():
+        lut[gid] = name_to_unit.get(name, 0)
+    litho = lut[gempy_vol["lithology"]]
+
+    X, Y, Z = np.meshgrid(*(grid.axis_centres(a) for a in range(3)), indexing="ij")
+    local = np.stack([X - ORIGIN_XY[0], Y - ORIGIN_XY[1], Z], axis=-1)
+    dyke_cells = np.zeros(grid.shape, dtype=bool)
+    for d in geom["dykes"]:
+        dyke_cells |= _dyke_mask(grid, d, local)
+    dyke_cells &= active
+    litho[dyke_cells] = DYKES
+    litho[~active] = 0
+
+    blocks = {f.name: gempy_vol[f"fault_block_{f.name}"] for f in geom["faults"]}
+    zones = {name: _zone_of_blocks(b) & active for name, b in blocks.items()}
+    fault_ne = np.zeros(grid.shape, dtype=bool)
+    fault_nw = np.zeros(grid.shape, dtype=bool)
+    for f in geom["faults"]:
+        (fault_ne if f.family == "NE" else fault_nw)[...] |= zones[f.name]
+
+    # -- the hidden mineral-system field -------------------------------------------
+    report(0.72, "true potential")
+    cs = grid.cell_size
+
+    def dist(mask):
+        if not mask.any():
+            return np.full(grid.shape, 1e4)
+        return ndimage.distance_transform_edt(~mask, sampling=cs)
+
+    gd = litho == GRANODIORITE
+    d_gd_out = dist(gd)
+    d_gd_in = dist(~gd & active)
+    d_ne = dist(fault_ne)
+    d_nw = dist(fault_nw)
+    d_dyke = dist(dyke_cells)
+    topo = np.where(active.any(axis=2),
+                    grid.axis_edges(2)[np.max(np.where(active, np.arange(grid.shape[2])[None, None, :] + 1, 0),
+                                              axis=2)], grid.bounds[4])
+    depth = topo[:, :, None] - Z
+    contact = np.where(gd, np.exp(-d_gd_in / 250.0), np.exp(-d_gd_out / 600.0))
+    ne = np.exp(-d_ne / 250.0)
+    nw = np.exp(-d_nw / 300.0)
+    dy = np.exp(-d_dyke / 300.0)
+    depth_window = np.exp(-0.5 * ((depth - 800.0) / 600.0) ** 2)
+    host = np.select([litho == GRANITE, np.isin(litho, (3, 4)), litho == 2, litho == GRANODIORITE, litho == DYKES],
+                     [0.4, 0.5, 0.3, -0.2, 0.2], 0.0)
+    score = (2.4 * contact + 2.2 * ne + 0.8 * dy + 2.5 * ne * nw + 1.2 * depth_window + host
+             + 0.25 * _smooth_noise(rng, grid.shape, 2.0) - 4.0)
+    potential = (1.0 / (1.0 + np.exp(-2.0 * score))).astype(np.float32)
+    potential[~active] = np.nan
+
+    # -- deposits ------------------------------------------------------------------
+    report(0.8, "placing deposits")
+    orebody = np.zeros(grid.shape, dtype=np.int16)
+    cell_volume = grid.cell_volume
+    intrusive = np.isin(litho, (GRANITE, GRANODIORITE, DYKES))
+    pot0 = np.nan_to_num(potential, nan=0.0)
+    deposit_info = {}
+    for dep_id, fault_name in ((1, "F_NE1"), (2, "F_NE2")):
+        cand = (zones[fault_name] & ~gd & (d_gd_out <= 1500.0) & (depth >= 150.0) & (depth <= 1600.0)
+                & (orebody == 0))
+        deposit_info[dep_id] = _grow_deposit(orebody, dep_id, cand, pot0, local, grid, cell_volume,
+                                             (700.0, 700.0, 450.0))
+    ne2 = next(f for f in geom["faults"] if f.name == "F_NE2")
+    nw1 = next(f for f in geom["faults"] if f.name == "F_NW1")
+    near_both = (np.abs(ne2.signed_distance(local)) <= 500.0) & (np.abs(nw1.signed_distance(local)) <= 500.0)
+    cand = (near_both & active & ~intrusive & (d_gd_out >= 300.0) & (depth >= 200.0) & (depth <= 1400.0)
+            & (orebody == 0) & (d_dyke > 0))
+    deposit_info[3] = _grow_deposit(orebody, 3, cand, pot0 * (0.5 + ne * nw), local, grid, cell_volume,
+                                    (450.0, 450.0, 300.0), tabular=False)
+    if any(v["voxels"] == 0 for v in deposit_info.values()):
+        raise VoxprospectError(f"seed {seed}: a deposit found no host voxel; try another seed")
+
+    # -- geophysics ----------------------------------------------------------------
+    report(0.86, "geophysics")
+    props = np.zeros((8, 3))
+    for uid, vals in ROCK_PROPERTIES.items():
+        props[uid] = vals
+    props[0] = props[1]
+    density = props[litho, 0].copy()
+    suscept = props[litho, 1].copy()
+    log_res = np.log10(props[litho, 2])
+    alteration = np.clip(potential.astype(float), 0, 1) ** 2
+    alteration[~active] = 0.0
+    density += 0.04 * alteration + 0.02 * (orebody > 0)
+    suscept *= 1.0 - 0.6 * alteration  # magnetite destroyed in the alteration halos
+    log_res -= 0.9 * np.exp(-np.minimum(d_ne, d_nw) / 150.0) + 0.6 * alteration  # wet, clay-altered faults
+
+    def inversion_like(values, sigma_m, noise, log=False):
+        sigma = tuple(sigma_m / c for c in cs)
+        filled = _fill_air_from_below(values, active)
+        smooth = ndimage.gaussian_filter(filled, sigma, mode="nearest")
+        out = smooth + noise * _smooth_noise(rng, grid.shape, tuple(max(1.0, s) for s in sigma))
+        out = 10.0 ** out if log else out
+        out = out.astype(np.float32)
+        out[~active] = np.nan
+        return out
+
+    density_v = inversion_like(density, 250.0, 0.01)
+    suscept_v = inversion_like(np.log10(np.maximum(suscept, 1e-5)), 200.0, 0.05, log=True)
+    res_v = inversion_like(log_res, 300.0, 0.06, log=True)
+
+    # -- volumes ---------------------------------------------------------------------
+    report(0.95, "assembling volumes")
+    description = _describe(p, seed, grid, geom, litho, active, orebody, deposit_info, fault_ne, fault_nw,
+                            Z, depth)
+    prov = {"generator": GENERATOR, "preset": p.name, "seed": seed}
+    geo_layers = {"lithology": litho.astype(np.int16), "fault_ne": fault_ne.astype(np.uint8),
+                  "fault_nw": fault_nw.astype(np.uint8)}
+    for f in geom["faults"]:
+        geo_layers[f"fault_block_{f.name}"] = blocks[f.name].astype(np.int8)
+    geology = Volume(grid, geo_layers, active, {"lithology": UNITS},
+                     {**prov, "kind": "geological model (gempy)",
+                      "units": {UNITS[i]: {"density_g_cm3": v[0], "susceptibility_si": v[1],
+                                           "resistivity_ohm_m": v[2]} for i, v in ROCK_PROPERTIES.items()},
+                      "gempy": gempy_vol.meta.get("gempy", {})})
+    geophysics = Volume(grid, {"density": density_v, "susceptibility": suscept_v, "resistivity": res_v}, active,
+                        {}, {**prov, "kind": "synthetic inversions",
+                             "units": {"density": "g/cm3", "susceptibility": "SI", "resistivity": "ohm m"}})
+    orebodies = Volume(grid, {"orebody": orebody}, active, {"orebody": DEPOSITS},
+                       {**prov, "kind": "orebody models"})
+    truth = Volume(grid, {"true_potential": potential}, active, {},
+                   {**prov, "kind": "hidden true potential (evaluation only)"})
+    report(1.0, "district built")
+    return District(geology, geophysics, orebodies, truth, description)
+
+
+def _grow_deposit(orebody, dep_id, candidates, score, local, grid, cell_volume, radii, tabular=True) -> dict:
+    """Mark the best-scoring candidate cells around the best candidate as one deposit.
+
+    The seed cell is the highest-scoring candidate; the deposit is the
+    ``DEPOSIT_VOLUME_M3`` worth of highest-scoring candidates within an ellipsoid
+    (radii in metres along x, y, z) around it, so its size in cubic metres does
+    not depend on the cell size.
+    """
+    n_target = max(1, int(round(DEPOSIT_VOLUME_M3[dep_id] / cell_volume)))
+    idx = np.flatnonzero(candidates)
+    if idx.size == 0:
+        return {"voxels": 0}
+    s = score.ravel()[idx]
+    centre = idx[np.argmax(s)]
+    c_xyz = local.reshape(-1, 3)[centre]
+    rel = (local.reshape(-1, 3)[idx] - c_xyz) / np.asarray(radii)
+    near = (rel ** 2).sum(axis=1) <= 1.0
+    idx, s = idx[near], s[near]
+    order = np.argsort(-s, kind="stable")[:n_target]
+    chosen = idx[order]
+    orebody.ravel()[chosen] = dep_id
+    return {"voxels": int(chosen.size), "style": "vein" if tabular else "disseminated",
+            "centre_local_m": [round(float(v), 1) for v in c_xyz]}
+
+
+def _describe(p, seed, grid, geom, litho, active, orebody, deposit_info, fault_ne, fault_nw, Z, depth) -> dict:
+    units = {UNITS[i]: int(((litho == i) & active).sum()) for i in UNITS if i}
+    deposits = {}
+    for dep_id in (1, 2, 3):
+        m = orebody == dep_id
+        info = {"voxels": int(m.sum()), "volume_m3": float(m.sum() * grid.cell_volume),
+                "style": deposit_info[dep_id].get("style")}
+        if m.any():
+            info["elevation_m"] = [float(Z[m].min()), float(Z[m].max())]
+            info["depth_below_surface_m"] = [round(float(depth[m].min()), 1), round(float(depth[m].max()), 1)]
+            hosts = np.unique(litho[m], return_counts=True)
+            info["host_units"] = {UNITS[int(h)]: int(c) for h, c in zip(*hosts)}
+        deposits[DEPOSITS[dep_id]] = info
+    return {
+        "generator": GENERATOR, "preset": p.name, "seed": seed, "grid": grid.to_dict(),
+        "active_voxels": int(active.sum()), "orebody_voxels": int((orebody > 0).sum()),
+        "units": units,
+        "faults": [{"name": f.name, "family": f.family, "strike_deg": round(f.strike, 1),
+                    "dip_deg": round(f.dip, 1), "throw_m": f.throw} for f in geom["faults"]],
+        "fault_zone_voxels": {"NE-NNE": int(fault_ne.sum()), "NW": int(fault_nw.sum())},
+        "dykes": [{"name": d.name, "strike_deg": round(d.strike, 1), "dip_deg": d.dip, "width_m": d.width,
+                   "length_m": d.length} for d in geom["dykes"]],
+        "deposits": deposits,
+    }
+
+
+# -- writing ----------------------------------------------------------------------------
+
+#: files :func:`write_district` writes (besides report.json)
+DISTRICT_FILES = ("geology.vti", "geophysics.vti", "orebodies.vti", "truth.vti", "README.md", "project.toml")
+
+
+def existing_outputs(outdir) -> list[Path]:
+    """District files already present in ``outdir`` (what a write would replace)."""
+    out = Path(outdir)
+    return [out / n for n in (*DISTRICT_FILES, "report.json") if (out / n).exists()]
+
+
+def write_district(district: District, outdir, overwrite: bool = True, report=None) -> list[Path]:
+    """Write a district's volumes, a README, a ready project file and ``report.json``.
+
+    Files: ``geology.vti``, ``geophysics.vti``, ``orebodies.vti``, ``truth.vti``,
+    ``README.md``, ``project.toml`` (the paper's seven evidence channels) and
+    ``report.json``. Each is written atomically; other files in ``outdir`` are
+    never touched. The volumes and text files carry no timestamp, so the same
+    seed gives byte-identical files (``report.json`` records the run's time).
+
+    Parameters
+    ----------
+    district : District
+    outdir : path-like
+        Created if missing.
+    overwrite : bool
+        Replace district files already in ``outdir``; when False an existing one
+        raises :class:`~voxprospect.errors.OutputError`.
+    report : voxprospect.report.RunReport, optional
+        The run's report (one is made when omitted); written as ``report.json``.
+
+    Returns
+    -------
+    list of Path
+        The files written, ``report.json`` last.
+
+    Raises
+    ------
+    OutputError
+        If ``outdir`` is a file, or a district file exists and ``overwrite`` is False.
+    """
+    from .errors import OutputError
+    from .io import write_volume
+    from .report import RunReport, write_text_atomic
+
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    if not overwrite:
+        found = existing_outputs(out)
+        if found:
+            raise OutputError(f"{out}: already holds a district ({', '.join(p.name for p in found)}); "
+                              "choose an empty folder or allow overwriting (--overwrite)")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, vol in (("geology.vti", district.geology), ("geophysics.vti", district.geophysics),
+                      ("orebodies.vti", district.orebodies), ("truth.vti", district.truth)):
+        write_volume(vol, out / name)
+        written.append(out / name)
+    written.append(write_text_atomic(out / "README.md", district_readme(district)))
+    written.append(write_text_atomic(out / "project.toml", district_project_toml(district)))
+    if report is None:
+        report = RunReport("synth", {"preset": district.description.get("preset"), "outdir": str(out)},
+                           district.description.get("seed"))
+    for p in written:
+        report.add_output(p)
+    report["metrics"] = {"active_voxels": district.description["active_voxels"],
+                         "orebody_voxels": district.description["orebody_voxels"],
+                         "deposits": {k: v["voxels"] for k, v in district.description["deposits"].items()}}
+    report["district"] = district.description
+    written.append(report.write(out))
+    return written
+
+
+def run_synth(outdir, preset: str = "small", seed: int = 42,
+              progress: Callable[[float, str], None] | None = None, overwrite: bool = True) -> dict:
+    """Build the synthetic district and write it to ``outdir``.
+
+    Parameters
+    ----------
+    outdir : path-like
+    preset : {"small", "paper"}
+    seed : int
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise :class:`~voxprospect.errors.Cancelled`.
+    overwrite : bool
+        See :func:`write_district`.
+
+    Returns
+    -------
+    dict
+        The content of ``report.json`` (parameters, files, deposit voxel counts,
+        timings).
+
+    Raises
+    ------
+    VoxprospectError
+        Unknown preset; :class:`~voxprospect.errors.OutputError` for an unusable
+        ``outdir``.
+    """
+    from .errors import OutputError
+    from .report import RunReport
+
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    if not overwrite and existing_outputs(out):
+        raise OutputError(f"{out}: already holds a district ({', '.join(p.name for p in existing_outputs(out))}); "
+                          "choose an empty folder or allow overwriting (--overwrite)")
+    report = RunReport("synth", {"preset": preset, "seed": int(seed), "outdir": str(out)}, int(seed))
+    step = progress or (lambda f, m: None)
+    with report.timer("make_district"):
+        district = make_district(preset, seed, progress=lambda f, m: step(0.9 * f, m))
+    step(0.9, f"writing {out}")
+    with report.timer("write"):
+        write_district(district, out, overwrite=True, report=report)
+    step(1.0, "done")
+    return report.data
+
+
+def district_readme(district: District) -> str:
+    """A short Markdown description of a district (no timestamp, so it is reproducible)."""
+    d = district.description
+    g = district.grid
+    lines = [
+        f"# Synthetic Wulong-like gold district (preset `{d['preset']}`, seed {d['seed']})",
+        "",
+        "Built by `voxprospect synth` with gempy: Liaohe Group strata over Archean gneiss, a Late",
+        "Jurassic granite, an Early Cretaceous granodiorite stock and dykes, NE-NNE and NW faults.",
+        "The deposits were placed from a hidden true-potential field (`truth.vti`, for evaluation",
+        "only). See docs/synthetic-district.md in voxprospect for how.",
+        "",
+        f"Grid: {g.describe()}; {d['active_voxels']:,} active voxels below the topography.",
+        "",
+        "| file | layers |",
+        "|---|---|",
+        "| geology.vti | lithology (class ids), fault_ne, fault_nw (fault-zone masks), "
+        "fault_block_F_* (side of each fault) |",
+        "| geophysics.vti | density (g/cm3), susceptibility (SI), resistivity (ohm m) |",
+        "| orebodies.vti | orebody (0 barren, 1-3 deposit ids) |",
+        "| truth.vti | true_potential (0-1) |",
+        "| project.toml | the paper's seven evidence channels, ready for `voxprospect evidence` |",
+        "",
+        "## Units (active voxels)",
+        "",
+    ]
+    for name, n in d["units"].items():
+        lines.append(f"- {name}: {n:,}")
+    lines += ["", "## Faults", ""]
+    for f in d["faults"]:
+        lines.append(f"- {f['name']} ({f['family']}): strike {f['strike_deg']:g}, dip {f['dip_deg']:g}, "
+                     f"throw {f['throw_m']:g} m")
+    lines += ["", "## Dykes", ""]
+    for k in d["dykes"]:
+        lines.append(f"- {k['name']}: strike {k['strike_deg']:g}, dip {k['dip_deg']:g}, "
+                     f"{k['width_m']:g} m wide, {k['length_m']:g} m long")
+    lines += ["", "## Deposits", "", "| deposit | style | voxels | depth below surface (m) | hosts |",
+              "|---|---|---|---|---|"]
+    for name, info in d["deposits"].items():
+        depth = info.get("depth_below_surface_m", [0, 0])
+        hosts = ", ".join(f"{h} {c}" for h, c in info.get("host_units", {}).items())
+        lines.append(f"| {name} | {info['style']} | {info['voxels']} | {depth[0]:g}-{depth[1]:g} | {hosts} |")
+    lines += ["", f"{d['orebody_voxels']} orebody voxels in all.", ""]
+    return "\n".join(lines)
+
+
+def district_project_toml(district: District) -> str:
+    """The project file for the district: the paper's seven evidence channels."""
+    d = district.description
+    return f'''# voxprospect project for the synthetic district (preset {d["preset"]}, seed {d["seed"]}).
+# Paths are relative to this file. Schema: docs/project-file.md.
+
+[project]
+name = "synthetic Wulong-like district ({d["preset"]}, seed {d["seed"]})"
+seed = {d["seed"]}
+output_dir = "run"
+
+[grid]
+reference = "geology.vti"
+
+[inputs.geology]
+path = "geology.vti"
+
+[inputs.geophysics]
+path = "geophysics.vti"
+
+[inputs.orebodies]
+path = "orebodies.vti"
+
+# The paper's seven channels: four 3D buffers of geological objects ...
+[[evidence]]
+name = "granodiorite"
+kind = "buffer"
+source = "geology"
+layer = "lithology"
+classes = ["{UNITS[GRANODIORITE]}"]
+transform = "distance"
+max_distance_m = 2000
+standardise = "robust"
+
+[[evidence]]
+name = "dykes"
+kind = "buffer"
+source = "geology"
+layer = "lithology"
+classes = ["{UNITS[DYKES]}"]
+transform = "distance"
+max_distance_m = 2000
+standardise = "robust"
+
+[[evidence]]
+name = "faults_ne"
+kind = "buffer"
+source = "geology"
+layer = "fault_ne"
+transform = "distance"
+max_distance_m = 2000
+standardise = "robust"
+
+[[evidence]]
+name = "faults_nw"
+kind = "buffer"
+source = "geology"
+layer = "fault_nw"
+transform = "distance"
+max_distance_m = 2000
+standardise = "robust"
+
+# ... and three standardised inversion volumes
+[[evidence]]
+name = "density"
+kind = "geophysics"
+source = "geophysics"
+layer = "density"
+standardise = "robust"
+
+[[evidence]]
+name = "susceptibility"
+kind = "geophysics"
+source = "geophysics"
+layer = "susceptibility"
+standardise = "robust"
+
+[[evidence]]
+name = "resistivity"
+kind = "geophysics"
+source = "geophysics"
+layer = "resistivity"
+standardise = "robust"
+log10 = true
+
+[orebodies]
+source = "orebodies"
+layer = "orebody"
+
+[samples]
+window = 3
+min_distance_m = 800
+edge = "edge"
+negatives_per_positive = 1.0
+
+[training]
+models = ["DL4", "RF"]
+epochs = 200
+batch_size = 256
+learning_rate = 0.001
+protocols = ["random", "spatial", "deposit"]
+device = "auto"
+
+[targets]
+threshold = "pa"
+min_voxels = 1
+'''
