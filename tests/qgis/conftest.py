@@ -151,6 +151,12 @@ def gaussian_blobs(grid, centres, widths):
 
 
 @pytest.fixture(scope="session")
+def blobs():
+    """``blobs(grid, centres, widths)``: :func:`gaussian_blobs` for test modules."""
+    return gaussian_blobs
+
+
+@pytest.fixture(scope="session")
 def prospectivity_vti(tiny_grid, tmp_path_factory):
     """A prospectivity volume with two separate highs, the top level inactive (air)."""
     from voxprospect import Volume
