@@ -39,7 +39,8 @@ SECTIONS = ("project", "grid", "inputs", "evidence", "orebodies", "samples", "tr
             "targets")
 PROJECT_KEYS = ("name", "seed", "output_dir", "description")
 GRID_KEYS = ("reference", "origin", "cell_size", "shape", "crs")
-INPUT_KEYS = ("path", "format", "options", "description")
+INPUT_KEYS = ("path", "format", "options", "description", "type")
+INPUT_TYPES = ("volume", "drillholes")
 EVIDENCE_KEYS = ("name", "kind", "source", "layer", "classes", "transform", "max_distance_m",
                  "buffer_distance_m", "standardise", "log10")
 OREBODY_KEYS = ("source", "layer", "deposits")
@@ -65,6 +66,9 @@ class InputSpec:
     format: str | None = None
     options: dict = field(default_factory=dict)
     description: str | None = None
+    # "drillholes": collar/survey/interval tables built into a volume on the
+    # project's grid by voxprospect.io.drillholes; options hold its settings
+    type: str = "volume"
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,10 @@ class Project:
     def input_paths(self) -> list[Path]:
         """Every file the project reads (inputs, grid reference, orebody file)."""
         paths = [s.path for s in self.inputs.values()]
+        for s in self.inputs.values():
+            if s.type == "drillholes":
+                from .io.drillholes import project_input_files
+                paths += project_input_files(s.options)
         if self.grid_reference is not None:
             paths.append(self.grid_reference)
         if self.orebodies is not None and self.orebodies.path is not None:
@@ -211,7 +219,11 @@ class Project:
                 if found != spec.format:
                     raise ProjectFileError(self.path, f"inputs.{n}.format is {spec.format!r} but "
                                                       f"{spec.path} is a {found} file")
-            vol = read_volume(spec.path, **spec.options)
+            if spec.type == "drillholes":
+                from .io.drillholes import load_project_input
+                vol = load_project_input(spec.options, grid, self.path)
+            else:
+                vol = read_volume(spec.path, **spec.options)
             if grid is not None:
                 diff = grid.differences(vol.grid)
                 if diff:
@@ -397,6 +409,14 @@ def load_project(path) -> Project:
     inputs_table = top.get("inputs", "table", {})
     inputs = {}
     for in_name, table in inputs_table.items():
+        if isinstance(table, Mapping) and table.get("type", "volume") != "volume":
+            if table["type"] not in INPUT_TYPES:
+                top.fail(f"inputs.{in_name}.type", f"{table['type']!r} is not one of: {', '.join(INPUT_TYPES)}")
+            from .io.drillholes import parse_project_input
+            settings = parse_project_input(path, in_name, table)
+            inputs[in_name] = InputSpec(in_name, settings["collar"], None, settings, settings.get("description"),
+                                        type="drillholes")
+            continue
         ic = _Checker(path, table, f"inputs.{in_name}", INPUT_KEYS)
         p = _existing_file(ic, "path", ic.get("path", "str", required=True))
         fmt = ic.get("format", "str")

@@ -279,3 +279,67 @@ def test_drillhole_volume_for_a_project(cc, core_grid):
     assert vol.meta["drillholes"]["orebody"]["voxels_in_study_volume"] == int((ore & act).sum()) > 0
     # the top level (1350-1400 m) is mostly above the collars
     assert act[:, :, -1].mean() < act[:, :, 10].mean()
+
+
+# -- project files ------------------------------------------------------------------
+
+def _project(tmp_path, cc_dir, extra=""):
+    text = f"""
+[project]
+name = "dh"
+[grid]
+origin = [548000.0, 3623000.0, 600.0]
+cell_size = [50.0, 50.0, 50.0]
+shape = [24, 24, 16]
+crs = "EPSG:26912"
+[inputs.holes]
+type = "drillholes"
+collar = "{cc_dir / 'collar.csv'}"
+survey = "{cc_dir / 'survey.csv'}"
+lithology = "{cc_dir / 'lithology.csv'}"
+assay = "{cc_dir / 'assay.csv'}"
+overlaps = "keep"
+ignore_codes = ["NR", "NC", "Void"]
+search_radius_m = 150.0
+grade_column = "Cu_pct"
+cutoff = {CU_CUTOFF_PCT}
+{extra}
+[[evidence]]
+name = "fault_gouge"
+source = "holes"
+layer = "lithology"
+classes = ["fg"]
+max_distance_m = 500.0
+[orebodies]
+source = "holes"
+layer = "orebody"
+"""
+    p = tmp_path / "project.toml"
+    p.write_text(text)
+    return p
+
+
+def test_project_drillholes_input_builds_on_the_project_grid(tmp_path, cc_dir, cc, core_grid):
+    from voxprospect.project import load_project
+    project = load_project(_project(tmp_path, cc_dir))
+    assert project.inputs["holes"].type == "drillholes"
+    # every table is an input of the run (hashed in reports, never overwritten)
+    assert {p.name for p in project.input_paths()} == {"collar.csv", "survey.csv", "lithology.csv", "assay.csv"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vol = project.load_inputs()["holes"]
+    assert vol.grid == core_grid
+    assert np.array_equal(vol["orebody"].astype(bool),
+                          label_intervals(cc, core_grid, "assay", ("Cu_pct", CU_CUTOFF_PCT)))
+
+
+def test_project_drillholes_input_errors_name_the_key(tmp_path, cc_dir):
+    from voxprospect.errors import ProjectFileError
+    from voxprospect.project import load_project
+    with pytest.raises(ProjectFileError, match=r"project\.toml: inputs\.holes\.serch_radius_m: unknown key.*"
+                                               r"search_radius_m"):
+        load_project(_project(tmp_path, cc_dir, "serch_radius_m = 100.0"))
+    bad = _project(tmp_path, cc_dir).read_text().replace(str(cc_dir / "assay.csv"), "nowhere/assay.csv")
+    (tmp_path / "project.toml").write_text(bad)
+    with pytest.raises(ProjectFileError, match=r"inputs\.holes\.assay: file not found"):
+        load_project(tmp_path / "project.toml")
