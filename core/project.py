@@ -28,7 +28,7 @@ import difflib
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 from .errors import ProjectFileError, VoxprospectError
 from .grid import VoxelGrid

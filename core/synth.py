@@ -462,19 +462,19 @@ def make_district(preset: str = "small", seed: int = 42,
 
     if preset not in PRESETS:
         raise VoxprospectError(f"unknown district preset {preset!r}; use one of: small, paper")
-    report = progress or (lambda f, m: None)
+    step = progress or (lambda f, m: None)
     p = PRESETS[preset]
     grid = p.grid()
     seed = int(seed)
     rng = np.random.default_rng(seed)
     geom = _geometry(rng)
 
-    report(0.0, "building the gempy model")
+    step(0.0, "building the gempy model")
     model = build_geomodel(p, geom)
     gempy_vol = compute_geomodel_on_grid(model, grid, dtype="float32", chunk_points=300_000,
-                                         progress=lambda f, m: report(0.05 + 0.6 * f, m))
+                                         progress=lambda f, m: step(0.05 + 0.6 * f, m))
     active = gempy_vol.active
-    report(0.66, "composing units, dykes and fault zones")
+    step(0.66, "composing units, dykes and fault zones")
 
     # gempy's element names -> the district's unit ids
     name_to_unit = {n: i for i, n in UNITS.items()}
@@ -501,7 +501,7 @@ def make_district(preset: str = "small", seed: int = 42,
         (fault_ne if f.family == "NE" else fault_nw)[...] |= zones[f.name]
 
     # -- the hidden mineral-system field -------------------------------------------
-    report(0.72, "true potential")
+    step(0.72, "true potential")
     cs = grid.cell_size
 
     def dist(mask):
@@ -532,7 +532,7 @@ def make_district(preset: str = "small", seed: int = 42,
     potential[~active] = np.nan
 
     # -- deposits ------------------------------------------------------------------
-    report(0.8, "placing deposits")
+    step(0.8, "placing deposits")
     orebody = np.zeros(grid.shape, dtype=np.int16)
     cell_volume = grid.cell_volume
     intrusive = np.isin(litho, (GRANITE, GRANODIORITE, DYKES))
@@ -554,7 +554,7 @@ def make_district(preset: str = "small", seed: int = 42,
         raise VoxprospectError(f"seed {seed}: a deposit found no host voxel; try another seed")
 
     # -- geophysics ----------------------------------------------------------------
-    report(0.86, "geophysics")
+    step(0.86, "geophysics")
     props = np.zeros((8, 3))
     for uid, vals in ROCK_PROPERTIES.items():
         props[uid] = vals
@@ -583,7 +583,7 @@ def make_district(preset: str = "small", seed: int = 42,
     res_v = inversion_like(log_res, 300.0, 0.06, log=True)
 
     # -- volumes ---------------------------------------------------------------------
-    report(0.95, "assembling volumes")
+    step(0.95, "assembling volumes")
     description = _describe(p, seed, grid, geom, litho, active, orebody, deposit_info, fault_ne, fault_nw,
                             Z, depth)
     prov = {"generator": GENERATOR, "preset": p.name, "seed": seed}
@@ -603,7 +603,7 @@ def make_district(preset: str = "small", seed: int = 42,
                        {**prov, "kind": "orebody models"})
     truth = Volume(grid, {"true_potential": potential}, active, {},
                    {**prov, "kind": "hidden true potential (evaluation only)"})
-    report(1.0, "district built")
+    step(1.0, "district built")
     return District(geology, geophysics, orebodies, truth, description)
 
 

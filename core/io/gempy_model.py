@@ -123,7 +123,6 @@ def compute_geomodel_on_grid(geo_model, grid: VoxelGrid, *, active=None, dtype: 
     mask = np.ones(grid.shape, dtype=bool) if active is None else np.asarray(active, dtype=bool).copy()
     if mask.shape != grid.shape:
         raise VoxprospectError(f"active mask has shape {mask.shape}, the grid has {grid.shape}")
-    topo_z = None
     X, Y = np.meshgrid(grid.axis_centres(0), grid.axis_centres(1), indexing="ij")
     topo_z = topography_elevation(geo_model, X, Y)
     if topo_z is not None:
