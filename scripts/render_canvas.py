@@ -93,8 +93,10 @@ def render(prospectivity, out_png, layer="prospectivity", orebodies=None, thresh
             params["OREBODIES"] = str(orebodies)
         result = processing.run("voxprospect:exporttargets", params)
         targets, threshold = params["OUTPUT"], result["THRESHOLD_USED"]
-    outlines = QgsVectorLayer(f"{targets}|layername=target_outlines", "target outlines", "ogr")
-    centroids = QgsVectorLayer(f"{targets}|layername=target_centroids", "target centroids", "ogr")
+    outlines = QgsVectorLayer(f"{targets}|layername=target_outlines",
+                              f"target outlines at z={z:g} m", "ogr")
+    centroids = QgsVectorLayer(f"{targets}|layername=target_centroids",
+                               "3D target centroids|(max prospectivity)", "ogr")
     # only this level's outlines: the others belong to other depths
     outlines.setSubsetString(f'abs("elevation_m" - ({z})) < 0.01')
     for vl in (outlines, centroids):
@@ -106,7 +108,7 @@ def render(prospectivity, out_png, layer="prospectivity", orebodies=None, thresh
     layout = QgsPrintLayout(project)
     layout.initializeDefaults()
     page = layout.pageCollection().page(0)
-    page.setPageSize(QgsLayoutSize(240, 170, QgsUnitTypes.LayoutMillimeters))
+    page.setPageSize(QgsLayoutSize(250, 170, QgsUnitTypes.LayoutMillimeters))
     map_item = QgsLayoutItemMap(layout)
     map_item.attemptMove(QgsLayoutPoint(6, 16, QgsUnitTypes.LayoutMillimeters))
     map_item.attemptResize(QgsLayoutSize(168, 148, QgsUnitTypes.LayoutMillimeters))
@@ -122,12 +124,13 @@ def render(prospectivity, out_png, layer="prospectivity", orebodies=None, thresh
                   + (f" (threshold {threshold:.3f})" if threshold is not None else ""))
     label.setFont(QFont("DejaVu Sans", 13))
     label.attemptMove(QgsLayoutPoint(6, 4, QgsUnitTypes.LayoutMillimeters))
-    label.attemptResize(QgsLayoutSize(228, 10, QgsUnitTypes.LayoutMillimeters))
+    label.attemptResize(QgsLayoutSize(238, 10, QgsUnitTypes.LayoutMillimeters))
     layout.addLayoutItem(label)
 
     legend = QgsLayoutItemLegend(layout)
     legend.setLinkedMap(map_item)
     legend.setTitle("Legend")
+    legend.setWrapString("|")  # layer names break at "|" in the legend
     legend.setAutoUpdateModel(False)
     root = legend.model().rootGroup()
     root.clear()
