@@ -1,0 +1,676 @@
+"""The pipeline steps, as the CLI and the QGIS plugin call them.
+
+Each ``run_*`` function reads its inputs, writes its outputs atomically into one
+folder together with ``report.json`` (inputs with hashes, parameters, seed, versions,
+metrics, timings), and returns the report's content as a dict. ``progress`` is an
+optional ``progress(fraction, message)`` callable that may raise
+:class:`~voxprospect.errors.Cancelled`.
+
+The modelling study (:func:`run_project`, :func:`run_demo`, :func:`run_ablation`) is:
+
+1. evidence from the project's inputs (:mod:`voxprospect.evidence`);
+2. windows around every orebody voxel plus as many distant negatives
+   (:mod:`voxprospect.samples`);
+3. for every model: its scores under every evaluation protocol
+   (:func:`voxprospect.train.evaluate_protocols`: the paper's leaky random split
+   beside spatial blocks and leave-one-deposit-out), then a final fit on all windows,
+   a checkpoint, the training curves;
+4. whole-grid prediction, prediction-area threshold, 3D targets (for the models the
+   project asks to map).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import LayerError, NoPositivesError, VoxprospectError
+from .report import RunReport, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_SUFFIX = ".vxp.safetensors"
+# The small demo must finish in minutes on two CPU cores; the paper trains 200 epochs.
+DEMO_EPOCHS = {"small": 12, "paper": 200, "tiny": 3}
+
+
+# -- progress helpers ------------------------------------------------------------------
+
+def _scaled(progress, start: float, end: float):
+    """A progress callable mapping a sub-step's 0..1 onto ``start..end``."""
+    if progress is None:
+        return None
+
+    def sub(fraction, message):
+        progress(start + (end - start) * min(max(float(fraction), 0.0), 1.0), message)
+    return sub
+
+
+def _say(progress, fraction, message):
+    log.info(message)
+    if progress is not None:
+        progress(fraction, message)
+
+
+# -- training data -----------------------------------------------------------------------
+
+@dataclass
+class TrainingData:
+    """Evidence, orebodies and windows of a project, ready for the models."""
+
+    evidence: object               # Volume of standardised channels
+    channels: list
+    orebody: np.ndarray            # int deposit ids, 0 = barren
+    deposit_names: dict            # id -> name
+    samples: object                # WindowSamples
+    windows: np.ndarray            # (N, C, k, k, k)
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def stats(self) -> dict:
+        return dict(self.evidence.meta.get("evidence", {}).get("stats", {}))
+
+
+def _orebody_labels(project, grid):
+    """The project's orebody layer as int deposit ids (0 = barren) plus deposit names."""
+    ob = project.orebodies
+    if ob is None:
+        raise NoPositivesError(f"{project.path}: the project has no [orebodies] section; "
+                               "training needs known orebodies")
+    vol = project.load_orebodies()
+    where = ob.path or project.inputs[ob.source].path
+    grid.require_same(vol.grid, f"the evidence and the orebodies ({where})")
+    arr = np.asarray(vol[ob.layer])
+    if arr.dtype == bool:
+        ids, names = arr.astype(np.int32), {1: "orebody"}
+    else:
+        if np.issubdtype(arr.dtype, np.floating):
+            arr = np.nan_to_num(arr, nan=0.0)
+        ids = arr.astype(np.int32)
+        names = {int(i): n for i, n in vol.classes.get(ob.layer, {}).items() if int(i) > 0}
+    for i in np.unique(ids[ids > 0]):
+        names.setdefault(int(i), f"deposit {int(i)}")
+    if not (ids > 0).any():
+        raise NoPositivesError(f"{where}: the orebody layer {ob.layer!r} selects no voxel")
+    return ids, names
+
+
+def _settings(obj) -> dict:
+    """A project settings section as a plain dict (dataclass or mapping)."""
+    from dataclasses import asdict, is_dataclass
+    d = asdict(obj) if is_dataclass(obj) else dict(obj)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def prepare_training(project, progress=None, evidence=None) -> TrainingData:
+    """Build the evidence and the training windows of a project.
+
+    Parameters
+    ----------
+    project : Project
+    evidence : Volume, optional
+        Evidence already built (skips rebuilding it).
+
+    Raises
+    ------
+    NoPositivesError, LayerError, GridMismatchError, InputFileError
+    """
+    from .evidence import build_evidence
+    from .samples import make_samples, samples_windows
+
+    inputs = project.load_inputs()
+    if evidence is None:
+        _say(progress, 0.0, "building evidence")
+        evidence = build_evidence(project.evidence, inputs, progress=_scaled(progress, 0.0, 0.8))
+    channels = evidence.names
+    orebody, names = _orebody_labels(project, evidence.grid)
+    s = _settings(project.samples)
+    samples = make_samples(orebody, evidence.active, evidence.grid, window=s["window"],
+                           min_distance_m=s["min_distance_m"], seed=project.seed, edge=s["edge"],
+                           negatives_per_positive=s["negatives_per_positive"])
+    _say(progress, 0.9, f"{samples.n_positive} positive and {samples.n_negative} negative windows")
+    windows = samples_windows(evidence.stack(channels), samples)
+    return TrainingData(evidence, channels, orebody, names, samples, windows, dict(s))
+
+
+# -- models ------------------------------------------------------------------------------
+
+def _estimator_factory(name: str, training: dict, seed: int, epochs: int | None = None, device=None,
+                       progress=None):
+    """A zero-argument callable building a fresh estimator of ``name``."""
+    from .models import make_estimator
+
+    key = name.upper()
+    if key == "RF":
+        rf = dict(training.get("random_forest", {}))
+        return lambda: make_estimator("RF", random_state=seed, **rf)
+    params = dict(epochs=int(epochs or training.get("epochs", 200)),
+                  batch_size=int(training.get("batch_size", 256)),
+                  learning_rate=float(training.get("learning_rate", 1e-3)),
+                  device=device or training.get("device", "auto"), seed=seed)
+    if training.get("early_stopping_patience"):
+        params.update(validation_fraction=float(training.get("validation_fraction", 0.1)),
+                      early_stopping_patience=int(training["early_stopping_patience"]))
+    return lambda: make_estimator(key, progress=progress, **params)
+
+
+def model_size(estimator, n_channels: int, window: int) -> dict:
+    """Parameters and per-window cost, measured from the fitted model."""
+    out = {"n_params": int(estimator.count_parameters()), "flops": int(estimator.flops_per_window())}
+    unit = getattr(estimator, "flops_unit", None)
+    if unit:
+        out["flops_unit"] = unit
+    return out
+
+
+def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, outdir: Path,
+                     protocols=None, epochs=None, device=None, progress=None, report=None) -> dict:
+    """Score one model under every protocol, then fit it on all windows and save it.
+
+    Returns
+    -------
+    dict
+        ``{"estimator", "checkpoint", "n_params", "flops", "metrics": {protocol: ...},
+        "history"}``.
+    """
+    from .models import save_checkpoint
+    from .train import evaluate_protocols
+
+    protocols = list(protocols or training.get("protocols", ["random", "spatial", "deposit"]))
+    factory = _estimator_factory(name, training, seed, epochs, device)
+    y = data.samples.labels.astype(np.int64)
+    timer = report.timer if report is not None else _null_timer
+    with timer(f"{name}.evaluate"):
+        metrics = evaluate_protocols(factory, data.windows, data.samples, protocols=protocols, seed=seed,
+                                     progress=_scaled(progress, 0.0, 0.75))
+    _say(progress, 0.75, f"{name}: final fit on all {len(y)} windows")
+    final_factory = _estimator_factory(name, training, seed, epochs, device,
+                                       progress=_scaled(progress, 0.75, 1.0))
+    with timer(f"{name}.fit"):
+        est = final_factory().fit(data.windows, y)
+    ckpt = Path(outdir) / f"{name}{CHECKPOINT_SUFFIX}"
+    summary = {"model": name, "metrics": metrics, **model_size(est, len(data.channels), data.samples.window)}
+    history = getattr(est, "history_", None)
+    if history:
+        summary["history"] = history
+        est.plot_history(Path(outdir) / f"training_{name}.png", title=f"{name} training")
+        summary["training_curves"] = f"training_{name}.png"
+    save_checkpoint(est, ckpt, channels=data.channels, window=data.samples.window, edge=data.samples.edge,
+                    standardisation_stats=data.stats,
+                    training_report={k: v for k, v in summary.items() if k != "history"}
+                    | {"samples": data.samples.to_dict(), "seed": seed,
+                       "evidence_channels": data.evidence.meta.get("evidence", {}).get("channels")})
+    summary["checkpoint"] = ckpt.name
+    summary["estimator"] = est
+    return summary
+
+
+class _null_timer:
+    def __init__(self, *_):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+# -- prediction, P-A, targets ----------------------------------------------------------
+
+def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_names=None, threshold=None,
+                min_voxels: int = 1, inputs=()) -> dict:
+    """P-A plot and threshold (when orebodies are known) and the targets above it.
+
+    Writes ``pa_<name>.png``, ``targets_<name>.vti``, ``targets_<name>.csv`` and
+    ``targets_<name>.gpkg`` into ``outdir``.
+    """
+    from .evaluate import plot_prediction_area, prediction_area
+    from .io import write_volume
+    from .targets import find_targets, targets_volume, write_targets_csv, write_targets_gpkg
+
+    out = {}
+    if orebody is not None:
+        pa = prediction_area(prospectivity, prospectivity.active, orebody_mask=np.asarray(orebody) > 0)
+        plot_prediction_area(pa, outdir / f"pa_{name}.png", title=f"Prediction-area plot, {name}")
+        out["pa"] = pa.to_dict()
+        out["pa"]["plot"] = f"pa_{name}.png"
+        if threshold is None:
+            threshold = pa.threshold
+    if threshold is None:
+        raise VoxprospectError("no threshold: give one, or known orebodies for the prediction-area plot")
+    deposits = None
+    if orebody is not None:
+        deposits = np.asarray(orebody).astype(np.int32)
+    targets = find_targets(prospectivity, float(threshold), deposits=deposits, deposit_names=deposit_names,
+                           min_voxels=min_voxels)
+    write_volume(targets_volume(targets, prospectivity.grid), outdir / f"targets_{name}.vti", inputs=inputs)
+    write_targets_csv(targets, outdir / f"targets_{name}.csv", inputs=inputs)
+    write_targets_gpkg(targets, prospectivity.grid, outdir / f"targets_{name}.gpkg",
+                       prospectivity=prospectivity, inputs=inputs)
+    out["threshold"] = float(threshold)
+    out["targets"] = targets.summary()
+    out["targets"]["files"] = [f"targets_{name}.{ext}" for ext in ("vti", "csv", "gpkg")]
+    if targets.count == 0:
+        out["targets"]["warning"] = "no voxel reaches the threshold; the target files are empty"
+    out["target_table"] = targets.table
+    return out
+
+
+def _predict(model, evidence, chunk_voxels, progress):
+    from .predict import predict_volume
+    return predict_volume(model, evidence, chunk_voxels=chunk_voxels, progress=progress)
+
+
+# -- steps ---------------------------------------------------------------------------------
+
+def run_synth(outdir, preset: str = "small", seed: int = 42, progress=None) -> dict:
+    """Build the synthetic district into ``outdir`` (see :mod:`voxprospect.synth`)."""
+    from .synth import run_synth as _run
+    return _run(outdir, preset=preset, seed=seed, progress=progress)
+
+
+def run_evidence(project_path, out_path, progress=None) -> dict:
+    """Build a project's evidence stack into ``out_path`` (see :mod:`voxprospect.project`)."""
+    from .project import run_evidence as _run
+    return _run(project_path, out_path, progress=progress)
+
+
+def run_train(project_path, outdir, model: str = "DL4", seed: int | None = None, epochs: int | None = None,
+              tune: bool = False, device: str | None = None, progress=None) -> dict:
+    """Train one model on a project's windows, score it under every protocol, save it.
+
+    Writes ``<model>.vxp.safetensors``, ``training_<model>.png`` (CNN), ``evidence.vti``
+    and ``report.json`` into ``outdir``.
+    """
+    from .io import write_volume
+    from .project import load_project
+
+    project = load_project(project_path)
+    seed = project.seed if seed is None else int(seed)
+    outdir = _prepare_outdir(outdir, project)
+    report = RunReport("train", {"project": str(project_path), "model": model, "epochs": epochs,
+                                 "tune": tune, "device": device}, seed=seed)
+    _add_project_inputs(report, project)
+    with report.timer("prepare"):
+        data = prepare_training(project, _scaled(progress, 0.0, 0.15))
+    write_volume(data.evidence, outdir / "evidence.vti", inputs=project.input_paths())
+    training = _settings(project.training)
+    if tune:
+        if model.upper() != "RF":
+            raise VoxprospectError("--tune searches the random forest's hyper-parameters; use it with --model RF")
+        from .models import tune_random_forest
+        with report.timer("tune"):
+            found = tune_random_forest(data.windows, data.samples.labels, seed=seed,
+                                       n_trials=int(training.get("tune_trials", 30)))
+        training["random_forest"] = dict(found["best_params"])
+        report["tuning"] = found
+    res = fit_and_evaluate(model, data, training, seed, outdir, epochs=epochs, device=device,
+                           progress=_scaled(progress, 0.15, 1.0), report=report)
+    res.pop("estimator")
+    report["samples"] = data.samples.to_dict()
+    report["models"] = {model: res}
+    report["checkpoint"] = res["checkpoint"]
+    report["metrics"] = res["metrics"]
+    report.write(outdir)
+    return report.data | {"checkpoint": str(outdir / res["checkpoint"])}
+
+
+def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels: int = 262144,
+                progress=None) -> dict:
+    """Predict a prospectivity volume with a checkpoint over an evidence volume.
+
+    The evidence must carry the model's channels, in any order (they are selected by
+    name); it must have been standardised with the model's statistics (as
+    ``voxprospect evidence`` does for the training project).
+    """
+    from .io import read_volume, write_volume
+    from .models import check_channels, load
+
+    out_path = Path(out_path)
+    report = RunReport("predict", {"model": str(model_path), "evidence": str(evidence_path),
+                                   "chunk_voxels": chunk_voxels})
+    report.add_input(model_path)
+    report.add_input(evidence_path)
+    model = load(model_path)
+    evidence = read_volume(evidence_path)
+    missing = [c for c in model.channels if c not in evidence.layers]
+    if missing:
+        check_channels(model, evidence.names)  # raises with the full comparison
+    check_channels(model, [c for c in evidence.names if c in model.channels])
+    for c in model.channels:
+        evidence.require_finite(c, evidence_path)
+    with report.timer("predict"):
+        prosp = _predict(model, evidence.select(model.channels), chunk_voxels, progress)
+    inputs = (model_path, evidence_path)
+    write_volume(prosp, out_path, inputs=inputs)
+    report.add_output(out_path)
+    if geotiff:
+        write_volume(prosp, geotiff, layer="prospectivity", inputs=inputs)
+        report.add_output(geotiff)
+    report["active_voxels"] = int(prosp.active.sum())
+    report["metrics"] = {"prospectivity": prosp.layer_stats("prospectivity")}
+    report.write(out_path.parent, f"{out_path.name.split('.')[0]}.report.json")
+    return report.data | {"output": str(out_path)}
+
+
+def run_targets(prospectivity_path, outdir, orebody_path=None, threshold=None, min_voxels: int = 1,
+                layer: str = "orebody", progress=None) -> dict:
+    """P-A threshold (from known orebodies) and 3D targets of a prospectivity volume."""
+    from .io import read_volume
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    report = RunReport("targets", {"prospectivity": str(prospectivity_path), "orebodies": orebody_path,
+                                   "threshold": threshold, "min_voxels": min_voxels})
+    report.add_input(prospectivity_path)
+    prosp = read_volume(prospectivity_path)
+    if "prospectivity" not in prosp:
+        raise LayerError(f"{prospectivity_path}: no 'prospectivity' layer; layers are {', '.join(prosp.names)}")
+    prosp.require_finite("prospectivity", prospectivity_path)
+    orebody = names = None
+    inputs = [prospectivity_path]
+    if orebody_path:
+        report.add_input(orebody_path)
+        inputs.append(orebody_path)
+        ob = read_volume(orebody_path)
+        prosp.grid.require_same(ob.grid, f"{prospectivity_path} and {orebody_path}")
+        orebody = np.asarray(ob[layer])
+        names = {int(i): n for i, n in ob.classes.get(layer, {}).items() if int(i) > 0}
+        if not (orebody > 0).any():
+            raise NoPositivesError(f"{orebody_path}: the layer {layer!r} selects no orebody voxel")
+    _say(progress, 0.1, "prediction-area plot and targets")
+    with report.timer("targets"):
+        res = map_targets(prosp, outdir, "prospectivity", orebody, names, threshold, min_voxels, inputs)
+    table = res.pop("target_table")
+    report.data.update(res)
+    report["metrics"] = {"targets": len(table)}
+    report.write(outdir)
+    _say(progress, 1.0, "targets done")
+    return report.data
+
+
+# -- the modelling study ------------------------------------------------------------------
+
+def _prepare_outdir(outdir, project=None) -> Path:
+    outdir = Path(outdir if outdir is not None else project.output_dir)
+    if outdir.exists() and not outdir.is_dir():
+        raise VoxprospectError(f"{outdir}: exists and is not a folder")
+    outdir.mkdir(parents=True, exist_ok=True)
+    return outdir
+
+
+def _add_project_inputs(report, project):
+    report.add_input(project.path)
+    for p in project.input_paths():
+        report.add_input(p)
+
+
+def run_study(project, outdir, models=None, map_models=None, epochs=None, device=None, truth=None,
+              heldout_deposit=None, command="run", progress=None, extra_parameters=None) -> dict:
+    """The modelling study of a project: evaluate, fit, predict, P-A, targets.
+
+    Parameters
+    ----------
+    project : Project
+    outdir : path-like
+    models : list of str, optional
+        Models to train and score (default: the project's ``training.models``).
+    map_models : list of str, optional
+        Models whose whole-grid prediction, P-A plot and targets are made (default: all).
+    truth : ndarray, optional
+        Hidden true-potential field (synthetic district) for ``truth.auc``.
+    heldout_deposit : int, optional
+        Deposit id trained without, to report the share of its voxels in the top 10%
+        most prospective volume (``heldout_deposit``).
+
+    Returns
+    -------
+    dict (the report)
+    """
+    from .evaluate import heldout_capture, truth_auc
+    from .io import write_volume
+
+    outdir = _prepare_outdir(outdir, project)
+    training = _settings(project.training)
+    models = list(models or training.get("models", ["DL4", "RF"]))
+    map_models = list(models if map_models is None else map_models)
+    seed = project.seed
+    params = {"project": str(project.path), "models": models, "map_models": map_models,
+              "epochs": epochs or training.get("epochs"), "training": training,
+              "samples": _settings(project.samples), **(extra_parameters or {})}
+    report = RunReport(command, params, seed=seed)
+    _add_project_inputs(report, project)
+    inputs = [project.path, *project.input_paths()]
+
+    with report.timer("evidence_and_samples"):
+        data = prepare_training(project, _scaled(progress, 0.0, 0.08))
+    write_volume(data.evidence, outdir / "evidence.vti", inputs=inputs)
+    report["samples"] = data.samples.to_dict()
+    report["deposits"] = {str(k): v for k, v in data.deposit_names.items()}
+
+    n = len(models)
+    results = {}
+    for m, name in enumerate(models):
+        lo, hi = 0.08 + 0.6 * m / n, 0.08 + 0.6 * (m + 1) / n
+        _say(progress, lo, f"training and evaluating {name}")
+        results[name] = fit_and_evaluate(name, data, training, seed, outdir, epochs=epochs, device=device,
+                                         progress=_scaled(progress, lo, hi), report=report)
+
+    chunk = int(_settings(project.prediction).get("chunk_voxels", 262144))
+    tcfg = _settings(project.targets)
+    threshold = tcfg.get("threshold", "pa")
+    threshold = None if threshold in (None, "pa") else float(threshold)
+    truth_scores, heldout = {}, {}
+    for m, name in enumerate(map_models):
+        lo, hi = 0.68 + 0.3 * m / len(map_models), 0.68 + 0.3 * (m + 1) / len(map_models)
+        est = results[name]["estimator"]
+        _say(progress, lo, f"predicting the whole grid with {name}")
+        with report.timer(f"{name}.predict"):
+            prosp = _predict_estimator(est, data, chunk, _scaled(progress, lo, lo + 0.5 * (hi - lo)))
+        write_volume(prosp, outdir / f"prospectivity_{name}.vti", inputs=inputs)
+        write_volume(prosp, outdir / f"prospectivity_{name}.tif", layer="prospectivity", inputs=inputs)
+        results[name]["prospectivity"] = [f"prospectivity_{name}.vti", f"prospectivity_{name}.tif"]
+        with report.timer(f"{name}.targets"):
+            mapped = map_targets(prosp, outdir, name, data.orebody, data.deposit_names, threshold,
+                                 int(tcfg.get("min_voxels", 1)), inputs)
+        results[name]["target_table"] = mapped.pop("target_table")
+        results[name].update(mapped)
+        if truth is not None:
+            truth_scores[name] = truth_auc(prosp, truth, prosp.active, top_share=0.05)
+        if heldout_deposit is not None:
+            with report.timer(f"{name}.heldout"):
+                heldout[name] = _heldout_study(name, data, training, seed, epochs, device, chunk,
+                                               heldout_deposit, _scaled(progress, lo + 0.5 * (hi - lo), hi))
+            heldout[name]["top10_share"] = heldout_capture(heldout[name].pop("prospectivity"), prosp.active,
+                                                           data.orebody == heldout_deposit, top_share=0.10)
+
+    primary = map_models[0] if map_models else None
+    report["models"] = {k: {kk: vv for kk, vv in v.items() if kk not in ("estimator", "target_table")}
+                        for k, v in results.items()}
+    if primary:
+        report["primary_model"] = primary
+        report["pa"] = results[primary].get("pa")
+        report["targets"] = results[primary]["targets"]
+    if truth is not None:
+        report["truth"] = {"auc": truth_scores.get(primary), "auc_by_model": truth_scores,
+                           "definition": "ROC AUC of the prospectivity at separating the true-potential "
+                                         "field's top 5% of active voxels from the rest"}
+    if heldout_deposit is not None:
+        report["heldout_deposit"] = {"deposit_id": int(heldout_deposit),
+                                     "deposit": data.deposit_names.get(int(heldout_deposit)),
+                                     "definition": "share of the deposit's voxels inside the top 10% most "
+                                                   "prospective active volume, model trained without it",
+                                     **{k: v["top10_share"] for k, v in heldout.items()},
+                                     "details": heldout}
+    table_md = ablation_table(report["models"])
+    write_text_atomic(outdir / "models.md", table_md)
+    report["table_markdown"] = table_md
+    report["metrics"] = {k: v["metrics"] for k, v in report["models"].items()}
+    report["target_tables"] = {k: v["target_table"] for k, v in results.items() if "target_table" in v}
+    report.write(outdir)
+    _say(progress, 1.0, "done")
+    return report.data | {"outdir": str(outdir)}
+
+
+def _predict_estimator(estimator, data: TrainingData, chunk_voxels, progress):
+    from .predict import predict_volume
+    return predict_volume(estimator, data.evidence, channels=data.channels, window=data.samples.window,
+                          edge=data.samples.edge, chunk_voxels=chunk_voxels, progress=progress)
+
+
+def _heldout_study(name, data, training, seed, epochs, device, chunk, deposit_id, progress) -> dict:
+    """Fit ``name`` without one deposit's positive windows and predict the whole grid."""
+    keep = ~((data.samples.labels == 1) & (data.samples.deposit == deposit_id))
+    if keep.all():
+        raise NoPositivesError(f"deposit {deposit_id} has no positive window to hold out")
+    est = _estimator_factory(name, training, seed, epochs, device, progress=_scaled(progress, 0, 0.5))()
+    est.fit(data.windows[keep], data.samples.labels[keep].astype(np.int64))
+    prosp = _predict_estimator(est, data, chunk, _scaled(progress, 0.5, 1.0))
+    return {"n_train": int(keep.sum()), "n_held_out": int((~keep).sum()), "prospectivity": prosp}
+
+
+def _fmt(v):
+    return "n/a" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:.3f}"
+
+
+def ablation_table(models: dict) -> str:
+    """Table 1 as Markdown: our measured NP and FLOPs, and every protocol's scores."""
+    protocols = []
+    for m in models.values():
+        for p in m.get("metrics", {}):
+            if p not in protocols:
+                protocols.append(p)
+    head = ["model", "NP (ours)", "FLOPs/window (ours)"]
+    for p in protocols:
+        label = f"{p} (leaky)" if p == "random" else p
+        head += [f"{label} acc", f"{label} AUC", f"{label} F1"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, m in models.items():
+        flops = f"{m['flops']:,}" + (" comparisons" if name.upper() == "RF" else "")
+        row = [name, f"{m['n_params']:,}", flops]
+        for p in protocols:
+            s = m.get("metrics", {}).get(p, {})
+            if "skipped" in s:
+                row += ["skipped", "", ""]
+            else:
+                row += [_fmt(s.get("accuracy")), _fmt(s.get("auc")), _fmt(s.get("f1"))]
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    lines.append("`random` is the paper's 7:3 split of stride-1 windows: neighbouring train and test windows "
+                 "share 26 of 27 voxels, so it leaks and flatters every model. `spatial` (blocks with a gap of "
+                 "one window) and `deposit` (leave one deposit out) are the honest numbers. NP and FLOPs are "
+                 "measured from our modules (FLOPs by torch's counter, 2 x multiply-adds per window); for the "
+                 "random forest the cost column counts node comparisons, not FLOPs.")
+    return "\n".join(lines) + "\n"
+
+
+def run_project(project_path, outdir=None, progress=None) -> dict:
+    """The whole pipeline from a project file (evidence to targets)."""
+    from .project import load_project
+
+    project = load_project(project_path)
+    return run_study(project, outdir if outdir is not None else project.output_dir, command="run",
+                     progress=progress)
+
+
+def run_ablation(project_path, outdir, epochs=None, models=("DL1", "DL2", "DL3", "DL4", "RF"),
+                 progress=None) -> dict:
+    """Table 1: every preset and the random forest under every protocol.
+
+    Writes ``ablation.md`` and ``ablation.json`` besides the models' checkpoints.
+    """
+    from .project import load_project
+
+    project = load_project(project_path)
+    rep = run_study(project, outdir, models=list(models), map_models=[], epochs=epochs, command="ablation",
+                    progress=progress)
+    outdir = Path(outdir)
+    write_text_atomic(outdir / "ablation.md", rep["table_markdown"])
+    write_text_atomic(outdir / "ablation.json", json.dumps(
+        {k: {kk: vv for kk, vv in v.items() if kk in ("n_params", "flops", "flops_unit", "metrics")}
+         for k, v in rep["models"].items()}, indent=2, default=float))
+    return rep
+
+
+def run_demo(outdir, preset: str = "small", seed: int = 42, epochs: int | None = None, progress=None) -> dict:
+    """The synthetic district, end to end: the main job of ``voxprospect demo``.
+
+    district (gempy) -> evidence -> DL4 and RF under every protocol -> whole-grid
+    prediction -> P-A threshold -> targets -> ``summary.md`` with the figures; the
+    SDG-like deposit is also held out of a second fit of each model to check that the
+    model still ranks it among the most prospective 10% of the volume.
+    """
+    from .io import read_volume
+    from .project import load_project
+
+    outdir = _prepare_outdir(outdir)
+    epochs = int(epochs or DEMO_EPOCHS.get(preset, 200))
+    _say(progress, 0.0, f"building the synthetic district ({preset}, seed {seed})")
+    district_dir = outdir / "district"
+    run_synth(district_dir, preset=preset, seed=seed, progress=_scaled(progress, 0.0, 0.15))
+    project = load_project(district_dir / "project.toml")
+    truth = read_volume(district_dir / "truth.vti")["true_potential"]
+    heldout = _sdg_deposit_id(district_dir)
+    rep = run_study(project, outdir, epochs=epochs, truth=truth, heldout_deposit=heldout, command="demo",
+                    progress=_scaled(progress, 0.15, 1.0),
+                    extra_parameters={"preset": preset, "demo_epochs": epochs, "seed": seed})
+    summary = write_summary(outdir, rep, preset, seed)
+    return rep | {"summary": str(summary)}
+
+
+def _sdg_deposit_id(district_dir) -> int | None:
+    """The disseminated deposit outside the intrusions (the paper's SDG) of the district."""
+    from .io import read_volume
+    ob = read_volume(Path(district_dir) / "orebodies.vti")
+    table = ob.classes.get("orebody", {})
+    for i, n in table.items():
+        if "sdg" in n.lower() or "dissemin" in n.lower():
+            return int(i)
+    ids = sorted(i for i in table if i > 0)
+    return ids[-1] if ids else None
+
+
+def write_summary(outdir, rep: dict, preset: str, seed: int) -> Path:
+    """A short Markdown summary of a demo run with its figures."""
+    outdir = Path(outdir)
+    lines = [f"# voxprospect demo: synthetic district ({preset}, seed {seed})", ""]
+    s = rep["samples"]
+    lines += [f"Training windows: {s['n_positive']} positive (every orebody voxel) and {s['n_negative']} "
+              f"negative (at least {s['min_distance_m']:g} m from any orebody), window {s['window']}, "
+              f"edge rule `{s['edge']}`.", "", "## Models (Table 1 style)", "", rep["table_markdown"]]
+    prim = rep.get("primary_model")
+    if rep.get("pa"):
+        pa = rep["pa"]
+        lines += ["## Prediction-area plot", "",
+                  f"{prim}: threshold {pa['threshold']:.3f}; at the crossing {100 * pa['prediction_rate']:.1f}% of "
+                  f"the known orebody voxels lie in {100 * pa['volume_share']:.1f}% of the study volume "
+                  f"(normalised density {pa['normalized_density']:.2f}).", "",
+                  f"![P-A plot]({pa.get('plot', '')})", ""]
+    lines += ["## Targets", ""]
+    for name, m in rep["models"].items():
+        if "targets" in m:
+            t = m["targets"]
+            found = ", ".join(t.get("deposits_found", [])) or "none"
+            lines.append(f"- {name}: {t['count']} targets above {m['threshold']:.3f}, "
+                         f"{t['total_volume_m3'] / 1e6:.1f} million m3; known deposits inside: {found}. "
+                         f"Files: {', '.join(t['files'])}")
+    lines.append("")
+    if "truth" in rep:
+        lines += ["## Against the hidden truth", "",
+                  "ROC AUC of each prospectivity volume at picking the true-potential field's top 5%: "
+                  + ", ".join(f"{k} {_fmt(v)}" for k, v in rep["truth"]["auc_by_model"].items()) + ".", ""]
+    if "heldout_deposit" in rep:
+        h = rep["heldout_deposit"]
+        lines += [f"Held-out deposit ({h['deposit']}): trained without it, share of its voxels inside the top "
+                  "10% most prospective volume: "
+                  + ", ".join(f"{k} {_fmt(h[k])}" for k in rep["models"] if k in h) + ".", ""]
+    for name, m in rep["models"].items():
+        if m.get("training_curves"):
+            lines += [f"![{name} training curves]({m['training_curves']})", ""]
+    lines += ["Everything the run used and measured is in `report.json`."]
+    return write_text_atomic(outdir / "summary.md", "\n".join(lines) + "\n")
