@@ -126,6 +126,7 @@ def predict_volume(model, evidence: Volume, channels=None, window: int | None = 
     if chunk_voxels < 1:
         raise VoxprospectError(f"chunk_voxels must be at least 1, got {chunk_voxels}")
 
+    _load_builtin_fast_paths()
     if method == "auto":
         chosen = next((n for n, (accepts, _) in _FAST_PATHS.items() if accepts(model)), "windows")
     else:
@@ -149,6 +150,11 @@ def predict_volume(model, evidence: Volume, channels=None, window: int | None = 
                            "method": chosen, "model": type(model).__name__,
                            "nan_fill": 0.0}}
     return Volume(evidence.grid, {layer_name: proba}, evidence.active, {}, meta)
+
+
+def _load_builtin_fast_paths() -> None:
+    """Import the fast paths shipped with voxprospect; they register themselves."""
+    from . import fastpredict  # noqa: F401  (light: torch loads only when a path runs)
 
 
 # -- the per-window path ----------------------------------------------------------
