@@ -41,6 +41,8 @@ def sniff_format(path) -> str:
     stripped = text.lstrip()
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return "geotiff"
+    if head[:4] == b"PK\x03\x04":
+        return _sniff_zip(p)
     if stripped.startswith("<?xml") or stripped.startswith("<VTKFile"):
         if 'type="ImageData"' in text:
             return "vti"
@@ -134,10 +136,23 @@ def write_volume(volume, path, inputs=(), **kwargs):
     return _WRITERS[suffix](volume, path, inputs=inputs, **kwargs)
 
 
+def _sniff_zip(p: Path) -> str:
+    """A zip archive: gempy's saved models are zips holding its JSON model description."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = z.namelist()
+    except zipfile.BadZipFile:
+        raise InputFileError(p, "truncated or corrupt zip archive") from None
+    if p.suffix.lower() == ".gempy" or any("gempy" in n.lower() for n in names):
+        return "gempy"
+    raise InputFileError(p, "a zip archive that is not a gempy model; unzip it and read its files")
+
+
 def _load_optional_readers():
     """Import the format modules that register themselves (GOCAD, UBC, ...)."""
     import importlib
-    for mod in ("gocad", "ubc", "vtk_any", "tsurf"):
+    for mod in ("gocad", "ubc", "vtk_any", "tsurf", "gempy_model", "points"):
         try:
             importlib.import_module(f"{__name__}.{mod}")
         except ModuleNotFoundError as e:

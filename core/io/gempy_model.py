@@ -291,3 +291,11 @@ def read_gempy_volume(path, grid: VoxelGrid | None = None, crs=None, **kwargs) -
     target = grid if grid is not None else model_grid(geo_model, crs)
     vol = compute_geomodel_on_grid(geo_model, target, **kwargs)
     return vol.with_meta(source=str(path))
+
+
+def _register():
+    from . import register_reader
+    register_reader("gempy", read_gempy_volume)
+
+
+_register()

@@ -130,6 +130,10 @@ def test_saved_model_loads_and_computes_the_same(grid, tmp_path):
     a = compute_geomodel_on_grid(model, grid)["lithology"]
     b = compute_geomodel_on_grid(loaded, grid)["lithology"]
     np.testing.assert_array_equal(a, b)
+    # recognised by content and read like any other volume, on a grid we choose
+    from voxprospect.io import read_volume, sniff_format
+    assert sniff_format(path) == "gempy"
+    np.testing.assert_array_equal(read_volume(path, grid=grid)["lithology"], a)
 
 
 def test_load_refuses_missing_and_foreign_files(tmp_path):
