@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import math
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -507,7 +506,10 @@ def _read_intervals(name, path, columns, collars, overlaps) -> IntervalTable:
                   f"and {d_from[b]:g}-{d_to[b]:g} m overlap ({ov.size} overlapping pairs in all); fix the table or "
                   "read it with overlaps='keep'")
     if ov.size:
-        warnings.warn(f"{path}: {ov.size} overlapping interval pairs kept (overlaps='keep')", stacklevel=3)
+        # the user chose to keep them; the count is in DrillholeSet.describe() and the reports
+        import logging
+        logging.getLogger(__name__).warning("%s: %d overlapping interval pairs kept (overlaps='keep')",
+                                            path, ov.size)
     return IntervalTable(name, Path(path), ids, d_from, d_to, other, file_rows, int(ov.size))
 
 
@@ -533,7 +535,8 @@ def read_drillholes(collar, survey=None, intervals: Mapping[str, object] | None 
         CRS of the collar coordinates (kept for the grid).
     overlaps : {"error", "keep"}
         Overlapping intervals in one hole are refused (naming the rows) or kept
-        (each labels what it passes through; a warning gives the count).
+        (each labels what it passes through; the count is logged and kept in
+        ``IntervalTable.n_overlaps``).
     dip_convention : {"negative_down", "positive_down"}
     azimuth_offset_deg : float
         Added to every azimuth (declination or grid convergence).
