@@ -146,8 +146,8 @@ def prediction_area(prospectivity, active=None, orebody_mask=None, deposit_label
         predicted at ``t`` when any of its voxels is at or above ``t``; with
         ``basis="voxels"`` its voxels are the orebody voxels.
     n_thresholds : int
-        Number of thresholds, evenly spaced from the lowest to the highest
-        prospectivity of the study volume.
+        Number of thresholds evenly spaced from the lowest to the highest
+        prospectivity of the study volume, joined by as many of its quantiles.
     basis : {"voxels", "deposits"}, optional
         Default ``"voxels"`` with an orebody mask, ``"deposits"`` with deposit labels
         only.
@@ -208,7 +208,16 @@ def prediction_area(prospectivity, active=None, orebody_mask=None, deposit_label
     if thresholds is None:
         if n_thresholds < 2:
             raise VoxprospectError(f"n_thresholds must be at least 2, got {n_thresholds}")
-        thresholds = np.linspace(vals[0], vals[-1], int(n_thresholds))
+        # Evenly spaced values plus the volume's quantiles: a well-trained model piles
+        # its probabilities near 0 and 1, where even spacing alone would step over the
+        # crossing in one jump and the interpolated rates would miss the real ones.
+        even = np.linspace(vals[0], vals[-1], int(n_thresholds))
+        quant = np.unique(np.quantile(vals, np.linspace(0.0, 1.0, int(n_thresholds))))
+        # a quantile that equals an even step up to rounding is that step
+        tol = 1e-9 * max(1.0, float(vals[-1] - vals[0]))
+        pos = np.clip(np.searchsorted(even, quant), 1, even.size - 1)
+        gap = np.minimum(np.abs(quant - even[pos - 1]), np.abs(quant - even[pos]))
+        thresholds = np.unique(np.concatenate([even, quant[gap > tol]]))
     t = np.asarray(thresholds, dtype=float)
     if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
         raise VoxprospectError("P-A thresholds must be at least two ascending values")

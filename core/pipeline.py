@@ -251,6 +251,15 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
                 threshold = top
     if threshold is None:
         raise VoxprospectError("no threshold: give one, or known orebodies for the prediction-area plot")
+    if orebody is not None:
+        # the rates the chosen threshold really gives (the crossing's are interpolated)
+        vals = np.asarray(prospectivity["prospectivity"])
+        scored = prospectivity.active & np.isfinite(vals)
+        above = scored & (vals >= threshold)
+        ore = scored & (np.asarray(orebody) > 0)
+        out["pa"]["at_threshold"] = {"threshold": float(threshold),
+                                     "prediction_rate": float(above[ore].mean()) if ore.any() else None,
+                                     "volume_share": float(above.sum() / scored.sum())}
     deposits = None
     if orebody is not None:
         deposits = np.asarray(orebody).astype(np.int32)

@@ -151,3 +151,18 @@ def test_truth_auc_and_heldout_capture():
     assert heldout_capture(np.ones(truth.shape), active, dep, top_share=0.1) == pytest.approx(0.1)
     with pytest.raises(NoPositivesError):
         heldout_capture(truth, active, np.zeros(truth.shape, dtype=bool))
+
+
+def test_pa_crossing_matches_real_rates_for_saturated_probabilities():
+    # a confident model: 90% of the volume near 0, 10% squeezed into [0.999, 1]
+    rng = np.random.default_rng(1)
+    n = 20_000
+    p = np.where(rng.random(n) < 0.9, rng.uniform(0, 0.01, n), rng.uniform(0.999, 1.0, n))
+    ore = (p > 0.999) & (rng.random(n) < 0.5)
+    ore |= (p < 0.01) & (rng.random(n) < 0.001)    # a few ore voxels the model misses
+    values = p.reshape(n, 1, 1)
+    res = prediction_area(values, orebody_mask=ore.reshape(n, 1, 1))
+    real_rate = float((p[ore] >= res.threshold).mean())
+    real_share = float((p >= res.threshold).mean())
+    assert abs(real_rate - res.prediction_rate) < 0.01
+    assert abs(real_share - res.volume_share) < 0.01
