@@ -73,8 +73,11 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx, verbose, quiet):
     """voxprospect: 3D mineral prospectivity mapping from geological models and inversions."""
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose + 1, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    # other libraries (matplotlib, fiona) stay at WARNING: -v is about our steps
+    logging.basicConfig(level=logging.ERROR if quiet else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("voxprospect").setLevel(level)
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
 
