@@ -149,3 +149,20 @@ def test_importing_models_does_not_import_torch():
     code = "import sys, voxprospect.models; print('torch' in sys.modules, 'sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_header_length_starting_with_pickles_magic_byte_still_loads(cnn, tmp_path):
+    # the first byte of a safetensors file is the low byte of its header length;
+    # 0x80 there is a valid checkpoint, not a pickle
+    good = save_checkpoint(cnn, tmp_path / "good.vxp.safetensors", CHANNELS)
+    data = good.read_bytes() if hasattr(good, "read_bytes") else open(good, "rb").read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header, rest = data[8:8 + n].rstrip(), data[8 + n:]
+    pad = (0x80 - len(header)) % 256
+    header = header + b" " * pad
+    assert len(header) % 256 == 0x80
+    odd = tmp_path / "odd.vxp.safetensors"
+    odd.write_bytes(struct.pack("<Q", len(header)) + header + rest)
+    assert odd.read_bytes()[0] == 0x80
+    X = windows(16, seed=3)
+    np.testing.assert_array_equal(load(odd).predict_proba(X), load(good).predict_proba(X))

@@ -295,15 +295,18 @@ def _read_header(path: Path) -> dict:
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
-            head = f.read(8)
-            if head[:2] == b"PK" or head[:1] == b"\x80":
-                _refuse(path, "this file holds pickled Python objects (a torch.save / pickle file)")
-            if len(head) < 8:
-                _refuse(path, "not a safetensors checkpoint (file too short)")
-            (n,) = struct.unpack("<Q", head)
-            if n <= 1 or n > min(_MAX_HEADER, size - 8):
+            head = f.read(9)
+            # A safetensors file is an 8-byte little-endian header length followed by a
+            # JSON object. Only when that does not hold do we name the pickle formats:
+            # a valid header length may well start with the byte 0x80 (pickle's magic).
+            n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
+            if not (len(head) == 9 and 1 < n <= min(_MAX_HEADER, size - 8) and head[8:9] == b"{"):
+                if head[:2] == b"PK" or head[:1] == b"\x80":
+                    _refuse(path, "this file holds pickled Python objects (a torch.save / pickle file)")
+                if len(head) < 9:
+                    _refuse(path, "not a safetensors checkpoint (file too short)")
                 _refuse(path, "not a safetensors checkpoint (no valid header)")
-            raw = f.read(n)
+            raw = head[8:9] + f.read(n - 1)
     except FileNotFoundError:
         raise InputFileError(path, "checkpoint file not found") from None
     except IsADirectoryError:
