@@ -164,5 +164,5 @@ def test_header_length_starting_with_pickles_magic_byte_still_loads(cnn, tmp_pat
     odd = tmp_path / "odd.vxp.safetensors"
     odd.write_bytes(struct.pack("<Q", len(header)) + header + rest)
     assert odd.read_bytes()[0] == 0x80
-    X = windows(16, seed=3)
+    X, _ = windows(16, seed=3)
     np.testing.assert_array_equal(load(odd).predict_proba(X), load(good).predict_proba(X))
