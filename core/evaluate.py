@@ -112,10 +112,27 @@ class PAResult:
     n_known: int
     n_active: int
     label: str = field(default="prospectivity")
+    max_value: float | None = None
+
+    @property
+    def target_threshold(self) -> float:
+        """The threshold to delineate targets with: the crossing, but never above the
+        highest prospectivity value.
+
+        Saturated probabilities (many voxels at exactly 1.0) can put the interpolated
+        crossing just above every value, where no voxel would be left to target; the
+        highest value is then the sharpest threshold that still selects some.
+        """
+        return float(min(self.threshold, self.thresholds_max))
+
+    @property
+    def thresholds_max(self) -> float:
+        return float(self.max_value if self.max_value is not None else self.thresholds[-1])
 
     def to_dict(self, curves: bool = False) -> dict:
         """The crossing as plain numbers (``report.json``'s ``pa``), curves optional."""
-        d = {"threshold": self.threshold, "prediction_rate": self.prediction_rate,
+        d = {"threshold": self.threshold, "target_threshold": self.target_threshold,
+             "prediction_rate": self.prediction_rate,
              "volume_share": self.volume_share, "normalized_density": self.normalized_density,
              "weight": self.weight, "basis": self.basis, "n_known": self.n_known,
              "n_active": self.n_active}
@@ -230,7 +247,7 @@ def prediction_area(prospectivity, active=None, orebody_mask=None, deposit_label
                     threshold=thr, prediction_rate=pr, volume_share=vs,
                     normalized_density=float(nd), weight=float(math.log(nd)) if nd > 0 else float("-inf"),
                     basis=basis, n_known=int(known.size), n_active=int(vals.size),
-                    label=layer)
+                    label=layer, max_value=float(vals[-1]))
 
 
 def _share_at_or_above(sorted_values: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -245,15 +245,7 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
         out["pa"] = pa.to_dict()
         out["pa"]["plot"] = f"pa_{name}.png"
         if threshold is None:
-            threshold = pa.threshold
-            top = float(np.nanmax(np.where(prospectivity.active, prospectivity["prospectivity"], np.nan)))
-            if threshold > top:
-                # Saturated probabilities (a forest's 1.0s) put the interpolated crossing
-                # just above the highest value, where no voxel is left to target; the
-                # highest value is then the sharpest threshold that still selects some.
-                out["pa"]["target_threshold_note"] = (f"crossing {threshold:.6g} lies above the highest "
-                                                      f"prospectivity {top:.6g}; targets use the highest value")
-                threshold = top
+            threshold = pa.target_threshold
     if threshold is None:
         raise VoxprospectError("no threshold: give one, or known orebodies for the prediction-area plot")
     if orebody is not None:

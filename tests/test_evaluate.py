@@ -166,3 +166,16 @@ def test_pa_crossing_matches_real_rates_for_saturated_probabilities():
     real_share = float((p >= res.threshold).mean())
     assert abs(real_rate - res.prediction_rate) < 0.01
     assert abs(real_share - res.volume_share) < 0.01
+
+
+def test_target_threshold_never_above_the_highest_value():
+    vol = _ladder()
+    orebody = np.zeros(vol.grid.shape, dtype=bool)
+    orebody[9] = True  # the crossing lies above the maximum (9/8)
+    res = prediction_area(vol, orebody_mask=orebody, n_thresholds=10)
+    assert res.threshold > 9 / 8
+    assert res.target_threshold == 9 / 8
+    assert res.to_dict()["target_threshold"] == 9 / 8
+    orebody[7:9] = True  # an ordinary crossing inside the values is kept as it is
+    res = prediction_area(vol, orebody_mask=orebody, n_thresholds=10)
+    assert res.target_threshold == res.threshold < 9 / 8

@@ -65,7 +65,7 @@ def export_targets(prospectivity_path, out_path, threshold=None, orebody_path=No
                                    "prediction-area plot")
         from voxprospect.evaluate import prediction_area
         step(0.2, "prediction-area threshold")
-        threshold = float(prediction_area(volume, orebody_mask=orebody_mask, layer=layer).threshold)
+        threshold = float(prediction_area(volume, orebody_mask=orebody_mask, layer=layer).target_threshold)
     step(0.4, f"targets above {threshold:.4g}")
     # known orebodies, when given, are named in the targets that contain them
     targets = find_targets(volume, threshold=threshold, layer=layer, deposits=orebody_mask,
