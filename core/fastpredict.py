@@ -622,3 +622,59 @@ def useful_flops_per_window(model, window: int) -> int:
 
 
 register_fast_path(METHOD_NAME, accepts, predict_fast)
+
+
+def trained_looking(net, windows=None, gain: float = 2.5, logit_spread: float = 2.5, seed: int = 0):
+    """Rescale a freshly initialised RCNN-LAM so it behaves like a trained one.
+
+    For benchmarks and tests of exactness: torch's default initialisation shrinks
+    activations layer by layer, so an untrained network gives nearly the same
+    probability everywhere and any two computations "agree". This multiplies the
+    block weights by ``gain`` (activations keep their scale through the blocks)
+    and sets the head so that, on ``windows``, the logit difference has standard
+    deviation ``logit_spread``: probabilities then cover most of (0, 1).
+
+    Parameters
+    ----------
+    net : RCNNLAM
+        Modified in place (and returned).
+    windows : ndarray (N, C, k, k, k), optional
+        Calibration windows; default 256 standard-normal 3x3x3 windows.
+    gain, logit_spread : float
+    seed : int
+        Seeds the calibration windows and the sign of the head.
+
+    Returns
+    -------
+    RCNNLAM
+    """
+    import torch
+
+    rng = np.random.default_rng(seed)
+    if windows is None:
+        windows = rng.normal(size=(256, net.in_channels, 3, 3, 3)).astype(np.float32)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name.startswith("blocks.") and name.endswith("weight") and p.dim() == 5 and p.shape[1] > 2:
+                p.mul_(gain)
+        feats = net.features(torch.from_numpy(np.asarray(windows, dtype=np.float32))).double()
+        # the head reads the features' direction of largest variance (a trained head
+        # follows the features' structure; a random direction would amplify rounding)
+        centred = feats - feats.mean(dim=0)
+        direction = torch.linalg.svd(centred, full_matrices=False).Vh[0]
+        # ... made orthogonal to the mean feature vector, so the logit is not a
+        # small difference of large common parts, which no trained head relies on
+        mean = feats.mean(dim=0)
+        direction = direction - (direction @ mean) / (mean @ mean).clamp_min(1e-30) * mean
+        direction = direction / direction.norm().clamp_min(1e-30)
+        if rng.random() < 0.5:
+            direction = -direction
+        score = feats @ direction
+        scale = logit_spread / float(score.std().clamp_min(1e-12))
+        shift = -float(score.mean()) * scale
+        w = (direction * scale / 2).to(net.head.weight.dtype)
+        net.head.weight.zero_()
+        net.head.weight[1] = w
+        net.head.weight[0] = -w
+        net.head.bias.copy_(torch.tensor([-shift / 2, shift / 2], dtype=net.head.bias.dtype))
+    return net
