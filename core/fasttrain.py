@@ -42,6 +42,9 @@ import numpy as np
 METHOD_NAME = "zero-skip-train"
 #: Window sizes the fast training path serves (the paper's 3 and the common 5).
 WINDOWS = (3, 5)
+#: Window sizes ``CNNClassifier(fast="auto")`` trains through it on the CPU (where it
+#: was measured faster, benchmarks/train.py).
+AUTO_WINDOWS = (3,)
 #: Axes of a 3-cell window's block convolutions handled by the 5-point algorithm.
 DEFAULT_TRANSFORM_AXES = 2
 
@@ -304,6 +307,12 @@ class TrainingForward:
     Holds only index tensors; every call reads the network's current parameters,
     so gradients land in the module's own ``.grad`` and the optimiser updates it.
 
+    On the CPU a batch is cut into ``n_workers`` slices of windows, each run
+    forward and backward by its own thread with one torch thread: no barrier per
+    (small) product, and a core busy with other work slows only its own slice.
+    The slices' parameter gradients are summed in a fixed order, so results do
+    not depend on thread timing.
+
     Parameters
     ----------
     net : RCNNLAM
@@ -314,6 +323,9 @@ class TrainingForward:
         Axes of the blocks' convolutions handled by the 5-point algorithm when
         ``k = 3`` (default :data:`DEFAULT_TRANSFORM_AXES`); 0 gathers the
         in-window taps on all three axes (always so for ``k = 5``).
+    n_workers : int, optional
+        Threads per batch on the CPU (default: torch's thread count when called;
+        1 runs the batch on the calling thread with torch's own threading).
 
     Raises
     ------
@@ -322,7 +334,10 @@ class TrainingForward:
         ``transform_axes`` is not 0 or 2.
     """
 
-    def __init__(self, net, window: int, transform_axes: int | None = None):
+    #: Fewest windows per worker's slice; smaller batches run on one thread.
+    MIN_SLICE = 32
+
+    def __init__(self, net, window: int, transform_axes: int | None = None, n_workers: int | None = None):
         found = network_of(net)
         if found is None:
             raise ValueError(f"the fast training forward serves RCNN-LAM networks, not {type(net).__name__}")
@@ -335,16 +350,45 @@ class TrainingForward:
         if t not in (0, 2):
             raise ValueError(f"transform_axes must be 0 or 2, got {transform_axes}")
         self.transform_axes = t if k == 3 else 0
+        self.n_workers = n_workers
         self.plan = ConvPlan(k)
         self._dw_index = {}
         self._maps = {}
+        self._pool = None
 
     def __call__(self, x):
         return self.forward(x)
 
-    # -- layers ------------------------------------------------------------------
+    def forward(self, x):
+        """Logits ``(N, n_classes)`` of windows ``x`` ``(N, C, k, k, k)``, differentiable."""
+        import torch
 
-    def conv3(self, x, conv, relu: bool, transform: bool = False):
+        if x.dim() != 5 or tuple(x.shape[2:]) != (self.window,) * 3:
+            raise ValueError(f"expected {self.window}-voxel windows (N, C, k, k, k), got {tuple(x.shape)}")
+        workers = int(self.n_workers or torch.get_num_threads())
+        workers = min(workers, x.shape[0] // self.MIN_SLICE)
+        names, params = zip(*self.net.named_parameters())
+        if workers <= 1 or x.device.type != "cpu":
+            return self.logits(x, dict(zip(names, params)))
+        return _SlicedLogits.apply(self, workers, names, x, *params)
+
+    def _workers(self, n):
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pool is None or self._pool._max_workers != n:
+            if self._pool is not None:
+                self._pool.shutdown()
+            self._pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="voxprospect-train")
+        return self._pool
+
+    def __del__(self):
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+    # -- layers, in (P, C, N) layout -------------------------------------------------
+
+    def conv3(self, x, weight, bias, relu: bool, transform: bool = False):
         """3x3x3 convolution (zero padding at the window edge) of ``x`` ``(P, C_in, N)``.
 
         ``transform``: use the 5-point algorithm on the first two axes (``k = 3``).
@@ -353,8 +397,7 @@ class TrainingForward:
 
         plan = self.plan
         cin, n = x.shape[1], x.shape[2]
-        weight = conv.weight  # (C_out, C_in, 3, 3, 3)
-        cout = weight.shape[0]
+        cout = weight.shape[0]  # weight (C_out, C_in, 3, 3, 3)
         w = weight.permute(2, 3, 4, 1, 0)  # taps first: (3, 3, 3, C_in, C_out)
         if transform and self.window == 3:
             # kernel taps at the 5 points of the first two axes: float64, rounded once
@@ -369,7 +412,7 @@ class TrainingForward:
             y = _GroupedProduct.apply(cols, w.reshape(plan.n_taps, cin, cout), plan)
             if plan.order is not None:
                 y = y.index_select(0, plan.order.to(x.device))
-        y = y + conv.bias[:, None]
+        y = y + bias[:, None]
         return torch.relu(y) if relu else y
 
     def _point_maps(self, device, dtype):
@@ -386,56 +429,120 @@ class TrainingForward:
         return maps
 
     @staticmethod
-    def conv1(x, conv):
+    def conv1(x, weight, bias):
         """1x1x1 convolution of ``x`` ``(P, C_in, N)``."""
         import torch
 
-        w = conv.weight.reshape(conv.weight.shape[0], conv.weight.shape[1])
-        return torch.matmul(w, x) + conv.bias[:, None]
+        return torch.matmul(weight.reshape(weight.shape[0], weight.shape[1]), x) + bias[:, None]
 
-    def attention(self, y, att):
-        """Lightweight attention (eq. 7 then eq. 8) of ``y`` ``(P, C, N)``."""
+    def attention(self, y, p, prefix):
+        """Lightweight attention (eq. 7 then eq. 8) of ``y`` ``(P, C, N)``; ``p`` maps parameter names."""
         import torch
 
-        fc1, fc2 = att.channel.fc[0], att.channel.fc[2]
+        fc1_w, fc1_b = p[prefix + "channel.fc.0.weight"], p[prefix + "channel.fc.0.bias"]
+        fc2_w, fc2_b = p[prefix + "channel.fc.2.weight"], p[prefix + "channel.fc.2.bias"]
 
         def fc(v):  # (C, N) -> (C, N), the shared reduced stack
-            h = torch.relu(torch.addmm(fc1.bias[:, None], fc1.weight, v))
-            return torch.addmm(fc2.bias[:, None], fc2.weight, h)
+            return torch.addmm(fc2_b[:, None], fc2_w, torch.relu(torch.addmm(fc1_b[:, None], fc1_w, v)))
 
         m_c = torch.sigmoid(fc(y.mean(dim=0)) + fc(y.amax(dim=0)))  # (C, N)
         y = y * m_c[None]
         pooled = torch.stack([y.mean(dim=1), y.amax(dim=1)])  # (2, P, N)
-        dw = att.spatial.depthwise
-        kd = dw.kernel_size[0]
+        dw_w, dw_b = p[prefix + "spatial.depthwise.weight"], p[prefix + "spatial.depthwise.bias"]
+        kd = dw_w.shape[-1]
         index = self._dw_index.get(kd)
         if index is None:
             index = self._dw_index[kd] = _depthwise_index(self.window, kd)
-        taps = torch.cat([dw.weight.reshape(2, kd ** 3), dw.weight.new_zeros(2, 1)], dim=1)
-        dense = taps[:, index.to(taps.device)]  # (2, P, P)
-        s = torch.bmm(dense, pooled) + dw.bias[:, None, None]
-        pw = att.spatial.pointwise.weight.reshape(2)
-        m_s = torch.sigmoid(pw[0] * s[0] + pw[1] * s[1] + att.spatial.pointwise.bias)  # (P, N)
+        # the depthwise convolution on two single-channel maps as dense (P, P) maps,
+        # zero where a tap leaves the window
+        taps = torch.cat([dw_w.reshape(2, kd ** 3), dw_w.new_zeros(2, 1)], dim=1)
+        s = torch.bmm(taps[:, index.to(taps.device)], pooled) + dw_b[:, None, None]  # (2, P, N)
+        pw = p[prefix + "spatial.pointwise.weight"].reshape(2)
+        m_s = torch.sigmoid(pw[0] * s[0] + pw[1] * s[1] + p[prefix + "spatial.pointwise.bias"])  # (P, N)
         return y * m_s[:, None, :]
 
-    def forward(self, x):
-        """Logits ``(N, n_classes)`` of windows ``x`` ``(N, C, k, k, k)``."""
+    def logits(self, x, p):
+        """Logits of windows ``x`` ``(N, C, k, k, k)`` from parameters ``p`` (name -> tensor)."""
         import torch.nn.functional as F
 
-        net = self.net
         n, c = x.shape[0], x.shape[1]
-        if x.shape[2:] != (self.window,) * 3:
-            raise ValueError(f"expected {self.window}-voxel windows, got {tuple(x.shape)}")
         h = x.reshape(n, c, self.n_pos).permute(2, 1, 0).contiguous()  # (P, C, N)
-        # the stem's 7-odd input channels make its products small: gathered taps suffice
-        h = self.conv3(h, net.stem.conv, relu=True)
+        # the stem's few input channels make its products small: gathered taps suffice
+        h = self.conv3(h, p["stem.conv.weight"], p["stem.conv.bias"], relu=True)
         transform = self.transform_axes == 2
-        for block in net.blocks:
-            r = self.conv3(h, block.conv1, relu=True, transform=transform)
-            r = self.conv3(r, block.conv2, relu=False, transform=transform)
-            y = (r + self.conv1(h, block.shortcut)).relu()
+        for i, block in enumerate(self.net.blocks):
+            b = f"blocks.{i}."
+            r = self.conv3(h, p[b + "conv1.weight"], p[b + "conv1.bias"], relu=True, transform=transform)
+            r = self.conv3(r, p[b + "conv2.weight"], p[b + "conv2.bias"], relu=False, transform=transform)
+            y = (r + self.conv1(h, p[b + "shortcut.weight"], p[b + "shortcut.bias"])).relu()
             if block.attention is not None:
-                y = self.attention(y, block.attention)
-            h = self.conv1(y, block.project)
+                y = self.attention(y, p, b + "attention.")
+            h = self.conv1(y, p[b + "project.weight"], p[b + "project.bias"])
         feats = h.mean(dim=0).t()  # (N, 64)
-        return F.linear(feats, net.head.weight, net.head.bias)
+        return F.linear(feats, p["head.weight"], p["head.bias"])
+
+
+def _sliced_logits_function():
+    import torch
+
+    def single_threaded(fn):
+        old = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn()
+        finally:
+            torch.set_num_threads(old)
+
+    class SlicedLogits(torch.autograd.Function):
+        """Logits of a batch computed slice by slice on worker threads.
+
+        Each slice builds its own graph on detached views of the parameters (same
+        storage, no copy); backward runs each slice's graph on its worker and
+        returns the sum of the slices' parameter gradients, slice 0 first.
+        """
+
+        @staticmethod
+        def forward(ctx, fw, workers, names, x, *params):
+            slices = x.chunk(workers)
+            pool = fw._workers(len(slices))
+
+            def run(xs):
+                with torch.enable_grad():
+                    leaves = {n: p.detach().requires_grad_(p.requires_grad) for n, p in zip(names, params)}
+                    return fw.logits(xs, leaves), leaves
+
+            results = single_threaded(lambda: [f.result() for f in [pool.submit(run, xs) for xs in slices]])
+            ctx.fw, ctx.names = fw, names
+            ctx.slices = results
+            ctx.sizes = [len(xs) for xs in slices]
+            return torch.cat([logits.detach() for logits, _ in results])
+
+        @staticmethod
+        def backward(ctx, grad_logits):
+            pool = ctx.fw._workers(len(ctx.slices))
+            grads = grad_logits.split(ctx.sizes)
+
+            def run(i):
+                logits, leaves = ctx.slices[i]
+                wanted = [leaves[n] for n in ctx.names]
+                needs = [t.requires_grad for t in wanted]
+                got = torch.autograd.grad(logits, [t for t, need in zip(wanted, needs) if need], grads[i])
+                it = iter(got)
+                return [next(it) if need else None for need in needs]
+
+            per_slice = single_threaded(lambda: [f.result() for f in [pool.submit(run, i)
+                                                                       for i in range(len(ctx.slices))]])
+            ctx.slices = None  # free the graphs
+            total = []
+            for j in range(len(ctx.names)):
+                parts = [g[j] for g in per_slice if g[j] is not None]
+                acc = None
+                for part in parts:
+                    acc = part if acc is None else acc + part
+                total.append(acc)
+            return (None, None, None, None, *total)
+
+    return SlicedLogits
+
+
+_SlicedLogits = _LazyFunction(_sliced_logits_function)

@@ -125,6 +125,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     progress : callable or None
         ``progress(fraction, message)`` after each epoch; may raise
         :class:`voxprospect.errors.Cancelled` to stop training.
+    fast : {"auto", True, False}
+        Train through :class:`voxprospect.fasttrain.TrainingForward`, the same
+        network's logits computed without the window's padded zeros (same
+        mathematics, float32 rounding; gradients reach the module's own
+        parameters, so weights and checkpoints are unchanged). ``"auto"`` uses it
+        on the CPU for windows it serves (:data:`voxprospect.fasttrain.AUTO_WINDOWS`);
+        ``True`` wherever it can serve the window; ``False`` never.
 
     Attributes
     ----------
@@ -138,13 +145,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     n_params_ : int
     device_ : str
     best_epoch_ : int
+    training_path_ : str
+        ``"zero-skip-train"`` when fit used the fast forward, ``"module"`` otherwise.
     """
 
     flops_unit = "FLOPs per window (2 x multiply-accumulates, torch.utils.flop_counter)"
 
     def __init__(self, preset="DL4", epochs=200, batch_size=256, learning_rate=1e-3,
                  validation_fraction=0.0, early_stopping_patience=None, device="auto", seed=42,
-                 num_threads=None, verbose=False, progress=None):
+                 num_threads=None, verbose=False, progress=None, fast="auto"):
         self.preset = preset
         self.epochs = epochs
         self.batch_size = batch_size
@@ -156,6 +165,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.num_threads = num_threads
         self.verbose = verbose
         self.progress = progress
+        self.fast = fast
 
     # -- fitting ---------------------------------------------------------
 
@@ -215,6 +225,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         with _torch_session(seed, self.num_threads, deterministic=True):
             model = build_model(self.preset, self.n_channels_).to(self.device_)
             self.n_params_ = count_parameters(model)
+            forward = self._training_forward(model)
             optimiser = torch.optim.Adam(model.parameters(), lr=float(self.learning_rate))
             loss_fn = nn.CrossEntropyLoss()
             Xt = torch.from_numpy(X)
@@ -233,7 +244,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     xb = Xt[idx].to(self.device_)
                     yb = yt[idx].to(self.device_)
                     optimiser.zero_grad(set_to_none=True)
-                    logits = model(xb)
+                    logits = forward(xb)
                     loss = loss_fn(logits, yb)
                     loss.backward()
                     optimiser.step()
@@ -266,6 +277,22 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         model.eval()
         self.model_ = model
         return self
+
+    def _training_forward(self, model):
+        """The callable giving training logits: the fast forward or the module itself."""
+        from ..fasttrain import AUTO_WINDOWS, METHOD_NAME, TrainingForward, supports
+
+        fast = self.fast
+        if fast not in ("auto", True, False):
+            raise ValueError(f"fast must be 'auto', True or False, got {fast!r}")
+        use = False
+        if fast is True:
+            use = supports(model, self.window_)
+        elif fast == "auto":
+            on_cpu = next(model.parameters()).device.type == "cpu"
+            use = on_cpu and self.window_ in AUTO_WINDOWS and supports(model, self.window_)
+        self.training_path_ = METHOD_NAME if use else "module"
+        return TrainingForward(model, self.window_) if use else model
 
     def _score(self, model, X, y, loss_fn):
         import torch
