@@ -44,13 +44,13 @@ from .predict import _block_starts, _padded_block, block_shape, register_fast_pa
 
 METHOD_NAME = "zero-skip"
 PRECISIONS = ("float32", "tf32", "bf16")
-#: Windows per matrix product. Large enough that each product is a big, efficient
-#: GEMM; small enough that a batch's features (about 70 kB per 3x3x3 window, 5x
-#: that for 5x5x5) stay well under a gigabyte.
-DEFAULT_BATCH = {3: 2048, 5: 1024}
+#: Windows per batch. Measured (docs/performance.md): 512 three-cell windows keep a
+#: product's operands in the core's cache and run faster than larger batches; a
+#: batch's features stay a few tens of MB.
+DEFAULT_BATCH = {3: 512, 5: 256}
 #: Axes of a 3-cell window handled by the 5-point algorithm in the blocks'
 #: convolutions (0 to 3; measured in docs/performance.md).
-DEFAULT_TRANSFORM_AXES = 2
+DEFAULT_TRANSFORM_AXES = 1
 
 
 #: The 5-point (Toom-Cook / Winograd F(3,3)) algorithm for one axis of a 3-cell
