@@ -588,6 +588,32 @@ def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
     return out
 
 
+def predict_padded_block(model, padded: np.ndarray, active: np.ndarray, window: int,
+                         batch_size: int | None = None) -> np.ndarray:
+    """Class-1 probability of the active cells of one block read with its halo.
+
+    For chunked prediction (:mod:`voxprospect.scale`): ``padded`` is the block's
+    evidence ``(C, bx + 2r, by + 2r, bz + 2r)`` with NaN already filled and the
+    grid's boundary already padded; runs in the calling thread.
+
+    Returns
+    -------
+    ndarray of float32, shape ``(active.sum(),)``, in C order of the active cells
+    """
+    import torch
+
+    net = network_of(model)
+    plan = plan_for(net, window)
+    x = _block_windows(np.asarray(padded, dtype=np.float32), np.asarray(active, dtype=bool), window)
+    bs = int(batch_size or DEFAULT_BATCH.get(window, 512))
+    out = np.empty(x.shape[2], dtype=np.float32)
+    with torch.no_grad():
+        for start in range(0, x.shape[2], bs):
+            part = np.ascontiguousarray(x[:, :, start:start + bs])
+            out[start:start + part.shape[2]] = plan.forward(torch.from_numpy(part)).float().cpu().numpy()
+    return out
+
+
 def _workers(device, n_workers):
     """Worker threads and a function restoring torch's thread count.
 
