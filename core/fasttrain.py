@@ -13,26 +13,35 @@ network's own parameters (shared, never copied: the optimiser updates the
 differentiable torch operations, so autograd gives the gradients:
 
 * Features are held position-major, ``(k**3, C, N)`` for ``N`` windows.
-* A 3x3x3 convolution gathers, for every output position, only its in-window
-  input positions (one ``index_select`` for all positions) and multiplies them by
-  the matching kernel taps stacked side by side. Positions with the same number
-  of in-window taps run as one batched matrix product (``bmm``), so a step is a
-  handful of large products forward and backward, never a product per position.
+* A 3x3x3 convolution gathers, for every output cell, only its in-window input
+  cells (one ``index_select``) and multiplies them by the matching kernel taps
+  stacked side by side. Cells with the same number of in-window taps (corners,
+  edges, faces, interior) run as one batched product (``bmm``), in an autograd
+  function whose backward is two more ``bmm`` per group: a step is a handful of
+  large products, never one per cell, and no zero-filled gradient per slice.
 * For ``k = 3`` the blocks' convolutions handle their first two axes by the
-  5-point Toom-Cook (Winograd F(3, 3)) algorithm of
-  :mod:`voxprospect.fastpredict` (kernel taps evaluated at ``0, 1, -1, 2, inf``):
-  5 products per axis instead of 7 in-window ones, 175 instead of 343 per
-  (output, input) channel pair; the kernel transform is computed in float64 and
-  rounded once.
+  5-point Toom-Cook (Winograd F(3, 3)) algorithm of :mod:`voxprospect.fastpredict`
+  (taps evaluated at ``0, 1, -1, 2, inf``): 25 points instead of 49 in-window
+  (cell, tap) pairs on those axes, so 175 instead of 343 products per channel
+  pair. The transform and its interpolation are one small matrix product each;
+  along the third axis every output cell reads a contiguous range of cells and
+  taps, so the stacked inputs and kernels are strided views (three ``bmm`` of
+  25, no gather). The kernel transform is computed in float64, rounded once.
 * 1x1x1 convolutions are matrix products; the lightweight attention (pooled
   channel FC, channel mean and max, the depthwise 3x3x3 convolution as one dense
   ``(P, P)`` map built from its 27 weights, pointwise 2 -> 1) is computed in the
   same layout.
+* On the CPU a batch is split into one slice per torch thread, each run forward
+  and backward on its own worker thread with one torch thread; the slices'
+  gradients are summed in a fixed order.
 
-Only the summation order differs from torch's convolutions, so logits agree to
-float32 rounding and gradients to a relative 1e-4 (``tests/test_fasttrain.py``
-checks every preset, windows 3 and 5). ``CNNClassifier(fast="auto")`` uses it for
-CPU training (:func:`use_fast_training`).
+Only the summation order differs from torch's convolutions. In float64 logits and
+gradients equal the module's to 1e-10 and 1e-7 (every preset, windows 3 and 5);
+in float32 logits agree to 1e-5 of their scale and gradients to a relative 1e-4
+(``tests/test_fasttrain.py``). The 5-point algorithm rounds about ten times more
+than a direct sum (still ~3e-6 of a convolution's output); ``transform_axes=0``
+keeps the direct sums at some speed. ``CNNClassifier(fast="auto")`` trains through
+it on the CPU for the windows in :data:`AUTO_WINDOWS`.
 """
 
 from __future__ import annotations
@@ -367,10 +376,38 @@ class TrainingForward:
             raise ValueError(f"expected {self.window}-voxel windows (N, C, k, k, k), got {tuple(x.shape)}")
         workers = int(self.n_workers or torch.get_num_threads())
         workers = min(workers, x.shape[0] // self.MIN_SLICE)
-        names, params = zip(*self.net.named_parameters())
+        prepared = self.prepare(dict(self.net.named_parameters()))
         if workers <= 1 or x.device.type != "cpu":
-            return self.logits(x, dict(zip(names, params)))
-        return _SlicedLogits.apply(self, workers, names, x, *params)
+            return self.logits(x, prepared)
+        names, tensors = zip(*prepared.items())
+        return _SlicedLogits.apply(self, workers, names, x, *tensors)
+
+    def prepare(self, params):
+        """Parameters as :meth:`logits` reads them: the blocks' 3x3x3 kernels at the 5 points.
+
+        Done once per batch, before the batch is sliced, so the transform and its
+        gradient are computed once. Returns a new dict (name -> tensor).
+        """
+        prepared = dict(params)
+        if self.transform_axes == 2:
+            for i in range(len(self.net.blocks)):
+                for conv in ("conv1", "conv2"):
+                    key = f"blocks.{i}.{conv}.weight"
+                    prepared[key] = self._kernel_at_points(params[key])
+        return prepared
+
+    @staticmethod
+    def _kernel_at_points(weight):
+        """``(C_out, C_in, 3, 3, 3)`` -> taps at the 25 points of the first two axes, ``(25, 3, C_in, C_out)``.
+
+        Computed in float64 and rounded once.
+        """
+        import torch
+
+        cout, cin = weight.shape[:2]
+        g = torch.tensor(TOOM_G, dtype=torch.float64, device=weight.device)
+        w = weight.permute(2, 3, 4, 1, 0).double().reshape(9, 3 * cin * cout)
+        return torch.mm(torch.kron(g, g), w).to(weight.dtype).view(25, 3, cin, cout)
 
     def _workers(self, n):
         from concurrent.futures import ThreadPoolExecutor
@@ -391,23 +428,20 @@ class TrainingForward:
     def conv3(self, x, weight, bias, relu: bool, transform: bool = False):
         """3x3x3 convolution (zero padding at the window edge) of ``x`` ``(P, C_in, N)``.
 
-        ``transform``: use the 5-point algorithm on the first two axes (``k = 3``).
+        ``weight`` is ``(C_out, C_in, 3, 3, 3)``, or with ``transform`` (5-point
+        algorithm on the first two axes, ``k = 3``) the kernel at the points
+        ``(25, 3, C_in, C_out)`` from :meth:`prepare`.
         """
         import torch
 
         plan = self.plan
-        cin, n = x.shape[1], x.shape[2]
-        cout = weight.shape[0]  # weight (C_out, C_in, 3, 3, 3)
-        w = weight.permute(2, 3, 4, 1, 0)  # taps first: (3, 3, 3, C_in, C_out)
-        if transform and self.window == 3:
-            # kernel taps at the 5 points of the first two axes: float64, rounded once
-            g = torch.tensor(TOOM_G, dtype=torch.float64, device=weight.device)
-            w = torch.tensordot(g, w.double(), dims=([1], [0]))
-            w = torch.tensordot(g, w, dims=([1], [1])).transpose(0, 1)
-            w = w.to(weight.dtype).reshape(25, 3, cin, cout)
+        if transform:
             to_points, to_cells = self._point_maps(x.device, x.dtype)
-            y = _PointsProduct.apply(x, w, to_points, to_cells)
+            y = _PointsProduct.apply(x, weight, to_points, to_cells)
         else:
+            cin, n = x.shape[1], x.shape[2]
+            cout = weight.shape[0]
+            w = weight.permute(2, 3, 4, 1, 0)  # taps first: (3, 3, 3, C_in, C_out)
             cols = x.index_select(0, plan.gather.to(x.device))
             y = _GroupedProduct.apply(cols, w.reshape(plan.n_taps, cin, cout), plan)
             if plan.order is not None:
@@ -433,7 +467,10 @@ class TrainingForward:
         """1x1x1 convolution of ``x`` ``(P, C_in, N)``."""
         import torch
 
-        return torch.matmul(weight.reshape(weight.shape[0], weight.shape[1]), x) + bias[:, None]
+        # one product per cell on the (C, N) slabs as they lie; torch.matmul would
+        # transpose x to channels-last and back
+        w = weight.reshape(weight.shape[0], weight.shape[1])
+        return torch.baddbmm(bias[None, :, None], w.expand(x.shape[0], -1, -1), x)
 
     def attention(self, y, p, prefix):
         """Lightweight attention (eq. 7 then eq. 8) of ``y`` ``(P, C, N)``; ``p`` maps parameter names."""
