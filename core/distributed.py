@@ -1,0 +1,221 @@
+"""Data-parallel training of the RCNN-LAM on several GPUs or nodes (torch.distributed).
+
+The paper trained on two GPUs. This module trains the same network with
+``DistributedDataParallel``: every process holds a replica, sees its own shard of
+the training windows each epoch (``DistributedSampler``), and gradients are
+averaged across processes after every batch, so the replicas stay identical. It is
+launched by ``torchrun``, one process per GPU (``nccl``) or per CPU worker
+(``gloo``)::
+
+    torchrun --nproc_per_node=2 -m voxprospect.distributed \\
+        --windows samples.npz --preset DL4 --epochs 200 --out model.vxp.safetensors
+
+    # two nodes, two GPUs each
+    torchrun --nnodes=2 --node_rank=0 --nproc_per_node=2 \\
+        --rdzv_backend=c10d --rdzv_endpoint=head:29500 -m voxprospect.distributed ...
+
+``samples.npz`` holds ``X`` (windows ``(N, C, k, k, k)`` float32), ``y`` (0/1) and,
+optionally, ``channels`` (evidence names in input order). Rank 0 writes the
+checkpoint (:func:`voxprospect.models.checkpoint.save_checkpoint`), so it loads
+and predicts like one trained on a single device. ``batch_size`` is per process:
+the effective batch is ``batch_size * world_size``.
+
+Run without ``torchrun`` the module trains in one process (world size 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputFileError
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _init(backend: str | None):
+    """Join (or, outside torchrun, create) the process group; returns (rank, world, device)."""
+    import torch
+    import torch.distributed as dist
+
+    if "RANK" not in os.environ:  # plain `python -m`: a world of one
+        os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1",
+                          MASTER_PORT=str(_free_port()))
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    if backend is None:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(local_rank)
+        device = torch.device("cuda", local_rank)
+    else:
+        device = torch.device("cpu")
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend)
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def train_distributed(X, y, preset: str = "DL4", epochs: int = 200, batch_size: int = 256,
+                      learning_rate: float = 1e-3, seed: int = 42, backend: str | None = None,
+                      verbose: bool = False):
+    """Train on this process's shard inside a torch.distributed job.
+
+    Every rank calls this with the same ``X`` and ``y`` (each reads its own shard
+    through a ``DistributedSampler``).
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, C, k, k, k)
+    y : ndarray of {0, 1}, shape (N,)
+    preset : {"DL1", "DL2", "DL3", "DL4"}
+    epochs, batch_size : int
+        ``batch_size`` per process.
+    learning_rate : float
+    seed : int
+        Same on every rank: identical initial replicas and a shared shuffle.
+    backend : {"gloo", "nccl"}, optional
+        Default ``nccl`` when CUDA is available, else ``gloo``.
+    verbose : bool
+        Rank 0 prints one line per epoch.
+
+    Returns
+    -------
+    CNNClassifier
+        Fitted (network on the CPU, in eval mode), with ``history_`` holding the
+        loss and accuracy averaged over all ranks, and ``distributed_`` the world
+        size, backend and whether the replicas ended identical. Every rank returns
+        one; rank 0's is the one to save.
+    """
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+    from torch.nn.parallel import DistributedDataParallel
+    from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+    from .models.estimators import CLASSES, CNNClassifier, _check_labels, _check_windows
+    from .models.network import build_model, count_parameters
+
+    X = _check_windows(X)
+    y = _check_labels(y, X.shape[0])
+    rank, world, device = _init(backend)
+    backend = dist.get_backend()
+    torch.manual_seed(seed)
+    net = build_model(preset, X.shape[1]).to(device)
+    ddp = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    optimiser = torch.optim.Adam(ddp.parameters(), lr=float(learning_rate))
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    data = TensorDataset(torch.from_numpy(X), torch.from_numpy(y))
+    sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=seed)
+    loader = DataLoader(data, batch_size=int(batch_size), sampler=sampler)
+    history = []
+    for epoch in range(1, int(epochs) + 1):
+        sampler.set_epoch(epoch)
+        ddp.train()
+        totals = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, count
+        for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
+            optimiser.zero_grad(set_to_none=True)
+            logits = ddp(xb)
+            loss = loss_fn(logits, yb)
+            (loss / len(yb)).backward()
+            optimiser.step()
+            totals += torch.tensor([float(loss.detach()), float((logits.argmax(1) == yb).sum()), len(yb)],
+                                   dtype=torch.float64, device=device)
+        dist.all_reduce(totals)
+        row = {"epoch": epoch, "loss": float(totals[0] / totals[2]), "accuracy": float(totals[1] / totals[2]),
+               "val_loss": None, "val_accuracy": None}
+        history.append(row)
+        if verbose and rank == 0:
+            print(f"epoch {epoch}/{epochs} loss {row['loss']:.4f} accuracy {row['accuracy']:.3f} "
+                  f"({world} processes, {backend})", flush=True)
+
+    # replicas must agree: DDP averages gradients, so any drift is a bug
+    flat = torch.cat([p.detach().reshape(-1) for p in net.parameters()]).to(torch.float64)
+    summary = torch.stack([flat.sum(), (flat * flat).sum()])
+    gathered = [torch.zeros_like(summary) for _ in range(world)]
+    dist.all_gather(gathered, summary)
+    identical = all(torch.equal(g, gathered[0]) for g in gathered)
+
+    est = CNNClassifier(preset=preset, epochs=int(epochs), batch_size=int(batch_size),
+                        learning_rate=float(learning_rate), device="cpu", seed=seed)
+    est.model_ = net.to("cpu").eval()
+    est.classes_ = CLASSES.copy()
+    est.n_channels_ = int(X.shape[1])
+    est.window_ = int(X.shape[2])
+    est.history_ = history
+    est.n_params_ = count_parameters(net)
+    est.device_ = "cpu"
+    est.best_epoch_ = len(history)
+    est.distributed_ = {"world_size": world, "backend": backend, "replicas_identical": bool(identical),
+                        "batch_size_per_process": int(batch_size)}
+    return est
+
+
+def load_windows(path):
+    """Training windows from an ``.npz`` with ``X``, ``y`` and optional ``channels``.
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing or lacks ``X`` or ``y``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "training windows file not found")
+    with np.load(path, allow_pickle=False) as data:
+        missing = [k for k in ("X", "y") if k not in data]
+        if missing:
+            raise InputFileError(path, f"lacks the array(s) {', '.join(missing)} (windows X and labels y)")
+        X = data["X"].astype(np.float32)
+        y = data["y"]
+        channels = [str(c) for c in data["channels"]] if "channels" in data else \
+            [f"channel_{i}" for i in range(X.shape[1])]
+    return X, y, channels
+
+
+def main(argv=None) -> int:
+    """Command line: ``[torchrun ...] -m voxprospect.distributed --windows F --out M``."""
+    parser = argparse.ArgumentParser(prog="python -m voxprospect.distributed",
+                                     description="Train the RCNN-LAM with DistributedDataParallel.")
+    parser.add_argument("--windows", required=True, help=".npz with X, y and optional channels")
+    parser.add_argument("--out", required=True, help="checkpoint to write (rank 0)")
+    parser.add_argument("--preset", default="DL4")
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=256, help="per process")
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--edge", default="edge")
+    parser.add_argument("--backend", choices=["gloo", "nccl"], default=None)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+
+    import torch.distributed as dist
+
+    from .models.checkpoint import save_checkpoint
+
+    X, y, channels = load_windows(args.windows)
+    try:
+        est = train_distributed(X, y, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
+                                learning_rate=args.learning_rate, seed=args.seed, backend=args.backend,
+                                verbose=args.verbose)
+        if dist.get_rank() == 0:
+            save_checkpoint(est, args.out, channels, edge=args.edge,
+                            training_report={"distributed": est.distributed_, "n_windows": int(len(y))},
+                            inputs=[args.windows])
+        dist.barrier()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
