@@ -10,19 +10,21 @@ is useful when ``k = 3``.
 
 This module computes the same forward pass without that work. Features of a batch
 of ``N`` windows are held position-major, ``(k**3, C, N)``. For every output
-position ``p`` of a 3x3x3 convolution the valid input positions ``q`` (those inside
-the window) are gathered into one ``(m * C_in, N)`` matrix and multiplied by the
-matching kernel slices ``W[q - p]`` stacked into ``(C_out, m * C_in)``: one large
-contiguous matrix product per position, no zero multiply-add. Positions sharing
-the same set of valid kernel taps (corner, edge, face and interior classes: 27
-classes whatever ``k``) share one stacked kernel. The 1x1x1 convolutions are plain
-matrix products; attention (average and max pooling, the shared reduced FC,
-channel mean/max, the depthwise 3x3x3 and pointwise convolutions) is computed
-exactly in the same layout. Windows are cut position by position straight from
-the halo'd evidence block, so the ``(N, C, k, k, k)`` window array never exists.
+position ``p`` of a 3x3x3 convolution the valid input positions ``q`` (a box of the
+window) are gathered into one ``(m * C_in, N)`` matrix and multiplied by the
+matching kernel slices ``W[q - p]`` stacked into ``(C_out, m * C_in)``: one
+contiguous matrix product per position, no zero multiply-add. For ``k = 3`` the
+blocks' convolutions also run a 5-point algorithm along the first axis (its three
+outputs are the middle coefficients of a product of two quadratics: 5 products
+instead of 7, see :data:`TOOM_A`). The 1x1x1 convolutions are plain matrix
+products; attention (average and max pooling, the shared reduced FC, channel
+mean/max, the depthwise 3x3x3 and pointwise convolutions) is computed exactly in
+the same layout. Windows are cut position by position straight from the halo'd
+evidence block, so the ``(N, C, k, k, k)`` window array never exists, and worker
+threads run whole batches in parallel.
 
-Only the summation order differs from ``torch``'s convolution, so probabilities
-agree to float32 rounding (``tests/test_fastpredict.py`` checks 1e-5 for every
+Only the order of the float32 sums differs from ``torch``'s convolution, so
+probabilities agree to float32 rounding (``tests/test_fastpredict.py`` checks 1e-5 for every
 preset and window 3 and 5). Importing this module registers the path as
 ``"zero-skip"`` in :mod:`voxprospect.predict`, where ``method="auto"`` picks it for
 any unmodified :class:`~voxprospect.models.network.RCNNLAM` (bare, inside a
