@@ -38,7 +38,7 @@ CHECKPOINT_SUFFIX = ".vxp.safetensors"
 # ~1,400 windows costs about 0.3 TFLOP; the paper trains 200 epochs. Smaller batches
 # give the short run more optimiser steps for the same arithmetic. Both are recorded
 # in report.json.
-DEMO_TRAINING = {"small": {"epochs": 8, "batch_size": 64},
+DEMO_TRAINING = {"small": {"epochs": 6, "batch_size": 64},
                  "paper": {"epochs": 200, "batch_size": 256},
                  "tiny": {"epochs": 3, "batch_size": 64}}
 
@@ -199,6 +199,8 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
         est = final_factory().fit(data.windows, y)
     ckpt = Path(outdir) / f"{name}{CHECKPOINT_SUFFIX}"
     summary = {"model": name, "metrics": metrics, **model_size(est, len(data.channels), data.samples.window)}
+    if getattr(est, "training_path_", None):
+        summary["training_path"] = est.training_path_
     history = getattr(est, "history_", None)
     if history:
         summary["history"] = history
@@ -676,7 +678,8 @@ def write_summary(outdir, rep: dict, preset: str, seed: int) -> Path:
         if "targets" in m:
             t = m["targets"]
             found = ", ".join(t.get("deposits_found", [])) or "none"
-            lines.append(f"- {name}: {t['count']} targets above {m['threshold']:.3f}, "
+            noun = "target" if t["count"] == 1 else "targets"
+            lines.append(f"- {name}: {t['count']} {noun} above {m['threshold']:.3f}, "
                          f"{t['total_volume_m3'] / 1e6:.1f} million m3; known deposits inside: {found}. "
                          f"Files: {', '.join(t['files'])}")
     lines.append("")

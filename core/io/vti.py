@@ -113,11 +113,28 @@ def read_vti(path, **_):
 
 def _quiet_read(pv, path):
     """Read with VTK's error output captured, so corrupt files raise instead of printing."""
-    import vtk
     from vtkmodules.vtkIOXML import vtkXMLImageDataReader
 
     reader = vtkXMLImageDataReader()
     reader.SetFileName(str(path))
+    message = update_quietly(reader)
+    if message:
+        raise ValueError(message)
+    return pv.wrap(reader.GetOutput())
+
+
+def update_quietly(reader) -> str | None:
+    """Run a VTK reader with its error output captured.
+
+    Returns
+    -------
+    str or None
+        The last line of the first VTK error (at most 200 characters), or None when
+        the reader succeeded. VTK prints errors instead of raising; callers turn the
+        message into an :class:`~voxprospect.errors.InputFileError` naming the file.
+    """
+    import vtk
+
     observer = _ErrorObserver()
     reader.AddObserver("ErrorEvent", observer)
     reader.GetExecutive().AddObserver("ErrorEvent", observer)
@@ -128,8 +145,8 @@ def _quiet_read(pv, path):
     finally:
         vtk.vtkObject.SetGlobalWarningDisplay(prev)
     if observer.message:
-        raise ValueError(observer.message.strip().splitlines()[-1][:200])
-    return pv.wrap(reader.GetOutput())
+        return observer.message.strip().splitlines()[-1][:200]
+    return None
 
 
 class _ErrorObserver:

@@ -72,9 +72,8 @@ def _read_dataset(path):
     import importlib
 
     import pyvista as pv
-    import vtk
 
-    from .vti import _ErrorObserver
+    from .vti import update_quietly
 
     p = Path(path)
     kind = vtk_data_type(p)
@@ -89,17 +88,9 @@ def _read_dataset(path):
         mod, cls = _XML_READERS[kind]
         reader = getattr(importlib.import_module(f"vtkmodules.{mod}"), cls)()
     reader.SetFileName(str(p))
-    observer = _ErrorObserver()
-    reader.AddObserver("ErrorEvent", observer)
-    reader.GetExecutive().AddObserver("ErrorEvent", observer)
-    prev = vtk.vtkObject.GetGlobalWarningDisplay()
-    vtk.vtkObject.GlobalWarningDisplayOff()
-    try:
-        reader.Update()
-    finally:
-        vtk.vtkObject.SetGlobalWarningDisplay(prev)
-    if observer.message:
-        raise InputFileError(p, f"cannot read VTK {kind} ({observer.message.strip().splitlines()[-1][:200]})")
+    message = update_quietly(reader)
+    if message:
+        raise InputFileError(p, f"cannot read VTK {kind} ({message})")
     data = pv.wrap(reader.GetOutput())
     if data is None or data.n_points == 0:
         raise InputFileError(p, f"the VTK {kind} has no points (truncated or empty file?)")
