@@ -371,7 +371,20 @@ def read_ubc_volume(path, model=None, grid: VoxelGrid | None = None, method: str
         See :func:`read_ubc`; also when the automatic grid would exceed
         50 million cells (give ``grid``).
     """
-    rect = read_ubc(path, model, no_data, crs)
+    return rectilinear_to_volume(read_ubc(path, model, no_data, crs), path, grid, method)
+
+
+def rectilinear_to_volume(rect, path, grid=None, method: str = "mean"):
+    """A rectilinear volume on ``grid``, or on its own grid when no grid is given.
+
+    Uniform widths convert exactly; variable widths are resampled at the finest
+    width per axis (recorded in ``meta["resampled"]``).
+
+    Raises
+    ------
+    InputFileError
+        When that automatic grid would exceed ``MAX_AUTO_CELLS`` cells (naming ``path``).
+    """
     if grid is not None:
         return resample_rectilinear(rect, grid, method)
     if is_uniform(rect):

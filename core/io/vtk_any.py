@@ -221,7 +221,7 @@ def read_vtk_volume(path, grid: VoxelGrid | None = None, cell_size=None, method:
     InputFileError
         If the file is corrupt, a surface, or a mesh without a target grid.
     """
-    from .ubc import MAX_AUTO_CELLS, finest_grid, is_uniform, mesh_bounds, resample_rectilinear, to_volume
+    from .ubc import mesh_bounds, rectilinear_to_volume
     kind = vtk_data_type(path)
     data = _read_dataset(path)
     if kind == "ImageData":  # legacy STRUCTURED_POINTS (.vti files go to io.vti)
@@ -240,15 +240,7 @@ def read_vtk_volume(path, grid: VoxelGrid | None = None, cell_size=None, method:
         rect = rectilinear_from_vtk(data, path)
         if grid is None and cell_size is not None:
             grid = VoxelGrid.from_bounds(mesh_bounds(rect), cell_size)
-        if grid is not None:
-            return resample_rectilinear(rect, grid, method)
-        if is_uniform(rect):
-            return to_volume(rect)
-        auto = finest_grid(rect)
-        if auto.n_cells > MAX_AUTO_CELLS:
-            raise InputFileError(path, f"variable spacing: {auto.n_cells:,} cells at the finest spacing; "
-                                       "give a target grid")
-        return resample_rectilinear(rect, auto, method)
+        return rectilinear_to_volume(rect, path, grid, method)
     if grid is None:
         if cell_size is None:
             raise InputFileError(path, f"holds a {kind} (an irregular mesh): give a target grid "
