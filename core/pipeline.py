@@ -38,7 +38,7 @@ CHECKPOINT_SUFFIX = ".vxp.safetensors"
 # ~1,400 windows costs about 0.3 TFLOP; the paper trains 200 epochs. Smaller batches
 # give the short run more optimiser steps for the same arithmetic. Both are recorded
 # in report.json.
-DEMO_TRAINING = {"small": {"epochs": 6, "batch_size": 64},
+DEMO_TRAINING = {"small": {"epochs": 10, "batch_size": 64},
                  "paper": {"epochs": 200, "batch_size": 256},
                  "tiny": {"epochs": 3, "batch_size": 64}}
 
