@@ -456,8 +456,8 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
 
     outdir = _prepare_outdir(outdir, project)
     training = _settings(project.training) | dict(training_overrides or {})
-    models = list(models or training.get("models", ["DL4", "RF"]))
-    map_models = list(models if map_models is None else map_models)
+    models = _check_models(models or training.get("models", ["DL4", "RF"]))
+    map_models = list(models if map_models is None else (_check_models(map_models) if map_models else []))
     seed = project.seed
     params = {"project": str(project.path), "models": models, "map_models": map_models,
               "epochs": epochs or training.get("epochs"), "training": training,
@@ -534,6 +534,20 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
     report.write(outdir)
     _say(progress, 1.0, "done")
     return report.data | {"outdir": str(outdir)}
+
+
+MODEL_NAMES = ("DL1", "DL2", "DL3", "DL4", "RF")
+
+
+def _check_models(models) -> list:
+    """Model names, upper-cased; an unknown one stops the run before any work."""
+    out = [str(m).strip().upper() for m in models]
+    unknown = [m for m in out if m not in MODEL_NAMES]
+    if unknown:
+        raise VoxprospectError(f"unknown model(s) {', '.join(unknown)}; use any of {', '.join(MODEL_NAMES)}")
+    if not out:
+        raise VoxprospectError("no model to train; name at least one of " + ", ".join(MODEL_NAMES))
+    return out
 
 
 def _predict_estimator(estimator, data: TrainingData, chunk_voxels, progress):

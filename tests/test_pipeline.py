@@ -231,3 +231,22 @@ def test_demo_tiny_end_to_end(tmp_path):
     for f in ("pa_DL4.png", "training_DL4.png", "targets_DL4.gpkg", "prospectivity_DL4.vti"):
         assert (out / f).exists()
     assert rep["summary"].endswith("summary.md")
+
+
+def test_cli_ablation_writes_table_one(tmp_path):
+    project = make_tiny_district(tmp_path / "d")
+    r = CliRunner().invoke(cli, ["ablation", str(project), "-o", str(tmp_path / "abl"), "--epochs", "1",
+                                 "--models", "DL1,DL3,RF"])
+    assert r.exit_code == 0, r.output
+    table = json.loads((tmp_path / "abl" / "ablation.json").read_text())
+    assert list(table) == ["DL1", "DL3", "RF"]
+    from voxprospect.models import build_model, count_parameters
+    assert table["DL3"]["n_params"] == count_parameters(build_model("DL3", 2)) > table["DL1"]["n_params"]
+    for name in table:
+        assert set(table[name]["metrics"]) == {"random", "spatial", "deposit"}
+    md = (tmp_path / "abl" / "ablation.md").read_text()
+    assert "| DL3 |" in md and "leaky" in md
+    # the ablation scores models; it does not map them
+    assert not list((tmp_path / "abl").glob("prospectivity_*"))
+    r = CliRunner().invoke(cli, ["ablation", str(project), "-o", str(tmp_path / "x"), "--models", "DL9"])
+    assert r.exit_code != 0 and "DL9" in r.output
