@@ -35,6 +35,10 @@ def provider_once(vp_plugin):
     if registry.providerById("voxprospect") is None:
         prov = VoxprospectProvider()
         registry.addProvider(prov)
+        # The registry does not keep the Python object alive; when this fixture's
+        # frame ends, the provider's Python overrides would vanish for the later test
+        # files (empty names, no algorithms). The session-long plugin package holds it.
+        vp_plugin.__dict__.setdefault("_providers_kept_by_tests", []).append(prov)
         yield prov
     else:
         yield registry.providerById("voxprospect")
