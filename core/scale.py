@@ -388,7 +388,8 @@ def predict_dask(model, layers, active, window: int | None = None, edge: str | N
     """
     import dask.array as da
 
-    from .samples import EDGE_RULES, _check_window
+    from .predict import _resolve_window
+    from .samples import EDGE_RULES
 
     if isinstance(layers, ZarrVolume):
         layers = layers.layers
@@ -401,13 +402,7 @@ def predict_dask(model, layers, active, window: int | None = None, edge: str | N
         arrays = [layers[c] for c in names]
     else:
         arrays = list(layers)
-    window = window if window is not None else getattr(model, "window", None)
-    if window is None:
-        raise VoxprospectError("the window size is unknown: the model does not record it; pass window=")
-    try:
-        _check_window(window)
-    except ValueError as exc:
-        raise VoxprospectError(str(exc)) from None
+    window = _resolve_window(model, window)
     edge = edge or getattr(model, "edge", None) or "edge"
     if edge not in EDGE_RULES:
         raise VoxprospectError(f"unknown edge rule {edge!r}; use one of {', '.join(EDGE_RULES)}")
