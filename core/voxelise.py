@@ -199,26 +199,24 @@ def _segments(mesh) -> np.ndarray:
     zero-length segment)."""
     pts = np.asarray(mesh.points, dtype=float)
     segs = []
-    if mesh.n_lines:
-        lines = np.asarray(mesh.lines)
-        i = 0
-        while i < lines.size:
-            n = int(lines[i])
-            ids = lines[i + 1:i + 1 + n]
-            if n == 1:
-                segs.append(np.stack([pts[ids], pts[ids]], axis=1))
-            else:
-                segs.append(np.stack([pts[ids[:-1]], pts[ids[1:]]], axis=1))
-            i += n + 1
-    if mesh.n_verts:
-        verts = np.asarray(mesh.verts)
-        i = 0
-        while i < verts.size:
-            n = int(verts[i])
-            ids = verts[i + 1:i + 1 + n]
+    for ids in _cell_point_ids(mesh.lines if mesh.n_lines else ()):
+        if ids.size == 1:
             segs.append(np.stack([pts[ids], pts[ids]], axis=1))
-            i += n + 1
+        else:
+            segs.append(np.stack([pts[ids[:-1]], pts[ids[1:]]], axis=1))
+    for ids in _cell_point_ids(mesh.verts if mesh.n_verts else ()):
+        segs.append(np.stack([pts[ids], pts[ids]], axis=1))
     return np.concatenate(segs) if segs else np.zeros((0, 2, 3))
+
+
+def _cell_point_ids(cells):
+    """Point ids of each cell of a VTK connectivity array ``[n, id0, ..., id(n-1), n, ...]``."""
+    cells = np.asarray(cells)
+    i = 0
+    while i < cells.size:
+        n = int(cells[i])
+        yield cells[i + 1:i + 1 + n]
+        i += n + 1
 
 
 def _segment_distance_into(out: np.ndarray, segs: np.ndarray, grid: VoxelGrid, cap: float) -> None:
