@@ -76,16 +76,20 @@ def test_float32_logits_and_gradients_match_the_module(preset, window, axes):
     true_logits, true_grads = logits_and_grads(truth_net, truth_net, x.double(), y)
     ref_logits, ref_grads = logits_and_grads(net, net, x, y)
     logits, grads = logits_and_grads(net, TrainingForward(net, window, axes), x, y)
-    scale = max(1.0, float(ref_logits.abs().max()))
-    assert (logits - ref_logits).abs().max() <= 1e-5 * scale
-    for name, ref in ref_grads.items():
-        rel = float((grads[name] - ref).norm() / ref.norm())
-        # both float32 computations round; ours may not stray further from the
-        # float64 truth than torch's own convolution does
-        own = float((grads[name] - true_grads[name]).norm() / true_grads[name].norm())
-        torch_own = float((ref - true_grads[name]).norm() / true_grads[name].norm())
-        assert rel <= 1e-4, name
-        assert own <= max(3 * torch_own, 5e-5), name
+    # Both float32 computations round; the bound is how far ours may stray from the
+    # float64 truth, stated against torch's own float32 error on the same CPU (its
+    # kernels differ between AVX2 and AVX-512, so no fixed number holds on both).
+    # The floor covers sums that cancel: a gradient whose norm is small against its
+    # terms (head.bias) carries the float32 rounding of the terms themselves.
+    eps32 = torch.finfo(torch.float32).eps
+    scale = max(1.0, float(true_logits.abs().max()))
+    own_logits = float((logits - true_logits).abs().max())
+    torch_logits = float((ref_logits - true_logits).abs().max())
+    assert own_logits <= 4 * torch_logits + 2**7 * eps32 * scale
+    for name, truth in true_grads.items():
+        own = float((grads[name] - truth).norm() / truth.norm())
+        torch_own = float((ref_grads[name] - truth).norm() / truth.norm())
+        assert own <= 4 * torch_own + 2**9 * eps32, (name, own, torch_own)
 
 
 def test_parameters_are_shared_and_worker_slices_sum_to_the_whole_batch():
