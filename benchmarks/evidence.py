@@ -1,7 +1,7 @@
 """Evidence buffering cost: seconds per 10^7 voxels per channel, at two grid sizes.
 
 One buffered channel is the capped metric distance to a geological object plus its
-fuzzy transform (``voxprospect.evidence.distance_to_mask`` and
+fuzzy transform (``voxprospect.evidence.layers.distance_to_mask`` and
 ``buffer_evidence``). The object is a set of random ellipsoidal bodies filling
 about 2 % of the grid, spread over the whole grid so the capped transform cannot
 shrink to a small bounding box. If the cost is linear in the number of voxels the
@@ -9,7 +9,7 @@ two per-10^7 figures agree (their ratio is printed).
 
     python benchmarks/evidence.py [--voxels N] [--cap 500] [--chunks 64] [--json OUT]
 
-With ``--chunks`` the chunked Dask path (``voxprospect.scale``) is timed too.
+With ``--chunks`` the chunked Dask path (``voxprospect.mapping.scale``) is timed too.
 """
 
 from __future__ import annotations
@@ -37,14 +37,14 @@ def bodies(shape, fraction=0.02, seed=0) -> np.ndarray:
 
 def time_channel(shape, cell_size, cap, chunks=None, repeats=2) -> float:
     """Best wall time (s) to buffer one channel on a grid of ``shape``."""
-    from voxprospect.evidence import buffer_evidence, distance_to_mask
+    from voxprospect.evidence.layers import buffer_evidence, distance_to_mask
 
     mask = bodies(shape)
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
         if chunks:
-            from voxprospect import scale
+            from voxprospect.mapping import scale
             scale.compute(scale.buffer_evidence(mask, cell_size, "fuzzy", cap, cap / 2, chunks=chunks))
         else:
             buffer_evidence(distance_to_mask(mask, cell_size, cap), "fuzzy", cap, cap / 2)

@@ -1,7 +1,7 @@
 """Whole-grid prediction: the per-window forward pass against the zero-skip path.
 
 Builds a trained-looking RCNN-LAM (random weights rescaled so probabilities cover
-(0, 1), see ``voxprospect.fastpredict.trained_looking``) and random evidence of
+(0, 1), see ``voxprospect.learn.fastpredict.trained_looking``) and random evidence of
 about ``--voxels`` cells, then predicts the grid twice in this one process: the
 naive path (``predict_volume(method="windows")``: cut every window, run the torch
 module on batches) and the default path (``zero-skip``). It checks that they agree
@@ -67,11 +67,14 @@ def main(argv=None) -> dict:
     import torch
 
     from voxprospect import Volume, VoxelGrid
-    from voxprospect.fastpredict import (METHOD_NAME, plan_for, predict_fast, trained_looking,
-                                         useful_flops_per_window)
-    from voxprospect.models.checkpoint import LoadedModel
-    from voxprospect.models.network import build_model, count_flops
-    from voxprospect.predict import predict_volume, register_fast_path
+    from voxprospect.learn.fastpredict import (METHOD_NAME,
+                                               plan_for,
+                                               predict_fast,
+                                               trained_looking,
+                                               useful_flops_per_window)
+    from voxprospect.learn.checkpoint import LoadedModel
+    from voxprospect.learn.network import build_model, count_flops
+    from voxprospect.mapping.predict import predict_volume, register_fast_path
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)

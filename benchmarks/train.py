@@ -41,8 +41,8 @@ def epoch_seconds(forward, net, X, y, batch_size, seed):
 def main(argv=None):
     import torch
 
-    from voxprospect.fasttrain import TrainingForward
-    from voxprospect.models.network import build_model
+    from voxprospect.learn.fasttrain import TrainingForward
+    from voxprospect.learn.network import build_model
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--windows", type=int, default=1400)

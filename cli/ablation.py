@@ -15,7 +15,7 @@ from .options import echo
 def ablation(project, outdir, epochs, models):
     """Train and evaluate every model under every protocol; write ablation.md and
     ablation.json with our measured parameter counts and FLOPs."""
-    from voxprospect.pipeline import run_ablation
+    from voxprospect.workflows.pipeline import run_ablation
 
     s = run_ablation(project, outdir, epochs=epochs, models=[m.strip() for m in models.split(",") if m.strip()])
     echo(None, s["table_markdown"])

@@ -54,7 +54,7 @@ def convert(src, dst, layers, like, cell_size, method):
 
 def _read(src, kwargs):
     """read_volume, with a grid from --cell-size built for formats that take a grid."""
-    from voxprospect.grid import VoxelGrid
+    from voxprospect.data.grid import VoxelGrid
     from voxprospect.io import read_volume, sniff_format
 
     fmt = sniff_format(src)
@@ -68,8 +68,9 @@ def _read(src, kwargs):
             return resample_rectilinear(rect, VoxelGrid.from_bounds(mesh_bounds(rect), cell_size), kwargs["method"])
         return read_volume(src, **kwargs)
     vol = read_volume(src)
-    grid = kwargs.get("grid") or (VoxelGrid.from_bounds(vol.grid.bounds, cell_size, vol.grid.crs) if cell_size else None)
+    grid = kwargs.get("grid") or (VoxelGrid.from_bounds(vol.grid.bounds, cell_size, vol.grid.crs)
+                                  if cell_size else None)
     if grid is not None and grid != vol.grid:
-        from voxprospect.voxelise import resample_to_grid
+        from voxprospect.data.rectilinear import resample_to_grid
         vol = resample_to_grid(vol, grid, "nearest" if kwargs["method"] == "nearest" else "linear")
     return vol

@@ -16,7 +16,7 @@ from .options import echo, preset_option, seed_option
 def demo(outdir, preset, seed, epochs):
     """Build the synthetic district, its evidence, train DL4 and the random forest,
     predict, pick the P-A threshold and delineate targets; summary in OUTDIR/summary.md."""
-    from voxprospect.pipeline import run_demo
+    from voxprospect.workflows.pipeline import run_demo
 
     s = run_demo(outdir, preset=preset, seed=seed, epochs=epochs)
     echo(None, f"summary: {s['summary']}")

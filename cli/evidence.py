@@ -15,7 +15,7 @@ def evidence(project, out_path):
     """Read the project's inputs, build every [[evidence]] channel (3D buffers of
     geological objects, standardised geophysics) and write them as one volume,
     with report.json (channels, standardisation statistics, input hashes) beside it."""
-    from voxprospect.project import run_evidence
+    from voxprospect.workflows.project import run_evidence
 
     quiet = bool((click.get_current_context().find_root().obj or {}).get("quiet"))
 

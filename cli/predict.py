@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS
+
 from .options import echo
 
 
@@ -13,11 +15,11 @@ from .options import echo
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Prospectivity volume (.vti).")
 @click.option("--geotiff", type=click.Path(dir_okay=False), default=None,
               help="Also write GeoTIFF depth slices (band per elevation level).")
-@click.option("--chunk-voxels", type=click.IntRange(min=1), default=262144, show_default=True,
+@click.option("--chunk-voxels", type=click.IntRange(min=1), default=DEFAULT_CHUNK_VOXELS, show_default=True,
               help="Voxels per prediction chunk (bounds memory).")
 def predict(model, evidence, output, geotiff, chunk_voxels):
     """Probability of mineralisation on every active voxel of EVIDENCE with a trained MODEL."""
-    from voxprospect.pipeline import run_predict
+    from voxprospect.workflows.pipeline import run_predict
 
     summary = run_predict(model, evidence, output, geotiff=geotiff, chunk_voxels=chunk_voxels)
     echo(None, f"prospectivity: {summary['output']} ({summary['active_voxels']:,} voxels)")

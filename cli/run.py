@@ -14,7 +14,7 @@ from .options import echo
 def run(project, outdir):
     """Evidence -> samples -> models (with every evaluation protocol) -> prediction ->
     P-A threshold -> targets, as the project file says."""
-    from voxprospect.pipeline import run_project
+    from voxprospect.workflows.pipeline import run_project
 
     s = run_project(project, outdir)
     echo(None, f"done: {s['outdir']}")

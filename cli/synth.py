@@ -6,12 +6,14 @@ import time
 
 import click
 
+from voxprospect.vocabulary import DISTRICT_PRESETS
+
 from .options import echo, outdir_argument, seed_option
 
 
 @click.command(short_help="Build the built-in synthetic gold district.")
 @outdir_argument
-@click.option("--preset", type=click.Choice(["small", "paper"]), default="small", show_default=True,
+@click.option("--preset", type=click.Choice(DISTRICT_PRESETS), default="small", show_default=True,
               help="small: 100 m cells to 2 km depth (under 2 minutes); paper: 50 m cells to 5 km depth.")
 @seed_option
 @click.option("--overwrite", is_flag=True,
@@ -24,7 +26,7 @@ def synth(outdir, preset, seed, overwrite):
     OUTDIR is created if missing. A folder that already holds a district is
     refused unless --overwrite is given; files of other names are left alone.
     """
-    from voxprospect.synth import run_synth
+    from voxprospect.synth.district import run_synth
 
     t0 = time.perf_counter()
     quiet = bool((click.get_current_context().find_root().obj or {}).get("quiet"))

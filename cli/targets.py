@@ -19,7 +19,7 @@ from .options import echo
 def targets(prospectivity, outdir, orebodies, threshold, min_voxels):
     """Pick the threshold from the prediction-area plot and group the voxels above it
     into 26-connected 3D targets (label volume, CSV table, GeoPackage)."""
-    from voxprospect.pipeline import run_targets
+    from voxprospect.workflows.pipeline import run_targets
 
     s = run_targets(prospectivity, outdir, orebody_path=orebodies, threshold=threshold, min_voxels=min_voxels)
     echo(None, f"threshold {s['threshold']:.4f}: {s['targets']['count']} targets -> {outdir}")

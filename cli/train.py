@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import click
 
+from voxprospect.vocabulary import DEFAULT_MODEL, MODELS
+
 from .options import device_option, echo
 
 
 @click.command(short_help="Train a model on evidence windows.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--model", "model_name", type=click.Choice(["DL1", "DL2", "DL3", "DL4", "RF"]), default="DL4",
+@click.option("--model", "model_name", type=click.Choice(MODELS), default=DEFAULT_MODEL,
               show_default=True, help="RCNN-LAM preset (Table 1) or the random forest.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the project's epochs.")
 @click.option("--seed", type=int, default=None, help="Override the project's seed.")
@@ -19,7 +21,7 @@ from .options import device_option, echo
 def train(project, outdir, model_name, epochs, seed, tune, device):
     """Train MODEL on the windows around the project's orebodies, evaluate it under
     the project's protocols, and write the checkpoint, training curves and report."""
-    from voxprospect.pipeline import run_train
+    from voxprospect.workflows.pipeline import run_train
 
     summary = run_train(project, outdir, model=model_name, seed=seed, epochs=epochs, tune=tune, device=device)
     echo(None, f"checkpoint: {summary['checkpoint']}")

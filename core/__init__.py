@@ -1,17 +1,20 @@
 """voxprospect: three-dimensional mineral prospectivity mapping.
 
-The pipeline, in the order data flows through the modules::
+The subpackages, in the order data flows through them (each imports only those
+before it; ``docs/architecture.md`` draws the layers)::
 
-    grid -> io -> voxelise -> evidence -> samples -> models -> train -> predict
-         -> evaluate -> targets
+    data -> io -> gridding -> evidence -> learn -> mapping -> synth -> workflows
 
-``import voxprospect`` is cheap: heavy libraries (torch, pyvista, gempy, rasterio)
-are imported inside the functions that need them.
+``errors``, ``vocabulary`` and ``report`` sit under all of them. ``import voxprospect``
+is cheap: heavy libraries (torch, pyvista, gempy, rasterio) are imported inside the
+functions that need them.
 """
 
-__version__ = "0.1.0"
+from voxprospect._version import __version__
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.data.volume import Volume
+from voxprospect.errors import (Cancelled, GridMismatchError, InputFileError, LayerError, NoPositivesError,
+                                OutputError, ProjectFileError, VoxprospectError)
 
-from .errors import (Cancelled, GridMismatchError, InputFileError, LayerError, NoPositivesError,  # noqa: F401
-                     OutputError, ProjectFileError, VoxprospectError)
-from .grid import VoxelGrid  # noqa: F401
-from .volume import Volume  # noqa: F401
+__all__ = ["VoxelGrid", "Volume", "Cancelled", "GridMismatchError", "InputFileError", "LayerError",
+           "NoPositivesError", "OutputError", "ProjectFileError", "VoxprospectError", "__version__"]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputFileError, OutputError
+from voxprospect.errors import InputFileError, OutputError
 
 
 def file_record(path) -> dict:
@@ -42,7 +42,7 @@ def file_record(path) -> dict:
 
 def versions() -> dict:
     """Versions of Python, the platform and the libraries that shape results."""
-    from . import __version__
+    from voxprospect._version import __version__
     out = {"voxprospect": __version__, "python": platform.python_version(),
            "platform": platform.platform()}
     for mod in ("numpy", "scipy", "torch", "sklearn", "pyvista", "vtk", "rasterio", "gempy"):
@@ -52,11 +52,11 @@ def versions() -> dict:
     return out
 
 
-def _jsonable(obj):
+def jsonable(obj):
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, Path):
         return str(obj)
     if isinstance(obj, np.generic):
@@ -118,7 +118,7 @@ class RunReport:
         self.data["versions"] = versions()
         self.data["timings_s"]["total"] = round(time.perf_counter() - self._t0, 4)
         path = Path(outdir) / name
-        write_text_atomic(path, json.dumps(_jsonable(self.data), indent=2, sort_keys=False))
+        write_text_atomic(path, json.dumps(jsonable(self.data), indent=2, sort_keys=False))
         return path
 
 

@@ -1,7 +1,7 @@
 """voxprospect QGIS plugin: 3D mineral prospectivity in the Processing toolbox."""
 
 
-def classFactory(iface):  # noqa: N802 (QGIS's name)
+def classFactory(iface):  # (QGIS's name)
     """Called by QGIS to load the plugin."""
     from .plugin import VoxprospectPlugin
     return VoxprospectPlugin(iface)

@@ -129,7 +129,7 @@ def announce_missing(iface=None, missing=None) -> bool:
                 + ". Its Processing algorithms are disabled; see the voxprospect tab of the log "
                 "(View > Panels > Log Messages) for the install command.",
                 level=Qgis.Warning, duration=0)
-    except Exception:  # noqa: BLE001 - start-up must survive a broken message bar
+    except Exception:  # - start-up must survive a broken message bar
         print(text, file=sys.stderr)
     return True
 

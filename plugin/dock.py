@@ -95,7 +95,7 @@ class DepthSlicesDock(QgsDockWidget):
             return
         try:
             names = sl.volume_layer_names(path)
-        except Exception as e:  # noqa: BLE001 - any unreadable file is a message, not a crash
+        except Exception as e:  # - any unreadable file is a message, not a crash
             self.status.setText(f"Cannot read {path}: {e}")
             return
         self.layer_combo.addItems(names)

@@ -30,13 +30,13 @@ class VoxprospectPlugin:
 
     # QGIS calls initProcessing on its own for headless use (qgis_process) because
     # metadata.txt says hasProcessingProvider=yes.
-    def initProcessing(self):  # noqa: N802
+    def initProcessing(self):
         if self.provider is None:
             self.missing = deps.missing_packages()
             self.provider = VoxprospectProvider(self.missing)
             QgsApplication.processingRegistry().addProvider(self.provider)
 
-    def initGui(self):  # noqa: N802
+    def initGui(self):
         self.initProcessing()
         if self.missing:
             deps.announce_missing(self.iface, self.missing)
@@ -54,7 +54,7 @@ class VoxprospectPlugin:
             self.iface.removePluginMenu(MENU, action)
             try:
                 self.iface.removeToolBarIcon(action)
-            except Exception:  # noqa: BLE001 - it was not on the toolbar
+            except Exception:  # - it was not on the toolbar
                 pass
         self.actions = []
         if self.dock is not None:

@@ -30,26 +30,26 @@ class VoxprospectProvider(QgsProcessingProvider):
     def name(self):
         return "voxprospect"
 
-    def longName(self):  # noqa: N802
+    def longName(self):
         if self._missing:
             return "voxprospect (missing Python packages: " + ", ".join(self._missing) + ")"
         try:
             from voxprospect import __version__
-        except Exception:  # noqa: BLE001
+        except Exception:
             __version__ = "?"
         return f"voxprospect {__version__}: 3D mineral prospectivity"
 
     def icon(self):
         return QIcon(ICON)
 
-    def svgIconPath(self):  # noqa: N802
+    def svgIconPath(self):
         return ICON
 
     @property
     def missing(self) -> list[str]:
         return list(self._missing)
 
-    def loadAlgorithms(self):  # noqa: N802
+    def loadAlgorithms(self):
         if self._missing:
             return
         from .algorithms import algorithm_classes

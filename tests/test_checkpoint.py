@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from voxprospect.errors import InputFileError, LayerError
-from voxprospect.models import CNNClassifier, RandomForestModel, check_channels, load, save_checkpoint
+from voxprospect.learn import CNNClassifier, RandomForestModel, check_channels, load, save_checkpoint
 
 torch.set_num_threads(1)
 CHANNELS = ["granodiorite_buffer", "fault_buffer", "density"]
@@ -146,7 +146,7 @@ def test_save_refuses_channel_count_mismatch(cnn, tmp_path):
 
 
 def test_importing_models_does_not_import_torch():
-    code = "import sys, voxprospect.models; print('torch' in sys.modules, 'sklearn' in sys.modules)"
+    code = "import sys, voxprospect.learn; print('torch' in sys.modules, 'sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

@@ -12,10 +12,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from voxprospect.errors import InputFileError  # noqa: E402
-from voxprospect.models.checkpoint import load  # noqa: E402
-
-
+from voxprospect.errors import InputFileError
+from voxprospect.learn.checkpoint import load
 def _windows(path, n=160, seed=0):
     """Separable windows: the label is the sign of channel 0 around the centre."""
     rng = np.random.default_rng(seed)
@@ -32,7 +30,7 @@ def test_torchrun_two_gloo_processes_train_and_save_a_loadable_checkpoint(tmp_pa
     out = tmp_path / "model.vxp.safetensors"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "voxprospect.distributed", "--windows", str(data), "--out", str(out),
+           "-m", "voxprospect.learn.distributed", "--windows", str(data), "--out", str(out),
            "--preset", "DL1", "--epochs", "6", "--batch-size", "16", "--backend", "gloo",
            "--learning-rate", "0.003", "--verbose"]
     # own session, so a hung run is killed with its worker processes
@@ -62,7 +60,7 @@ def test_torchrun_two_gloo_processes_train_and_save_a_loadable_checkpoint(tmp_pa
 
 
 def test_missing_arrays_are_named(tmp_path):
-    from voxprospect.distributed import load_windows
+    from voxprospect.learn.distributed import load_windows
 
     bad = tmp_path / "bad.npz"
     np.savez(bad, X=np.zeros((2, 1, 3, 3, 3), np.float32))

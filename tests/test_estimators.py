@@ -6,8 +6,11 @@ import torch
 from sklearn.base import clone
 
 from voxprospect.errors import Cancelled, NoPositivesError
-from voxprospect.models.estimators import (RF_SEARCH_SPACE, CNNClassifier, RandomForestModel, make_estimator,
-                                           tune_random_forest)
+from voxprospect.learn.estimators import (RF_SEARCH_SPACE,
+                                          CNNClassifier,
+                                          RandomForestModel,
+                                          make_estimator,
+                                          tune_random_forest)
 
 torch.set_num_threads(1)
 

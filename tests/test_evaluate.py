@@ -8,10 +8,14 @@ import numpy as np
 import pytest
 
 from voxprospect.errors import NoPositivesError
-from voxprospect.evaluate import (classification_metrics, heldout_capture, plot_prediction_area,
-                                  prediction_area, prediction_area_figure, truth_auc)
-from voxprospect.grid import VoxelGrid
-from voxprospect.volume import Volume
+from voxprospect.learn.evaluate import (classification_metrics,
+                                        heldout_capture,
+                                        plot_prediction_area,
+                                        prediction_area,
+                                        prediction_area_figure,
+                                        truth_auc)
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.data.volume import Volume
 
 
 def _ladder():

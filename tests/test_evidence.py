@@ -1,4 +1,4 @@
-"""Evidence buffers and standardisation (voxprospect.evidence)."""
+"""Evidence buffers and standardisation (voxprospect.evidence.layers)."""
 
 import json
 
@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from voxprospect import GridMismatchError, LayerError, Volume, VoxelGrid, VoxprospectError
-from voxprospect.evidence import (EvidenceSpec, apply_standardiser, buffer_evidence, build_evidence,
-                                  distance_to_mask, evidence_stack, fill_inactive, fit_standardiser)
+from voxprospect.evidence.layers import (EvidenceSpec,
+                                         apply_standardiser,
+                                         buffer_evidence,
+                                         build_evidence,
+                                         distance_to_mask,
+                                         evidence_stack,
+                                         fill_inactive,
+                                         fit_standardiser)
 
 CELL = (50.0, 30.0, 20.0)
 

@@ -13,13 +13,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from voxprospect import Volume, VoxelGrid  # noqa: E402
-from voxprospect.fastpredict import (METHOD_NAME, accepts, network_of, plan_for, trained_looking,  # noqa: E402
-                                     useful_flops_per_window, window_probability)
-from voxprospect.models.checkpoint import LoadedModel  # noqa: E402
-from voxprospect.models.network import build_model  # noqa: E402
-from voxprospect.predict import predict_volume  # noqa: E402
-
+from voxprospect import Volume, VoxelGrid
+from voxprospect.learn.fastpredict import (METHOD_NAME, accepts, network_of, plan_for,
+                                           trained_looking, useful_flops_per_window, window_probability)
+from voxprospect.learn.checkpoint import LoadedModel
+from voxprospect.learn.network import build_model
+from voxprospect.mapping.predict import predict_volume
 TOLERANCE = 1e-5
 CHANNELS = [f"evidence_{i}" for i in range(4)]
 
@@ -104,7 +103,7 @@ def test_accepts_only_unmodified_rcnnlam():
     net.blocks[0].attention = torch.nn.Identity()
     assert not accepts(net)
 
-    from voxprospect.models.estimators import RandomForestModel
+    from voxprospect.learn.estimators import RandomForestModel
     assert not accepts(RandomForestModel())
 
 

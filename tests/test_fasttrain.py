@@ -7,9 +7,9 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from voxprospect.fasttrain import AUTO_WINDOWS, METHOD_NAME, TrainingForward, supports
-from voxprospect.models import CNNClassifier, load, save_checkpoint
-from voxprospect.models.network import PRESETS, RCNNLAM, build_model
+from voxprospect.learn.fasttrain import AUTO_WINDOWS, METHOD_NAME, TrainingForward, supports
+from voxprospect.learn import CNNClassifier, load, save_checkpoint
+from voxprospect.learn.network import PRESETS, RCNNLAM, build_model
 
 torch.set_num_threads(1)
 

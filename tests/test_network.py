@@ -3,8 +3,16 @@
 import pytest
 import torch
 
-from voxprospect.models.network import (PRESETS, RCNNLAM, ChannelAttention, LightweightAttention, ResBlock,
-                                        SpatialAttention, Stem, build_model, count_flops, count_parameters)
+from voxprospect.learn.network import (PRESETS,
+                                       RCNNLAM,
+                                       ChannelAttention,
+                                       LightweightAttention,
+                                       ResBlock,
+                                       SpatialAttention,
+                                       Stem,
+                                       build_model,
+                                       count_flops,
+                                       count_parameters)
 
 torch.set_num_threads(1)
 
@@ -97,7 +105,8 @@ def test_config_round_trip_rebuilds_same_architecture():
     assert clone.config == model.config
     clone.load_state_dict(model.state_dict())
     x = torch.randn(2, 5, 3, 3, 3)
-    model.eval(); clone.eval()
+    model.eval()
+    clone.eval()
     assert torch.equal(model(x), clone(x))
 
 

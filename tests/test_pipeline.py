@@ -5,13 +5,12 @@ clear error and no output."""
 from __future__ import annotations
 
 import json
-import textwrap
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from voxprospect import InputFileError, LayerError, NoPositivesError, OutputError, Volume, VoxelGrid
+from voxprospect import LayerError, OutputError, Volume, VoxelGrid
 from voxprospect.io import read_volume, write_volume
 from voxprospect_cli.main import cli
 
@@ -87,7 +86,7 @@ def make_tiny_district(folder, models='["DL1", "RF"]', with_ore=True):
 def study(tmp_path_factory):
     import torch
     torch.set_num_threads(1)
-    from voxprospect.pipeline import run_project
+    from voxprospect.workflows.pipeline import run_project
     folder = tmp_path_factory.mktemp("tiny")
     project = make_tiny_district(folder)
     report = run_project(project, folder / "out")
@@ -97,7 +96,7 @@ def study(tmp_path_factory):
 def test_study_report_has_the_issue_keys(study):
     folder, rep = study
     saved = json.loads((folder / "out" / "report.json").read_text())
-    from voxprospect.models import build_model, count_parameters
+    from voxprospect.learn import build_model, count_parameters
     assert saved["models"]["DL1"]["n_params"] == count_parameters(build_model("DL1", 2))
     assert saved["models"]["DL1"]["flops"] > saved["models"]["DL1"]["n_params"]
     for name in ("DL1", "RF"):
@@ -138,7 +137,7 @@ def test_study_files_are_valid(study):
 
 
 def test_checkpoint_predict_and_targets_steps_agree_with_the_study(study, tmp_path):
-    from voxprospect.pipeline import run_predict, run_targets
+    from voxprospect.workflows.pipeline import run_predict, run_targets
     folder, rep = study
     out = folder / "out"
     s = run_predict(out / "RF.vxp.safetensors", out / "evidence.vti", tmp_path / "p.vti")
@@ -180,7 +179,7 @@ def test_no_positives_is_one_clear_error_and_no_output(tmp_path):
 
 
 def test_predict_refuses_missing_channels_and_overwriting_input(study, tmp_path):
-    from voxprospect.pipeline import run_predict
+    from voxprospect.workflows.pipeline import run_predict
     folder, _ = study
     out = folder / "out"
     ev = read_volume(out / "evidence.vti")
@@ -195,7 +194,6 @@ def test_predict_refuses_missing_channels_and_overwriting_input(study, tmp_path)
 
 
 def test_predict_refuses_a_non_checkpoint(study, tmp_path):
-    from voxprospect.pipeline import run_predict
     folder, _ = study
     bad = tmp_path / "model.vxp.safetensors"
     bad.write_bytes(b"not a checkpoint at all")
@@ -205,7 +203,7 @@ def test_predict_refuses_a_non_checkpoint(study, tmp_path):
 
 
 def test_ablation_table_lists_every_model_and_protocol(study):
-    from voxprospect.pipeline import ablation_table
+    from voxprospect.workflows.pipeline import ablation_table
     _, rep = study
     md = ablation_table(rep["models"])
     assert md.count("\n| DL1 |") == 1 and md.count("\n| RF |") == 1
@@ -216,7 +214,7 @@ def test_ablation_table_lists_every_model_and_protocol(study):
 def test_demo_tiny_end_to_end(tmp_path):
     import torch
     torch.set_num_threads(1)
-    from voxprospect.pipeline import run_demo
+    from voxprospect.workflows.pipeline import run_demo
     rep = run_demo(tmp_path / "demo", preset="tiny", epochs=1)
     out = tmp_path / "demo"
     saved = json.loads((out / "report.json").read_text())
@@ -240,7 +238,7 @@ def test_cli_ablation_writes_table_one(tmp_path):
     assert r.exit_code == 0, r.output
     table = json.loads((tmp_path / "abl" / "ablation.json").read_text())
     assert list(table) == ["DL1", "DL3", "RF"]
-    from voxprospect.models import build_model, count_parameters
+    from voxprospect.learn import build_model, count_parameters
     assert table["DL3"]["n_params"] == count_parameters(build_model("DL3", 2)) > table["DL1"]["n_params"]
     for name in table:
         assert set(table[name]["metrics"]) == {"random", "spatial", "deposit"}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxprospect import predict as predict_mod
+from voxprospect.mapping import predict as predict_mod
 from voxprospect.errors import Cancelled, LayerError, VoxprospectError
-from voxprospect.grid import VoxelGrid
-from voxprospect.predict import block_shape, predict_volume, register_fast_path
-from voxprospect.samples import extract_windows, pad_stack
-from voxprospect.volume import Volume
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.data.blocks import block_shape
+from voxprospect.mapping.predict import predict_volume, register_fast_path
+from voxprospect.learn.samples import extract_windows, pad_stack
+from voxprospect.data.volume import Volume
 
 
 class WindowLogit:

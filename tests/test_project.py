@@ -12,7 +12,7 @@ import pytest
 from voxprospect import Volume, VoxelGrid
 from voxprospect.errors import GridMismatchError, OutputError, ProjectFileError
 from voxprospect.io import read_volume, write_volume
-from voxprospect.project import load_project, run_evidence
+from voxprospect.workflows.project import load_project, run_evidence
 
 GRID = VoxelGrid((500_000.0, 4_400_000.0, -1_000.0), (50.0, 40.0, 25.0), (10, 8, 6), "EPSG:32651")
 

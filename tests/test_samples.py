@@ -1,4 +1,4 @@
-"""Training windows (voxprospect.samples)."""
+"""Training windows (voxprospect.learn.samples)."""
 
 import json
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from voxprospect import NoPositivesError, VoxelGrid, VoxprospectError
-from voxprospect.samples import extract_windows, make_samples, pad_stack, samples_windows
+from voxprospect.learn.samples import extract_windows, make_samples, pad_stack, samples_windows
 
 GRID = VoxelGrid((0.0, 0.0, -1000.0), (100.0, 80.0, 50.0), (24, 20, 16))
 

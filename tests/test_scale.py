@@ -15,15 +15,14 @@ pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("zarr")
 
-from voxprospect import Volume, VoxelGrid  # noqa: E402
-from voxprospect import scale  # noqa: E402
-from voxprospect.errors import InputFileError, VoxprospectError  # noqa: E402
-from voxprospect.evidence import buffer_evidence, distance_to_mask  # noqa: E402
-from voxprospect.fastpredict import trained_looking  # noqa: E402
-from voxprospect.models.checkpoint import LoadedModel  # noqa: E402
-from voxprospect.models.network import build_model  # noqa: E402
-from voxprospect.predict import predict_volume  # noqa: E402
-
+from voxprospect import Volume, VoxelGrid
+from voxprospect.mapping import scale
+from voxprospect.errors import InputFileError, VoxprospectError
+from voxprospect.evidence.layers import buffer_evidence, distance_to_mask
+from voxprospect.learn.fastpredict import trained_looking
+from voxprospect.learn.checkpoint import LoadedModel
+from voxprospect.learn.network import build_model
+from voxprospect.mapping.predict import predict_volume
 CHANNELS = ["density", "susceptibility", "granite_distance"]
 CHUNKS = (5, 4, 4)
 

@@ -11,8 +11,15 @@ import pytest
 from click.testing import CliRunner
 
 from voxprospect.errors import OutputError, VoxprospectError
-from voxprospect.synth import (DEPOSITS, DISTRICT_FILES, DYKES, GRANITE, GRANODIORITE, PRESETS, UNITS,
-                               make_district, write_district)
+from voxprospect.synth.district import (DEPOSITS,
+                                        DISTRICT_FILES,
+                                        DYKES,
+                                        GRANITE,
+                                        GRANODIORITE,
+                                        PRESETS,
+                                        UNITS,
+                                        make_district,
+                                        write_district)
 
 pytest.importorskip("gempy")
 
@@ -140,7 +147,7 @@ def test_presets_and_unknown_preset():
 
 def test_project_file_builds_the_papers_seven_channels(tiny_dir, tmp_path):
     from voxprospect.io import read_volume
-    from voxprospect.project import load_project, run_evidence
+    from voxprospect.workflows.project import load_project, run_evidence
 
     project = load_project(tiny_dir / "project.toml")
     assert [e.name for e in project.evidence] == ["granodiorite", "dykes", "faults_ne", "faults_nw",
@@ -158,7 +165,7 @@ def test_project_file_builds_the_papers_seven_channels(tiny_dir, tmp_path):
 # -- command line ---------------------------------------------------------------------
 
 def test_cli_synth_writes_a_district_that_info_reads(tmp_path, monkeypatch):
-    import voxprospect.synth as synth_mod
+    import voxprospect.synth.district as synth_mod
     from voxprospect_cli.main import cli
 
     # the command's small preset, shrunk to the test grid
@@ -206,7 +213,7 @@ def test_cli_evidence_bad_project_is_one_error_line(tmp_path):
 
 @pytest.mark.slow
 def test_small_preset_meets_the_issue_sizes(tmp_path):
-    from voxprospect.synth import run_synth
+    from voxprospect.synth.district import run_synth
 
     t0 = time.perf_counter()
     summary = run_synth(tmp_path / "small", preset="small", seed=42)

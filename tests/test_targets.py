@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 
 from voxprospect.errors import GridMismatchError, LayerError
-from voxprospect.grid import VoxelGrid
-from voxprospect.targets import (TARGET_COLUMNS, find_targets, targets_volume, write_targets_csv,
-                                 write_targets_gpkg)
-from voxprospect.volume import Volume
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.mapping.targets import (TARGET_COLUMNS,
+                                         find_targets,
+                                         targets_volume,
+                                         write_targets_csv,
+                                         write_targets_gpkg)
+from voxprospect.data.volume import Volume
 
 # anisotropic cells: 10 m east, 20 m north, 5 m up -> 1000 m3 per voxel
 GRID = VoxelGrid((1000.0, 2000.0, -500.0), (10.0, 20.0, 5.0), (8, 6, 5), "EPSG:32650")

@@ -5,9 +5,13 @@ import pytest
 
 from voxprospect import VoxelGrid
 from voxprospect.errors import NoPositivesError
-from voxprospect.models import RandomForestModel
-from voxprospect.samples import make_samples, samples_windows
-from voxprospect.train import (evaluate_protocols, overlapping, split_deposit, split_random, split_spatial)
+from voxprospect.learn import RandomForestModel
+from voxprospect.learn.samples import make_samples, samples_windows
+from voxprospect.learn.protocols import (evaluate_protocols,
+                                         overlapping,
+                                         split_deposit,
+                                         split_random,
+                                         split_spatial)
 
 WINDOW = 3
 
@@ -36,7 +40,7 @@ def window_voxels(centre, shape, k=WINDOW):
     """Every grid voxel a window reads (edge padding repeats the nearest voxel: clip)."""
     r = k // 2
     ax = [np.clip(np.arange(c - r, c + r + 1), 0, n - 1) for c, n in zip(centre, shape)]
-    return {(i, j, l) for i in ax[0] for j in ax[1] for l in ax[2]}
+    return {(i, j, k) for i in ax[0] for j in ax[1] for k in ax[2]}
 
 
 def voxels_of(centres, idx, shape):
@@ -106,7 +110,7 @@ def test_evaluate_protocols_reports_all_three_side_by_side(district):
     result = evaluate_protocols(lambda: RandomForestModel(n_estimators=20), X, samples,
                                 block_size_cells=8, seed=0, progress=lambda f, m: calls.append(f))
     assert set(result) == {"random", "spatial", "deposit"}
-    for name, r in result.items():
+    for r in result.values():
         assert 0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["f1"] <= 1.0 and 0.0 <= r["auc"] <= 1.0
         assert r["n_test"] > 0 and r["n_train"] > 0
     assert result["random"]["leaky"] and not result["spatial"]["leaky"]

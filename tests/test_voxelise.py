@@ -1,4 +1,4 @@
-"""Meshes and other grids onto the voxel grid (voxprospect.voxelise)."""
+"""Meshes and other grids onto the voxel grid (voxprospect.gridding.voxelise)."""
 
 from pathlib import Path
 
@@ -7,10 +7,9 @@ import pytest
 
 pv = pytest.importorskip("pyvista")
 
-from voxprospect import GridMismatchError, LayerError, Volume, VoxelGrid, VoxprospectError  # noqa: E402
-from voxprospect.voxelise import RectilinearVolume, resample_to_grid, solid_mask, surface_distance  # noqa: E402
-
-
+from voxprospect import GridMismatchError, LayerError, Volume, VoxelGrid, VoxprospectError
+from voxprospect.data.rectilinear import RectilinearVolume, resample_to_grid
+from voxprospect.gridding.voxelise import solid_mask, surface_distance
 def centre_coords(grid):
     X, Y, Z = np.meshgrid(*(grid.axis_centres(a) for a in range(3)), indexing="ij")
     return X, Y, Z

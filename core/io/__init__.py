@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputFileError
-from .vti import read_vti, write_vti
-from .geotiff import write_geotiff_levels
+from voxprospect.errors import InputFileError
+from voxprospect.io.vti import read_vti, write_vti
+from voxprospect.io.geotiff import write_geotiff_levels
 
 __all__ = ["read_volume", "write_volume", "read_vti", "write_vti", "write_geotiff_levels", "sniff_format",
            "read_mesh", "register_reader", "register_writer", "register_mesh_reader"]
@@ -55,7 +55,7 @@ def sniff_format(path) -> str:
         return "gocad-tsurf"
     if stripped.upper().startswith("GOCAD"):
         return "gocad-" + stripped.split()[1].lower()
-    from . import _sniff_extra
+    from voxprospect.io import _sniff_extra
     fmt = _sniff_extra.sniff_text(text, p)
     if fmt:
         return fmt
@@ -71,7 +71,7 @@ def register_reader(fmt: str, func) -> None:
 
 
 def read_volume(path, **kwargs):
-    """Read any supported volume file into a :class:`~voxprospect.volume.Volume`.
+    """Read any supported volume file into a :class:`~voxprospect.data.volume.Volume`.
 
     Raises
     ------

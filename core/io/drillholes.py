@@ -35,7 +35,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import InputFileError, NoPositivesError, VoxprospectError
+from voxprospect.errors import InputFileError, NoPositivesError, VoxprospectError
 
 #: Accepted column names (lower case) for each role; the first match wins.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -589,7 +589,7 @@ def read_drillholes(collar, survey=None, intervals: Mapping[str, object] | None 
     if survey:
         sources["survey"] = str(survey)
     sources.update({n: str(p) for n, p in (intervals or {}).items()})
-    from ..grid import normalise_crs
+    from voxprospect.data.grid import normalise_crs
     return DrillholeSet(collars, traces, tables, normalise_crs(crs), sources)
 
 
@@ -784,7 +784,7 @@ def interpolate_lithology(holes: DrillholeSet, grid, search_radius_m: float, met
     """
     from scipy.spatial import cKDTree
 
-    from ..volume import Volume
+    from voxprospect.data.volume import Volume
 
     if method != "nearest":
         raise VoxprospectError(f"unknown lithology interpolation {method!r}; use 'nearest'")
@@ -923,7 +923,7 @@ def drillhole_volume(holes: DrillholeSet, grid, *, search_radius_m: float, litho
         info["orebody"] = {"table": grade_table, "column": grade_column, "cutoff": float(cutoff),
                            "voxels": int(ore.sum()), "voxels_in_study_volume": n_in}
     meta["drillholes"] = info
-    from ..volume import Volume
+    from voxprospect.data.volume import Volume
     return Volume(grid, vol.layers, active, vol.classes, meta)
 
 
@@ -963,7 +963,7 @@ def parse_project_input(project_path, name: str, table: Mapping) -> dict:
     """
     import difflib
 
-    from ..errors import ProjectFileError
+    from voxprospect.errors import ProjectFileError
 
     project_path = Path(project_path)
     where = f"inputs.{name}"
@@ -1072,8 +1072,8 @@ def load_project_input(settings: Mapping, grid=None, project_path=None):
     InputFileError, NoPositivesError
         From reading the tables and labelling.
     """
-    from ..errors import ProjectFileError
-    from ..grid import VoxelGrid
+    from voxprospect.errors import ProjectFileError
+    from voxprospect.data.grid import VoxelGrid
 
     tables = {k: settings[k] for k in ("lithology", "assay") if settings.get(k) is not None}
     holes = read_drillholes(settings["collar"], settings.get("survey"), tables,

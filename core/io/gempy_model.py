@@ -2,9 +2,9 @@
 
 A gempy ``GeoModel`` (surface points, orientations, structural groups and fault
 relations, built in memory or loaded from a ``.gempy`` file) is evaluated at the
-cell centres of a :class:`~voxprospect.grid.VoxelGrid` through gempy's *custom
+cell centres of a :class:`~voxprospect.data.grid.VoxelGrid` through gempy's *custom
 grid*, so lithology and fault blocks line up with our cells exactly, whatever the
-model's own regular grid is. The result is a :class:`~voxprospect.volume.Volume`:
+model's own regular grid is. The result is a :class:`~voxprospect.data.volume.Volume`:
 
 - ``lithology`` (int16): gempy's element ids (1 = youngest unit ... n = basement),
   with the class table taken from the model's element names; 0 = not computed
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputFileError, VoxprospectError
-from ..grid import VoxelGrid
-from ..volume import Volume
+from voxprospect.errors import InputFileError, VoxprospectError
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.data.volume import Volume
 
 #: cell centres evaluated per gempy call; bounds the memory of gempy's kernel matrices
 DEFAULT_CHUNK_POINTS = 400_000
@@ -294,7 +294,7 @@ def read_gempy_volume(path, grid: VoxelGrid | None = None, crs=None, **kwargs) -
 
 
 def _register():
-    from . import register_reader
+    from voxprospect.io import register_reader
     register_reader("gempy", read_gempy_volume)
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputFileError, VoxprospectError
-from ..report import atomic_path
+from voxprospect.errors import InputFileError, VoxprospectError
+from voxprospect.report import atomic_path
 
 
 def level_band_descriptions(grid) -> list[str]:
@@ -88,8 +88,8 @@ def read_geotiff_levels(path):
     """
     import rasterio
 
-    from ..grid import VoxelGrid
-    from ..volume import Volume
+    from voxprospect.data.grid import VoxelGrid
+    from voxprospect.data.volume import Volume
 
     try:
         with rasterio.open(path) as src:

@@ -36,10 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputFileError, OutputError
-from ..grid import VoxelGrid
-from ..report import atomic_path
-from ..volume import Volume
+from voxprospect.errors import InputFileError, OutputError
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.report import atomic_path
+from voxprospect.data.volume import Volume
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def parse_voxet_header(path) -> VoxetHeader:
         If the file is not a voxet header or a required keyword is missing or invalid.
     """
     p = Path(path)
-    from . import sniff_format
+    from voxprospect.io import sniff_format
     fmt = sniff_format(p)
     if fmt != "gocad-voxet":
         raise InputFileError(p, f"not a GOCAD Voxet header (its content is {fmt}); "
@@ -559,7 +559,7 @@ def write_voxet(volume: Volume, path, inputs=(), layers=None, **_) -> Path:
 
 
 def _register():
-    from . import register_reader, register_writer
+    from voxprospect.io import register_reader, register_writer
     register_reader("gocad-voxet", read_voxet)
     register_writer(".vo", write_voxet)
 

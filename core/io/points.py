@@ -12,7 +12,7 @@ import csv
 
 import numpy as np
 
-from ..report import atomic_path
+from voxprospect.report import atomic_path
 
 
 def write_points_csv(volume, path, layers=None, inputs=()):
@@ -63,7 +63,7 @@ def write_points_csv(volume, path, layers=None, inputs=()):
 
 
 def _register():
-    from . import register_writer
+    from voxprospect.io import register_writer
     register_writer(".csv", write_points_csv)
 
 

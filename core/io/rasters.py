@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GridMismatchError, InputFileError, VoxprospectError
-from ..grid import VoxelGrid
+from voxprospect.errors import GridMismatchError, InputFileError, VoxprospectError
+from voxprospect.data.grid import VoxelGrid
 
 
 def _crs_text(crs) -> str:

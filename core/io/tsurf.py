@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputFileError, VoxprospectError
+from voxprospect.errors import InputFileError, VoxprospectError
 
 
 def _check_format(path) -> Path:
     p = Path(path)
-    from . import sniff_format
+    from voxprospect.io import sniff_format
     fmt = sniff_format(p)
     if fmt != "gocad-tsurf":
         raise InputFileError(p, f"not a GOCAD TSurf (its content is {fmt})")
@@ -245,7 +245,7 @@ def describe_mesh(mesh) -> dict:
 
 
 def _register():
-    from . import register_mesh_reader
+    from voxprospect.io import register_mesh_reader
     register_mesh_reader("gocad-tsurf", read_tsurf)
 
 

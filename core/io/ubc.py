@@ -15,10 +15,10 @@ Maule), ``-99999``, ``-100`` (UBC's inactive-cell value) or, in conductivity mod
 
 Because the cell widths vary (padding cells, finer cells near the surface), a UBC mesh
 is *rectilinear*, not a regular voxel grid. It is read as a
-:class:`voxprospect.voxelise.RectilinearVolume`; :func:`resample_rectilinear` brings it
-onto a :class:`~voxprospect.grid.VoxelGrid` (volume-weighted means by default, so mean
+:class:`voxprospect.gridding.voxelise.RectilinearVolume`; :func:`resample_rectilinear` brings it
+onto a :class:`~voxprospect.data.grid.VoxelGrid` (volume-weighted means by default, so mean
 properties are conserved; ``"linear"``/``"nearest"`` go through
-:func:`voxprospect.voxelise.resample_to_grid`).
+:func:`voxprospect.gridding.voxelise.resample_to_grid`).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from typing import Mapping
 
 import numpy as np
 
-from ..errors import InputFileError, OutputError, VoxprospectError
-from ..grid import VoxelGrid
-from ..report import atomic_path
-from ..volume import Volume
-from ..voxelise import RectilinearVolume, resample_to_grid
+from voxprospect.errors import InputFileError, OutputError, VoxprospectError
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.report import atomic_path
+from voxprospect.data.volume import Volume
+from voxprospect.data.rectilinear import RectilinearVolume, resample_to_grid
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def resample_rectilinear(rect: RectilinearVolume, grid: VoxelGrid, method: str =
     VoxprospectError
         If ``method`` is unknown.
     """
-    from ..errors import GridMismatchError
+    from voxprospect.errors import GridMismatchError
     if method not in ("mean", "nearest", "linear"):
         raise VoxprospectError(f"unknown resampling method {method!r}; use mean, nearest or linear")
     if rect.crs and grid.crs and rect.crs != grid.crs:
@@ -214,7 +214,7 @@ def read_ubc_mesh(path, crs=None) -> RectilinearVolume:
         has a width count or width that does not match ``nx ny nz``.
     """
     p = Path(path)
-    from . import sniff_format
+    from voxprospect.io import sniff_format
     fmt = sniff_format(p)
     if fmt != "ubc-mesh":
         raise InputFileError(p, f"not a UBC-GIF tensor mesh (its content is {fmt}); "
@@ -228,7 +228,8 @@ def read_ubc_mesh(path, crs=None) -> RectilinearVolume:
     need = sum(n)
     if len(widths) != need:
         raise InputFileError(p, f"the mesh lists {len(widths)} cell widths, {n[0]} x {n[1]} x {n[2]} cells "
-                                f"need {need} ({n[0]} + {n[1]} + {n[2]})" + (" (truncated?)" if len(widths) < need else ""))
+                                f"need {need} ({n[0]} + {n[1]} + {n[2]})"
+                                + (" (truncated?)" if len(widths) < need else ""))
     w = np.array(widths)
     if np.any(w <= 0) or not np.all(np.isfinite(w)):
         raise InputFileError(p, "cell widths must be positive numbers")
@@ -413,7 +414,6 @@ def _widths_line(w: np.ndarray) -> str:
 def _as_rect(volume) -> RectilinearVolume:
     if isinstance(volume, RectilinearVolume):
         return volume
-    g = volume.grid
     return RectilinearVolume.from_volume(volume)
 
 
@@ -452,7 +452,8 @@ def write_ubc(volume, msh_path, mod_path=None, layer: str | None = None, inputs=
     if mod_path is not None:
         if layer is None:
             if len(list(rect.layers)) != 1:
-                raise OutputError(f"{mod_path}: name the layer to write (the volume has {', '.join(list(rect.layers))})")
+                raise OutputError(f"{mod_path}: name the layer to write "
+                                  f"(the volume has {', '.join(list(rect.layers))})")
             layer = list(rect.layers)[0]
         if layer not in rect.layers:
             raise OutputError(f"{mod_path}: no layer {layer!r}; layers are {', '.join(list(rect.layers))}")
@@ -490,7 +491,7 @@ def _model_alone(path, **_):
 
 
 def _register():
-    from . import register_reader, register_writer
+    from voxprospect.io import register_reader, register_writer
     register_reader("ubc-mesh", read_ubc_volume)
     register_reader("ubc-model", _model_alone)
     register_writer(".msh", write_ubc_volume)

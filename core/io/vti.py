@@ -13,10 +13,10 @@ import json
 
 import numpy as np
 
-from ..errors import InputFileError
-from ..grid import VoxelGrid
-from ..report import atomic_path
-from ..volume import Volume
+from voxprospect.errors import InputFileError
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.report import atomic_path
+from voxprospect.data.volume import Volume
 
 META_KEY = "voxprospect_meta"
 ACTIVE_KEY = "_active"

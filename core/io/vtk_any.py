@@ -3,7 +3,7 @@
 The reader is chosen from the file's content (the XML ``type=`` attribute, or the
 legacy header's ``DATASET`` line), never from its extension.
 
-- ``RectilinearGrid`` (``.vtr``) becomes a :class:`voxprospect.voxelise.RectilinearVolume`
+- ``RectilinearGrid`` (``.vtr``) becomes a :class:`voxprospect.gridding.voxelise.RectilinearVolume`
   (cell arrays as layers; point arrays averaged onto cells when there are no cell
   arrays); as a volume it is kept as is when its spacing is uniform, else resampled
   (see :func:`read_vtk_volume`).
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputFileError, VoxprospectError
-from ..grid import VoxelGrid
-from ..volume import Volume
+from voxprospect.errors import InputFileError, VoxprospectError
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.data.volume import Volume
 
 _XML_READERS = {
     "RectilinearGrid": ("vtkIOXML", "vtkXMLRectilinearGridReader"),
@@ -44,7 +44,7 @@ def vtk_data_type(path) -> str:
         If the file is not a VTK file or its type is not one voxprospect reads.
     """
     p = Path(path)
-    from . import sniff_format
+    from voxprospect.io import sniff_format
     fmt = sniff_format(p)
     with open(p, "rb") as f:
         head = f.read(4096).decode("latin-1")
@@ -73,11 +73,11 @@ def _read_dataset(path):
 
     import pyvista as pv
 
-    from .vti import update_quietly
+    from voxprospect.io.vti import update_quietly
 
     p = Path(path)
     kind = vtk_data_type(p)
-    from . import sniff_format
+    from voxprospect.io import sniff_format
     if sniff_format(p) == "vtk-legacy":
         from vtkmodules.vtkIOLegacy import vtkDataSetReader
         reader = vtkDataSetReader()
@@ -116,11 +116,11 @@ def _cell_arrays(data) -> dict:
 
 
 def rectilinear_from_vtk(data, path=None):
-    """A pyvista RectilinearGrid as a :class:`~voxprospect.voxelise.RectilinearVolume`.
+    """A pyvista RectilinearGrid as a :class:`~voxprospect.gridding.voxelise.RectilinearVolume`.
 
     Decreasing coordinate arrays are flipped so edges increase (k = 0 deepest).
     """
-    from ..voxelise import RectilinearVolume
+    from voxprospect.data.rectilinear import RectilinearVolume
     edges = [np.asarray(data.x, float), np.asarray(data.y, float), np.asarray(data.z, float)]
     shape = tuple(e.size - 1 for e in edges)
     if min(shape) < 1:
@@ -221,7 +221,7 @@ def read_vtk_volume(path, grid: VoxelGrid | None = None, cell_size=None, method:
     InputFileError
         If the file is corrupt, a surface, or a mesh without a target grid.
     """
-    from .ubc import mesh_bounds, rectilinear_to_volume
+    from voxprospect.io.ubc import mesh_bounds, rectilinear_to_volume
     kind = vtk_data_type(path)
     data = _read_dataset(path)
     if kind == "ImageData":  # legacy STRUCTURED_POINTS (.vti files go to io.vti)
@@ -231,7 +231,7 @@ def read_vtk_volume(path, grid: VoxelGrid | None = None, cell_size=None, method:
             grid = VoxelGrid.from_bounds(g.bounds, cell_size)
         if grid is None:
             return vol
-        from ..voxelise import resample_to_grid
+        from voxprospect.data.rectilinear import resample_to_grid
         return resample_to_grid(vol, grid, "nearest" if method == "nearest" else "linear")
     if kind == "PolyData":
         raise InputFileError(path, "holds a surface (PolyData), not a volume: read it with "
@@ -253,7 +253,7 @@ def read_vtk_volume(path, grid: VoxelGrid | None = None, cell_size=None, method:
 
 
 def _register():
-    from . import register_mesh_reader, register_reader
+    from voxprospect.io import register_mesh_reader, register_reader
     register_reader("vtk-xml", read_vtk_volume)
     register_reader("vtk-legacy", read_vtk_volume)
     register_mesh_reader("vtk-xml", read_vtk_mesh)

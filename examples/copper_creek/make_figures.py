@@ -43,12 +43,11 @@ def main(outdir=None, img_dir=None):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
     from sklearn.metrics import roc_auc_score
 
     from voxprospect.io import read_volume
     from voxprospect.io.drillholes import at_or_above, label_intervals, read_drillholes
-    from voxprospect.project import load_project
+    from voxprospect.workflows.project import load_project
 
     project_path = HERE / "project.toml"
     outdir = Path(outdir) if outdir else HERE / "output"

@@ -66,7 +66,7 @@ class _FeedbackLogHandler(logging.Handler):
                 self.feedback.reportError(text, fatalError=False)
             else:
                 self.feedback.pushInfo(text)
-        except Exception:  # noqa: BLE001 - logging must never break a run
+        except Exception:  # - logging must never break a run
             pass
 
 
@@ -142,7 +142,7 @@ class StyleSlices(QgsProcessingLayerPostProcessorInterface):
         super().__init__()
         self.band = band
 
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS API)
+    def postProcessLayer(self, layer, context, feedback):  # (QGIS API)
         from ..slices import style_depth_slices
         style_depth_slices(layer, band=self.band)
 
@@ -158,7 +158,7 @@ class StyleTargets(QgsProcessingLayerPostProcessorInterface):
 
     _keep = []
 
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS API)
+    def postProcessLayer(self, layer, context, feedback):  # (QGIS API)
         from ..targets_style import style_targets_layer
         style_targets_layer(layer)
 
@@ -180,23 +180,23 @@ class VoxprospectAlgorithm(QgsProcessingAlgorithm):
     def name(self):
         return self._name
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return tr(self._display)
 
     def group(self):
         return tr(self._group)
 
-    def groupId(self):  # noqa: N802
+    def groupId(self):
         return self._group.lower().replace(" ", "")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return tr(self._help)
 
     def icon(self):
         from qgis.PyQt.QtGui import QIcon
         return QIcon(ICON_PATH)
 
-    def createInstance(self):  # noqa: N802
+    def createInstance(self):
         return type(self)()
 
 

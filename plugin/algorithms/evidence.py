@@ -1,4 +1,4 @@
-"""Build the evidence stack from a project file (``voxprospect.pipeline.run_evidence``)."""
+"""Build the evidence stack from a project file (``voxprospect.workflows.pipeline.run_evidence``)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ class BuildEvidence(VoxprospectAlgorithm):
 
     PROJECT, OUTPUT = "PROJECT", "OUTPUT"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(self.PROJECT, tr("Project file (.toml)"),
                                                      extension=PROJECT_EXTENSION))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, tr("Evidence volume"),
                                                                 fileFilter="VTK ImageData (*.vti)"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from voxprospect.pipeline import run_evidence
+    def processAlgorithm(self, parameters, context, feedback):
+        from voxprospect.workflows.pipeline import run_evidence
 
         project = self.parameterAsFile(parameters, self.PROJECT, context)
         out = self.parameterAsFileOutput(parameters, self.OUTPUT, context)

@@ -1,4 +1,4 @@
-"""Targets of a prospectivity volume as GeoPackage layers (``voxprospect.targets``)."""
+"""Targets of a prospectivity volume as GeoPackage layers (``voxprospect.mapping.targets``)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def export_targets(prospectivity_path, out_path, threshold=None, orebody_path=No
     import numpy as np
     from voxprospect.errors import VoxprospectError
     from voxprospect.io import read_volume
-    from voxprospect.targets import find_targets, write_targets_gpkg
+    from voxprospect.mapping.targets import find_targets, write_targets_gpkg
 
     def step(f, msg):
         if progress:
@@ -63,7 +63,7 @@ def export_targets(prospectivity_path, out_path, threshold=None, orebody_path=No
         if orebody_mask is None:
             raise VoxprospectError("give a threshold, or the known orebodies to pick it from the "
                                    "prediction-area plot")
-        from voxprospect.evaluate import prediction_area
+        from voxprospect.learn.evaluate import prediction_area
         step(0.2, "prediction-area threshold")
         threshold = float(prediction_area(volume, orebody_mask=orebody_mask, layer=layer).target_threshold)
     step(0.4, f"targets above {threshold:.4g}")
@@ -89,7 +89,7 @@ class ExportTargets(VoxprospectAlgorithm):
     PROSPECTIVITY, LAYER, THRESHOLD, OREBODIES, MIN_VOXELS, OUTPUT = (
         "PROSPECTIVITY", "LAYER", "THRESHOLD", "OREBODIES", "MIN_VOXELS", "OUTPUT")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(self.PROSPECTIVITY, tr("Prospectivity volume (.vti)"),
                                                      extension="vti"))
         self.addParameter(QgsProcessingParameterString(self.LAYER, tr("Prospectivity layer"),
@@ -108,7 +108,7 @@ class ExportTargets(VoxprospectAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("THRESHOLD_USED", tr("Threshold used")))
         self.addOutput(QgsProcessingOutputNumber("TARGET_COUNT", tr("Number of targets")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def processAlgorithm(self, parameters, context, feedback):
         prospectivity = self.parameterAsFile(parameters, self.PROSPECTIVITY, context)
         layer = self.parameterAsString(parameters, self.LAYER, context).strip() or None
         threshold = None

@@ -1,4 +1,4 @@
-"""The whole pipeline from a project file (``voxprospect.pipeline.run_project``)."""
+"""The whole pipeline from a project file (``voxprospect.workflows.pipeline.run_project``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class RunPipeline(VoxprospectAlgorithm):
 
     PROJECT, OUTPUT = "PROJECT", "OUTPUT"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(self.PROJECT, tr("Project file (.toml)"),
                                                      extension=PROJECT_EXTENSION))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Output folder"),
@@ -28,8 +28,8 @@ class RunPipeline(VoxprospectAlgorithm):
         self.addOutput(QgsProcessingOutputVectorLayer("OUTLINES", tr("Target outlines")))
         self.addOutput(QgsProcessingOutputVectorLayer("CENTROIDS", tr("Target centroids")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from voxprospect.pipeline import run_project
+    def processAlgorithm(self, parameters, context, feedback):
+        from voxprospect.workflows.pipeline import run_project
 
         project = self.parameterAsFile(parameters, self.PROJECT, context)
         outdir = self.parameterAsString(parameters, self.OUTPUT, context) or None

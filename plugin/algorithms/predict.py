@@ -1,4 +1,4 @@
-"""Predict a prospectivity volume (``voxprospect.pipeline.run_predict``)."""
+"""Predict a prospectivity volume (``voxprospect.workflows.pipeline.run_predict``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class PredictProspectivity(VoxprospectAlgorithm):
 
     MODEL, EVIDENCE, OUTPUT, SLICES = "MODEL", "EVIDENCE", "OUTPUT", "SLICES"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(self.MODEL, tr("Trained model (.vxp.safetensors)"),
                                                      extension="safetensors"))
         self.addParameter(QgsProcessingParameterFile(self.EVIDENCE, tr("Evidence volume (.vti)"),
@@ -28,8 +28,8 @@ class PredictProspectivity(VoxprospectAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.SLICES, tr("Prospectivity depth slices (GeoTIFF)"), optional=True, createByDefault=True))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from voxprospect.pipeline import run_predict
+    def processAlgorithm(self, parameters, context, feedback):
+        from voxprospect.workflows.pipeline import run_predict
 
         model = self.parameterAsFile(parameters, self.MODEL, context)
         evidence = self.parameterAsFile(parameters, self.EVIDENCE, context)

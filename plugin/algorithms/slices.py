@@ -45,13 +45,13 @@ class ExportDepthSlices(VoxprospectAlgorithm):
 
     VOLUME, LAYER, OUTPUT = "VOLUME", "LAYER", "OUTPUT"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(self.VOLUME, tr("Volume"), fileFilter=VOLUME_FILTER))
         self.addParameter(QgsProcessingParameterString(self.LAYER, tr("Layer (empty: the only one)"),
                                                        defaultValue="", optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Depth slices")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def processAlgorithm(self, parameters, context, feedback):
         volume = self.parameterAsFile(parameters, self.VOLUME, context)
         layer = self.parameterAsString(parameters, self.LAYER, context).strip() or None
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

@@ -1,15 +1,16 @@
-"""Build the synthetic demo district (``voxprospect.pipeline.run_synth``)."""
+"""Build the synthetic demo district (``voxprospect.workflows.pipeline.run_synth``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from voxprospect.vocabulary import DISTRICT_PRESETS
 from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputFolder, QgsProcessingParameterEnum,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber)
 
 from .base import VoxprospectAlgorithm, call_library, tr
 
-PRESETS = ["small", "paper"]
+PRESETS = list(DISTRICT_PRESETS)
 
 
 class BuildSyntheticDistrict(VoxprospectAlgorithm):
@@ -23,7 +24,7 @@ class BuildSyntheticDistrict(VoxprospectAlgorithm):
 
     PRESET, SEED, OUTPUT, PROJECT = "PRESET", "SEED", "OUTPUT", "PROJECT"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterEnum(self.PRESET, tr("District size"), options=PRESETS,
                                                      defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(self.SEED, tr("Random seed"),
@@ -32,8 +33,8 @@ class BuildSyntheticDistrict(VoxprospectAlgorithm):
         self.addOutput(QgsProcessingOutputFile(self.PROJECT, tr("Project file")))
         self.addOutput(QgsProcessingOutputFolder("FOLDER", tr("District folder")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from voxprospect.pipeline import run_synth
+    def processAlgorithm(self, parameters, context, feedback):
+        from voxprospect.workflows.pipeline import run_synth
 
         outdir = self.parameterAsString(parameters, self.OUTPUT, context)
         preset = PRESETS[self.parameterAsEnum(parameters, self.PRESET, context)]

@@ -1,4 +1,4 @@
-"""Prediction-area threshold and 3D targets (``voxprospect.pipeline.run_targets``)."""
+"""Prediction-area threshold and 3D targets (``voxprospect.workflows.pipeline.run_targets``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class FindTargets(VoxprospectAlgorithm):
     PROSPECTIVITY, OREBODIES, THRESHOLD, MIN_VOXELS, OUTPUT = (
         "PROSPECTIVITY", "OREBODIES", "THRESHOLD", "MIN_VOXELS", "OUTPUT")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(self.PROSPECTIVITY, tr("Prospectivity volume (.vti)"),
                                                      extension="vti"))
         self.addParameter(QgsProcessingParameterFile(self.OREBODIES, tr("Known orebodies (volume, for P-A)"),
@@ -36,8 +36,8 @@ class FindTargets(VoxprospectAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("THRESHOLD_USED", tr("Threshold used")))
         self.addOutput(QgsProcessingOutputNumber("TARGET_COUNT", tr("Number of targets")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from voxprospect.pipeline import run_targets
+    def processAlgorithm(self, parameters, context, feedback):
+        from voxprospect.workflows.pipeline import run_targets
 
         prospectivity = self.parameterAsFile(parameters, self.PROSPECTIVITY, context)
         orebodies = self.parameterAsFile(parameters, self.OREBODIES, context) or None

@@ -1,10 +1,11 @@
-"""Train a model (``voxprospect.pipeline.run_train``)."""
+"""Train a model (``voxprospect.workflows.pipeline.run_train``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import (QgsProcessingOutputFile, QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+from qgis.core import (QgsProcessingOutputFile, QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber)
 
 from .base import PROJECT_EXTENSION, VoxprospectAlgorithm, call_library, tr
@@ -26,7 +27,7 @@ class TrainModel(VoxprospectAlgorithm):
     PROJECT, MODEL, EPOCHS, SEED, DEVICE, OUTPUT, CHECKPOINT = (
         "PROJECT", "MODEL", "EPOCHS", "SEED", "DEVICE", "OUTPUT", "CHECKPOINT")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(self.PROJECT, tr("Project file (.toml)"),
                                                      extension=PROJECT_EXTENSION))
         self.addParameter(QgsProcessingParameterEnum(self.MODEL, tr("Model"), options=MODELS, defaultValue=0))
@@ -42,8 +43,8 @@ class TrainModel(VoxprospectAlgorithm):
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.CHECKPOINT, tr("Model checkpoint")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from voxprospect.pipeline import run_train
+    def processAlgorithm(self, parameters, context, feedback):
+        from voxprospect.workflows.pipeline import run_train
 
         project = self.parameterAsFile(parameters, self.PROJECT, context)
         outdir = self.parameterAsString(parameters, self.OUTPUT, context)

@@ -16,8 +16,13 @@ import numpy as np
 import pytest
 
 from voxprospect import InputFileError, VoxelGrid
-from voxprospect.io.drillholes import (at_or_above, interpolate_lithology, label_intervals, lithology_samples,
-                                       minimum_curvature, ratio_factor, read_drillholes)
+from voxprospect.io.drillholes import (at_or_above,
+                                       interpolate_lithology,
+                                       label_intervals,
+                                       lithology_samples,
+                                       minimum_curvature,
+                                       ratio_factor,
+                                       read_drillholes)
 
 CU_CUTOFF_PCT = 0.3  # the case study's cut-off (docs/case-studies/copper-creek.md)
 
@@ -200,7 +205,8 @@ def test_real_lithology_fill_and_distance_layer(cc, core_grid):
 def test_synthetic_fill_nearest_within_radius_and_true_distances(tmp_path):
     collar = _write(tmp_path / "c.csv", ["hole_id", "x", "y", "z"], [["W", 25, 25, 100], ["E", 375, 25, 100]])
     survey = _write(tmp_path / "s.csv", ["hole_id", "depth", "azimuth", "dip"], [["W", 0, 0, -90], ["E", 0, 0, -90]])
-    lith = _write(tmp_path / "l.csv", ["hole_id", "from", "to", "code"], [["W", 0, 100, "granite"], ["E", 0, 100, "dyke"]])
+    lith = _write(tmp_path / "l.csv", ["hole_id", "from", "to", "code"],
+                  [["W", 0, 100, "granite"], ["E", 0, 100, "dyke"]])
     holes = read_drillholes(collar, survey, {"lithology": lith})
     grid = VoxelGrid((0, 0, 0), (50, 50, 50), (8, 1, 2))
     vol = interpolate_lithology(holes, grid, 120.0, column="code")
@@ -320,7 +326,7 @@ layer = "orebody"
 
 
 def test_project_drillholes_input_builds_on_the_project_grid(tmp_path, cc_dir, cc, core_grid):
-    from voxprospect.project import load_project
+    from voxprospect.workflows.project import load_project
     project = load_project(_project(tmp_path, cc_dir))
     assert project.inputs["holes"].type == "drillholes"
     # every table is an input of the run (hashed in reports, never overwritten)
@@ -335,7 +341,7 @@ def test_project_drillholes_input_builds_on_the_project_grid(tmp_path, cc_dir, c
 
 def test_project_drillholes_input_errors_name_the_key(tmp_path, cc_dir):
     from voxprospect.errors import ProjectFileError
-    from voxprospect.project import load_project
+    from voxprospect.workflows.project import load_project
     with pytest.raises(ProjectFileError, match=r"project\.toml: inputs\.holes\.serch_radius_m: unknown key.*"
                                                r"search_radius_m"):
         load_project(_project(tmp_path, cc_dir, "serch_radius_m = 100.0"))

@@ -67,7 +67,7 @@ def test_pk1_voxelised_volume_matches(pk1):
     mesh = read_tsurf_one(pk1)
     grid = VoxelGrid.from_bounds(mesh.bounds, 12.5)
     try:
-        from voxprospect.voxelise import solid_mask
+        from voxprospect.gridding.voxelise import solid_mask
         inside = solid_mask(mesh, grid)
     except ImportError:  # voxelise not there: pyvista's own inside test
         import pyvista as pv

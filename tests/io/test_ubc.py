@@ -10,9 +10,16 @@ import pytest
 from voxprospect import InputFileError, Volume, VoxelGrid
 from voxprospect.errors import GridMismatchError, OutputError
 from voxprospect.io import read_volume, sniff_format, write_volume
-from voxprospect.io.ubc import (cell_volumes, cell_widths, is_uniform, mesh_bounds, read_ubc, read_ubc_mesh,
-                                resample_rectilinear, to_volume, write_ubc)
-from voxprospect.voxelise import RectilinearVolume
+from voxprospect.io.ubc import (cell_volumes,
+                                cell_widths,
+                                is_uniform,
+                                mesh_bounds,
+                                read_ubc,
+                                read_ubc_mesh,
+                                resample_rectilinear,
+                                to_volume,
+                                write_ubc)
+from voxprospect.data.rectilinear import RectilinearVolume
 
 
 @pytest.fixture
@@ -134,7 +141,8 @@ def test_write_volume_and_read_volume(tmp_path, small_volume):
     write_volume(vol, tmp_path / "out.msh")
     assert (tmp_path / "out_density.mod").is_file()
     back = read_volume(tmp_path / "out.msh")
-    assert list(back.layers) == ["density"] and back.grid == VoxelGrid(vol.grid.origin, vol.grid.cell_size, vol.grid.shape)
+    assert list(back.layers) == ["density"]
+    assert back.grid == VoxelGrid(vol.grid.origin, vol.grid.cell_size, vol.grid.shape)
     np.testing.assert_array_equal(back.layers["density"], vol["density"])
 
 
@@ -205,7 +213,7 @@ def test_non_positive_width(tmp_path):
 
 def test_rectilinear_type_is_voxelise_s(maule_rect):
     """One rectilinear type in the project: voxelise.resample_to_grid takes what we read."""
-    from voxprospect.voxelise import resample_to_grid
+    from voxprospect.data.rectilinear import resample_to_grid
     assert isinstance(maule_rect, RectilinearVolume)
     grid = VoxelGrid((360000.0, 6005000.0, 0.0), (500.0, 500.0, 200.0), (4, 4, 4))
     vol = resample_to_grid(maule_rect, grid, "nearest")

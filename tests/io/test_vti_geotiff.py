@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from voxprospect import InputFileError, OutputError, VoxelGrid
+from voxprospect import InputFileError, OutputError, VoxelGrid, VoxprospectError
 from voxprospect.io import read_volume, sniff_format, write_volume
 from voxprospect.io.geotiff import read_geotiff_levels
 
@@ -77,6 +77,6 @@ def test_never_overwrites_input(small_volume, tmp_path):
 
 def test_failed_write_leaves_no_file(small_volume, tmp_path):
     nocrs = type(small_volume)(VoxelGrid((0, 0, 0), (1, 1, 1), small_volume.grid.shape), small_volume.layers)
-    with pytest.raises(Exception):
+    with pytest.raises(VoxprospectError, match="CRS"):
         write_volume(nocrs, tmp_path / "x.tif", layer="density")
     assert list(tmp_path.iterdir()) == []

@@ -43,7 +43,7 @@ if not _qgis_importable():
 try:
     import qgis.core  # noqa: F401
     QGIS_ERROR = None
-except Exception as e:  # noqa: BLE001 - ImportError, or a sip/Qt ABI mismatch
+except Exception as e:  # - ImportError, or a sip/Qt ABI mismatch
     QGIS_ERROR = f"{type(e).__name__}: {e}"
 
 
@@ -192,36 +192,36 @@ class FakeIface:
         self.docks = []
         self.active_layer = None
 
-    def mainWindow(self):  # noqa: N802
+    def mainWindow(self):
         return self._main
 
-    def messageBar(self):  # noqa: N802
+    def messageBar(self):
         return self._bar
 
-    def mapCanvas(self):  # noqa: N802
+    def mapCanvas(self):
         return self._canvas
 
-    def addPluginToMenu(self, menu, action):  # noqa: N802
+    def addPluginToMenu(self, menu, action):
         self.menu.append((menu, action))
 
-    def removePluginMenu(self, menu, action):  # noqa: N802
+    def removePluginMenu(self, menu, action):
         self.menu.remove((menu, action))
 
-    def addToolBarIcon(self, action):  # noqa: N802
+    def addToolBarIcon(self, action):
         self.toolbar.append(action)
 
-    def removeToolBarIcon(self, action):  # noqa: N802
+    def removeToolBarIcon(self, action):
         self.toolbar.remove(action)
 
-    def addDockWidget(self, area, dock):  # noqa: N802
+    def addDockWidget(self, area, dock):
         self._main.addDockWidget(area, dock)
         self.docks.append(dock)
 
-    def removeDockWidget(self, dock):  # noqa: N802
+    def removeDockWidget(self, dock):
         self._main.removeDockWidget(dock)
         self.docks.remove(dock)
 
-    def setActiveLayer(self, layer):  # noqa: N802
+    def setActiveLayer(self, layer):
         self.active_layer = layer
         return True
 

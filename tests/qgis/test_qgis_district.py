@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-pipeline = pytest.importorskip("voxprospect.pipeline", reason="voxprospect.pipeline not importable")
+pipeline = pytest.importorskip("voxprospect.workflows.pipeline", reason="voxprospect.workflows.pipeline not importable")
 if not all(hasattr(pipeline, f) for f in ("run_synth", "run_evidence", "run_train", "run_project")):
     pytest.skip("the pipeline entry points are not all there yet", allow_module_level=True)
 

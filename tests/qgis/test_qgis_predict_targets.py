@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("voxprospect.pipeline", reason="voxprospect.pipeline not importable")
+pytest.importorskip("voxprospect.workflows.pipeline", reason="voxprospect.workflows.pipeline not importable")
 
 WINDOW = 3
 
@@ -20,9 +20,9 @@ WINDOW = 3
 def evidence_and_model(tiny_grid, blobs, tmp_path_factory):
     from voxprospect import Volume
     from voxprospect.io import write_vti
-    from voxprospect.models import RandomForestModel
-    from voxprospect.models.checkpoint import save_checkpoint
-    from voxprospect.samples import extract_windows, pad_stack
+    from voxprospect.learn import RandomForestModel
+    from voxprospect.learn.checkpoint import save_checkpoint
+    from voxprospect.learn.samples import extract_windows, pad_stack
 
     # "granite proximity" and "density anomaly": both high around the two highs
     near = blobs(tiny_grid, [(6, 5, 3), (17, 12, 5)], [(4, 4, 3), (4, 3, 2)])

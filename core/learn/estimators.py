@@ -1,7 +1,7 @@
 """Estimators with the scikit-learn face: the RCNN-LAM classifier and the random forest.
 
 Both take the same input, the window array ``X`` of shape ``(N, C, k, k, k)``
-(float32) cut by :func:`voxprospect.samples.extract_windows`, and labels ``y`` in
+(float32) cut by :func:`voxprospect.learn.samples.extract_windows`, and labels ``y`` in
 ``{0, 1}`` (1 = orebody voxel). ``predict_proba`` returns ``(N, 2)`` with columns
 following ``classes_ == [0, 1]``, so evaluation, whole-grid prediction and
 targeting take either model.
@@ -19,12 +19,12 @@ import random
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ..errors import NoPositivesError
+from voxprospect.errors import NoPositivesError
 
 CLASSES = np.array([0, 1])
 
 
-def _check_windows(X, n_channels=None, window=None) -> np.ndarray:
+def check_windows(X, n_channels=None, window=None) -> np.ndarray:
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 5 or X.shape[2] != X.shape[3] or X.shape[3] != X.shape[4] or X.shape[2] % 2 == 0:
         raise ValueError(f"X must be windows of shape (N, C, k, k, k) with k odd, got {X.shape}")
@@ -35,7 +35,7 @@ def _check_windows(X, n_channels=None, window=None) -> np.ndarray:
     return X
 
 
-def _check_labels(y, n: int) -> np.ndarray:
+def check_labels(y, n: int) -> np.ndarray:
     y = np.asarray(y).reshape(-1)
     if y.shape[0] != n:
         raise ValueError(f"y has {y.shape[0]} labels for {n} windows")
@@ -126,11 +126,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ``progress(fraction, message)`` after each epoch; may raise
         :class:`voxprospect.errors.Cancelled` to stop training.
     fast : {"auto", True, False}
-        Train through :class:`voxprospect.fasttrain.TrainingForward`, the same
+        Train through :class:`voxprospect.learn.fasttrain.TrainingForward`, the same
         network's logits computed without the window's padded zeros (same
         mathematics, float32 rounding; gradients reach the module's own
         parameters, so weights and checkpoints are unchanged). ``"auto"`` uses it
-        on the CPU for windows it serves (:data:`voxprospect.fasttrain.AUTO_WINDOWS`);
+        on the CPU for windows it serves (:data:`voxprospect.learn.fasttrain.AUTO_WINDOWS`);
         ``True`` wherever it can serve the window; ``False`` never.
 
     Attributes
@@ -194,16 +194,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         import torch
         from torch import nn
 
-        from .network import build_model, count_parameters
+        from voxprospect.learn.network import build_model, count_parameters
 
-        X = _check_windows(X)
-        y = _check_labels(y, X.shape[0])
+        X = check_windows(X)
+        y = check_labels(y, X.shape[0])
         seed = int(self.seed) if self.seed is not None else 0
         rng = np.random.default_rng(seed)
 
         X_val = y_val = None
         if validation_data is not None:
-            X_val = _check_windows(validation_data[0], X.shape[1], X.shape[2])
+            X_val = check_windows(validation_data[0], X.shape[1], X.shape[2])
             y_val = np.asarray(validation_data[1]).reshape(-1).astype(np.int64)
         elif self.validation_fraction and self.validation_fraction > 0:
             val_idx = _stratified_holdout(y, float(self.validation_fraction), rng)
@@ -211,7 +211,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             keep[val_idx] = False
             X_val, y_val = X[val_idx], y[val_idx]
             X, y = X[keep], y[keep]
-            _check_labels(y, X.shape[0])
+            check_labels(y, X.shape[0])
         if self.early_stopping_patience is not None and X_val is None:
             raise ValueError("early_stopping_patience needs validation windows "
                              "(validation_fraction > 0 or validation_data)")
@@ -280,7 +280,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def _training_forward(self, model):
         """The callable giving training logits: the fast forward or the module itself."""
-        from ..fasttrain import AUTO_WINDOWS, METHOD_NAME, TrainingForward, supports
+        from voxprospect.learn.fasttrain import AUTO_WINDOWS, METHOD_NAME, TrainingForward, supports
 
         fast = self.fast
         if fast not in ("auto", True, False):
@@ -331,7 +331,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         import torch
 
         self._check_fitted()
-        X = _check_windows(X, self.n_channels_, self.window_)
+        X = check_windows(X, self.n_channels_, self.window_)
         old_threads = torch.get_num_threads()
         try:
             if self.num_threads:
@@ -349,16 +349,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def count_parameters(self) -> int:
         """Parameters of the network (weights and biases)."""
-        from .network import build_model, count_parameters
+        from voxprospect.learn.network import count_parameters
 
         if hasattr(self, "model_"):
             return count_parameters(self.model_)
         raise ValueError("parameter count needs the evidence channel count; fit first "
-                         "or use voxprospect.models.build_model")
+                         "or use voxprospect.learn.build_model")
 
     def flops_per_window(self) -> int:
         """FLOPs of one forward pass on one window (2 x MACs, torch's counter)."""
-        from .network import count_flops
+        from voxprospect.learn.network import count_flops
 
         self._check_fitted()
         return count_flops(self.model_, self.n_channels_, self.window_)
@@ -382,7 +382,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         matplotlib.use("Agg", force=False)
         from matplotlib.figure import Figure
 
-        from ..report import atomic_path
+        from voxprospect.report import atomic_path
 
         self._check_fitted()
         epochs = [r["epoch"] for r in self.history_]
@@ -425,7 +425,7 @@ def _stratified_holdout(y: np.ndarray, fraction: float, rng) -> np.ndarray:
 # ----------------------------------------------------------- random forest
 
 
-def _forest_features(X: np.ndarray, features: str) -> np.ndarray:
+def forest_features(X: np.ndarray, features: str) -> np.ndarray:
     if features == "centre":
         return centre_voxels(X)
     if features == "window":
@@ -478,9 +478,9 @@ class RandomForestModel(ClassifierMixin, BaseEstimator):
         """
         from sklearn.ensemble import RandomForestClassifier
 
-        X = _check_windows(X)
-        y = _check_labels(y, X.shape[0])
-        F = _forest_features(X, self.features)
+        X = check_windows(X)
+        y = check_labels(y, X.shape[0])
+        F = forest_features(X, self.features)
         max_features = self.max_features
         if isinstance(max_features, (int, np.integer)):
             max_features = int(min(max_features, F.shape[1]))
@@ -503,8 +503,8 @@ class RandomForestModel(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Probability of each class, ``(N, 2)``; column 1 is the orebody class."""
         self._check_fitted()
-        X = _check_windows(X, self.n_channels_, self.window_)
-        proba = self.forest_.predict_proba(_forest_features(X, self.features))
+        X = check_windows(X, self.n_channels_, self.window_)
+        proba = self.forest_.predict_proba(forest_features(X, self.features))
         # forest_.classes_ is [0, 1] because fit demands both classes
         return proba
 
@@ -568,7 +568,7 @@ def tune_random_forest(X, y, n_trials=30, seed=42, cv=3, features="centre", n_jo
     cv : int or iterable of (train_idx, test_idx)
         An int gives stratified random folds (which leak between neighbouring
         stride-1 windows); pass spatial folds, e.g. from
-        :func:`voxprospect.train.split_spatial`, for an honest search.
+        :func:`voxprospect.learn.protocols.split_spatial`, for an honest search.
     features : {"centre", "window"}
     n_jobs : int
     search_space : dict, optional
@@ -585,9 +585,9 @@ def tune_random_forest(X, y, n_trials=30, seed=42, cv=3, features="centre", n_jo
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
-    X = _check_windows(X)
-    y = _check_labels(y, X.shape[0])
-    F = _forest_features(X, features)
+    X = check_windows(X)
+    y = check_labels(y, X.shape[0])
+    F = forest_features(X, features)
     space = dict(RF_SEARCH_SPACE)
     space.update(search_space or {})
     lo, hi = space["max_features"]
@@ -626,7 +626,7 @@ def make_estimator(name: str, **params):
     key = str(name).upper()
     if key in ("RF", "RANDOM_FOREST", "RANDOMFOREST"):
         return RandomForestModel(**params)
-    from .network import PRESETS
+    from voxprospect.learn.network import PRESETS
 
     if key in PRESETS:
         return CNNClassifier(preset=key, **params)

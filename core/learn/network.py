@@ -17,7 +17,7 @@ inconsistencies settled as METHOD.md ("Model (RCNN-LAM)") says:
 The network is fully convolutional up to the global pooling, so any odd window
 size ``k >= 3`` and any number of evidence channels work. Presets DL1-DL4 are the
 paper's ablation (Table 1). ``torch`` is imported when this module is imported;
-``voxprospect.models`` imports it lazily.
+``voxprospect.learn`` imports it lazily.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """3D drill targets: prospective voxels grouped into connected bodies.
 
 Voxels of the study volume at or above a threshold (usually the prediction-area
-crossing, :func:`voxprospect.evaluate.prediction_area`) are grouped into bodies that
+crossing, :func:`voxprospect.learn.evaluate.prediction_area`) are grouped into bodies that
 are 26-connected: two voxels belong to the same target when they share a face, an
 edge or a corner. Targets are numbered 1, 2, ... by descending maximum prospectivity
 (ties by mean prospectivity, then size), so target 1 holds the most prospective voxel.
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import LayerError, VoxprospectError
-from .grid import VoxelGrid
-from .report import atomic_path
-from .volume import Volume
+from voxprospect.errors import LayerError, VoxprospectError
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.report import atomic_path
+from voxprospect.data.volume import Volume
 
 #: Columns of the target table, in order (``deposits`` is a list in the table and
 #: a ``"; "``-joined string in files).

@@ -28,17 +28,16 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import GridMismatchError, LayerError, VoxprospectError
-from .volume import Volume
+from voxprospect.errors import GridMismatchError, LayerError, VoxprospectError
+from voxprospect.data.volume import Volume
 
-TRANSFORMS = ("distance", "binary", "fuzzy")
-STANDARDISERS = ("robust", "zscore", "minmax", "none")
-KINDS = ("buffer", "distance", "geophysics")
+from voxprospect.vocabulary import STANDARDISERS, TRANSFORMS
+from voxprospect.vocabulary import EVIDENCE_KINDS as KINDS
 
 
 # -- distance fields ------------------------------------------------------------------
 
-def _capped_edt(mask: np.ndarray, cell_size, max_distance_m: float | None) -> np.ndarray:
+def capped_edt(mask: np.ndarray, cell_size, max_distance_m: float | None) -> np.ndarray:
     """Float64 distance (m) from every cell centre to the nearest True cell.
 
     When a cap is given only the mask's bounding box grown by the cap is
@@ -109,7 +108,7 @@ def distance_to_mask(mask, cell_size, max_distance_m: float | None = None) -> np
             raise LayerError("the object selects no voxel, so its distance is undefined; "
                              "give max_distance_m to treat it as farther than the cap")
         return np.full(mask.shape, max_distance_m, dtype=np.float32)
-    return _capped_edt(mask, cs, max_distance_m).astype(np.float32)
+    return capped_edt(mask, cs, max_distance_m).astype(np.float32)
 
 
 def buffer_evidence(distance_m, transform: str, max_distance_m: float,
@@ -213,7 +212,8 @@ def fit_standardiser(values, active=None, method: str = "robust", *, log10: bool
         Unknown method.
     """
     if method not in STANDARDISERS:
-        raise VoxprospectError(f"unknown standardisation {method!r} for {name!r}; use one of: {', '.join(STANDARDISERS)}")
+        raise VoxprospectError(f"unknown standardisation {method!r} for {name!r}; "
+                               f"use one of: {', '.join(STANDARDISERS)}")
     vals = np.asarray(values, dtype=np.float64)
     if active is not None:
         vals = vals[np.asarray(active, dtype=bool)]
@@ -298,7 +298,7 @@ class EvidenceSpec:
     kind : {"buffer", "distance", "geophysics"}
         ``"buffer"``: a distance buffer of a geological object given as a voxel
         layer; ``"distance"``: the layer already holds distances in metres (e.g.
-        :func:`voxprospect.voxelise.surface_distance` of a fault surface), turned
+        :func:`voxprospect.gridding.voxelise.surface_distance` of a fault surface), turned
         into evidence like a buffer; ``"geophysics"``: a standardised continuous layer.
     source : str
         Name of the input volume the layer comes from.
@@ -477,7 +477,7 @@ def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str
         diff = first.grid.differences(other.grid)
         if diff:
             raise GridMismatchError(f"sources {used[0]!r} and {name!r} are on different grids: " + "; ".join(diff)
-                                    + "; resample them onto one grid first (voxprospect.voxelise.resample_to_grid)")
+                                    + "; resample them onto one grid first (voxprospect.data.resample_to_grid)")
         if grid.crs is None:
             grid = other.grid
         active &= other.active

@@ -29,11 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputFileError, LayerError
+from voxprospect.errors import InputFileError, LayerError
 
 FORMAT_TAG = "voxprospect-checkpoint"
 FORMAT_VERSION = 1
-CHECKPOINT_SUFFIX = ".vxp.safetensors"
 _META_KEY = "voxprospect"
 # Numeric dtypes a checkpoint may carry; byte tensors (U8/I8) are refused because
 # they are how a pickled payload would be smuggled in.
@@ -81,9 +80,9 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
     """
     from safetensors.numpy import save_file
 
-    from .. import __version__
-    from ..report import _jsonable, atomic_path, versions
-    from .estimators import CNNClassifier, RandomForestModel
+    from voxprospect import __version__
+    from voxprospect.report import jsonable, atomic_path, versions
+    from voxprospect.learn.estimators import CNNClassifier, RandomForestModel
 
     channels = [str(c) for c in channels]
     if len(set(channels)) != len(channels):
@@ -123,7 +122,7 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
                          "or RandomForestModel")
     meta["library_versions"] = versions()
     header = {"format": FORMAT_TAG, "format_version": str(FORMAT_VERSION),
-              _META_KEY: json.dumps(_jsonable(meta), allow_nan=False)}
+              _META_KEY: json.dumps(jsonable(meta), allow_nan=False)}
     with atomic_path(path, inputs) as tmp:
         save_file(tensors, str(tmp), metadata=header)
     return Path(path)
@@ -261,14 +260,14 @@ class LoadedModel:
         ValueError
             If the windows' channel count or size differ from the checkpoint's.
         """
-        from .estimators import _check_windows, _forest_features
+        from voxprospect.learn.estimators import check_windows, forest_features
 
-        X = _check_windows(windows, len(self.channels), self.window)
+        X = check_windows(windows, len(self.channels), self.window)
         if self.forest is not None:
-            return self.forest.predict_proba(_forest_features(X, self.metadata["architecture"]["features"]))
+            return self.forest.predict_proba(forest_features(X, self.metadata["architecture"]["features"]))
         import torch
 
-        from .estimators import resolve_device
+        from voxprospect.learn.estimators import resolve_device
 
         device = resolve_device(device)
         module = self.module.to(device)
@@ -387,7 +386,7 @@ def load(path) -> LoadedModel:
 def _build_module(path, meta, arrays):
     import torch
 
-    from .network import RCNNLAM
+    from voxprospect.learn.network import RCNNLAM
 
     try:
         module = RCNNLAM.from_config(meta["architecture"])

@@ -34,9 +34,9 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import VoxprospectError
-from .grid import VoxelGrid
-from .volume import Volume
+from voxprospect.errors import VoxprospectError
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.data.volume import Volume
 
 GENERATOR = "voxprospect.synth/1"
 CRS = "EPSG:32651"  # WGS 84 / UTM zone 51N, the Liaodong peninsula's zone
@@ -216,7 +216,7 @@ class Dyke:
 
 def _geometry(rng: np.random.Generator) -> dict:
     """The district's structures, jittered by the seed (local coordinates)."""
-    j = lambda s: float(rng.normal(0.0, s))  # noqa: E731
+    j = lambda s: float(rng.normal(0.0, s))
     faults = [
         FaultPlane("F_NE1", "NE", (3700 + j(120), 3300 + j(120), 0.0), 22 + j(3), 78 + j(2), 120.0),
         FaultPlane("F_NE2", "NE", (5900 + j(120), 3200 + j(120), 0.0), 40 + j(3), 74 + j(2), 150.0),
@@ -280,7 +280,7 @@ def build_geomodel(preset: DistrictPreset, geom: dict):
     (erosive cupola), Liaohe Group (three conformable contacts over the Archean
     basement). Topography is attached, so cells above it are inactive.
     """
-    from .io.gempy_model import import_gempy
+    from voxprospect.io.gempy_model import import_gempy
 
     gp = import_gempy()
     from gempy.core.data import (OrientationsTable, StructuralElement, StructuralFrame, StructuralGroup,
@@ -458,7 +458,7 @@ def make_district(preset: str = "small", seed: int = 42,
     """
     from scipy import ndimage
 
-    from .io.gempy_model import compute_geomodel_on_grid
+    from voxprospect.io.gempy_model import compute_geomodel_on_grid
 
     if preset not in PRESETS:
         raise VoxprospectError(f"unknown district preset {preset!r}; use one of: small, paper")
@@ -700,9 +700,9 @@ def write_district(district: District, outdir, overwrite: bool = True, report=No
     OutputError
         If ``outdir`` is a file, or a district file exists and ``overwrite`` is False.
     """
-    from .errors import OutputError
-    from .io import write_volume
-    from .report import RunReport, write_text_atomic
+    from voxprospect.errors import OutputError
+    from voxprospect.io import write_volume
+    from voxprospect.report import RunReport, write_text_atomic
 
     out = Path(outdir)
     if out.exists() and not out.is_dir():
@@ -759,8 +759,8 @@ def run_synth(outdir, preset: str = "small", seed: int = 42,
         Unknown preset; :class:`~voxprospect.errors.OutputError` for an unusable
         ``outdir``.
     """
-    from .errors import OutputError
-    from .report import RunReport
+    from voxprospect.errors import OutputError
+    from voxprospect.report import RunReport
 
     out = Path(outdir)
     if out.exists() and not out.is_dir():

@@ -30,16 +30,17 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import LayerError, VoxprospectError
-from .samples import EDGE_RULES, _check_window, extract_windows
-from .volume import Volume
+from voxprospect.errors import LayerError, VoxprospectError
+from voxprospect.learn.samples import check_window, extract_windows
+from voxprospect.data.volume import Volume
+from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS, EDGE_RULES
+from voxprospect.data.blocks import block_shape, block_starts, padded_block
 
 #: Registered exact fast paths: name -> (accepts(model) -> bool, predict(...) -> ndarray).
 #: ``predict(model, evidence, channels, window, edge, chunk_voxels, progress)`` returns
 #: the ``(nx, ny, nz)`` float32 probability of class 1, NaN on inactive voxels.
 _FAST_PATHS: dict[str, tuple[Callable, Callable]] = {}
 
-DEFAULT_CHUNK_VOXELS = 262144
 
 
 def register_fast_path(name: str, accepts: Callable, predict: Callable) -> None:
@@ -113,7 +114,7 @@ def predict_volume(model, evidence: Volume, channels=None, window: int | None = 
         is unknown or differs from the model's.
     """
     channels = _resolve_channels(model, evidence, channels)
-    window = _resolve_window(model, window)
+    window = resolve_window(model, window)
     trained_edge = getattr(model, "edge", None)
     if edge is None:
         edge = trained_edge or "edge"
@@ -153,8 +154,15 @@ def predict_volume(model, evidence: Volume, channels=None, window: int | None = 
 
 
 def _load_builtin_fast_paths() -> None:
-    """Import the fast paths shipped with voxprospect; they register themselves."""
-    from . import fastpredict  # noqa: F401  (light: torch loads only when a path runs)
+    """Register the fast paths shipped with voxprospect (the learn layer's zero-skip path).
+
+    Imported here, not registered from there, so imports go down the flow only
+    (mapping -> learn). Light: torch loads only when a path runs.
+    """
+    from voxprospect.learn import fastpredict
+
+    if fastpredict.METHOD_NAME not in _FAST_PATHS:
+        register_fast_path(fastpredict.METHOD_NAME, fastpredict.accepts, fastpredict.predict_fast)
 
 
 # -- the per-window path ----------------------------------------------------------
@@ -181,7 +189,7 @@ def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, repo
             return
         X = np.concatenate(pending_windows) if len(pending_windows) > 1 else pending_windows[0]
         idx = np.concatenate(pending_index) if len(pending_index) > 1 else pending_index[0]
-        p1 = _class1_probability(model, X)
+        p1 = class1_probability(model, X)
         out[idx[:, 0], idx[:, 1], idx[:, 2]] = p1
         done += len(idx)
         pending_windows.clear()
@@ -190,7 +198,7 @@ def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, repo
         report(done / n_active, f"predicted {done:,} of {n_active:,} voxels")
 
     report(0.0, f"predicting {n_active:,} voxels")
-    for lo in _block_starts(grid.shape, block):
+    for lo in block_starts(grid.shape, block):
         hi = tuple(min(a + b, n) for a, b, n in zip(lo, block, grid.shape))
         sub_active = active[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
         if not sub_active.any():
@@ -198,7 +206,7 @@ def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, repo
         n_here = int(sub_active.sum())
         if pending + n_here > chunk_voxels:
             flush()
-        padded = _padded_block(layers, grid.shape, lo, hi, r, edge)
+        padded = padded_block(layers, grid.shape, lo, hi, r, edge)
         local = np.argwhere(sub_active)
         # the padded block starts at grid index lo - r, so a window's start in the
         # padded block is its centre's index relative to lo
@@ -209,49 +217,7 @@ def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, repo
     return out
 
 
-def block_shape(shape, chunk_voxels: int) -> tuple[int, int, int]:
-    """Block size with at most ``chunk_voxels`` cells: halve the longest side until it fits.
-
-    Halving the longest side keeps blocks near-cubic, so the ``k // 2`` halo read
-    around each block stays a small fraction of it.
-    """
-    b = [int(s) for s in shape]
-    while b[0] * b[1] * b[2] > chunk_voxels:
-        axis = int(np.argmax(b))  # ties go to x
-        b[axis] = (b[axis] + 1) // 2
-    return tuple(b)
-
-
-def _block_starts(shape, block):
-    for i in range(0, shape[0], block[0]):
-        for j in range(0, shape[1], block[1]):
-            for k in range(0, shape[2], block[2]):
-                yield (i, j, k)
-
-
-def _padded_block(layers, shape, lo, hi, r, edge) -> np.ndarray:
-    """Evidence of block ``[lo, hi)`` plus an ``r``-cell halo, padded like ``pad_stack``.
-
-    The halo comes from the neighbouring cells where the grid has them; only the
-    part that falls outside the grid is padded with the edge rule, which is exactly
-    what padding the whole stack would have put there.
-    """
-    rlo = [max(a - r, 0) for a in lo]
-    rhi = [min(b + r, n) for b, n in zip(hi, shape)]
-    sl = tuple(slice(a, b) for a, b in zip(rlo, rhi))
-    data = np.empty((len(layers),) + tuple(b - a for a, b in zip(rlo, rhi)), dtype=np.float32)
-    for c, layer in enumerate(layers):
-        data[c] = layer[sl]
-    np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    pad = [(0, 0)] + [(r - (a - ra), r - (rb - b)) for a, b, ra, rb in zip(lo, hi, rlo, rhi)]
-    if r == 0 or not any(p for pair in pad for p in pair):
-        return data
-    if edge == "edge":
-        return np.pad(data, pad, mode="edge")
-    return np.pad(data, pad, mode="constant", constant_values=0)
-
-
-def _class1_probability(model, X: np.ndarray) -> np.ndarray:
+def class1_probability(model, X: np.ndarray) -> np.ndarray:
     proba = np.asarray(model.predict_proba(X))
     if proba.ndim != 2 or proba.shape[0] != len(X):
         raise VoxprospectError(f"the model returned probabilities of shape {proba.shape} "
@@ -297,7 +263,7 @@ def _model_input_channels(model) -> int | None:
     return None
 
 
-def _resolve_window(model, window) -> int:
+def resolve_window(model, window) -> int:
     trained = getattr(model, "window", None)
     if trained is None:
         trained = getattr(model, "window_", None)
@@ -306,7 +272,7 @@ def _resolve_window(model, window) -> int:
     if window is None:
         raise VoxprospectError("the window size is unknown: the model does not record it; pass window=")
     try:
-        _check_window(window)
+        check_window(window)
     except ValueError as exc:
         raise VoxprospectError(str(exc)) from None
     if trained is not None and int(trained) != int(window):

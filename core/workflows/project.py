@@ -30,8 +30,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from .errors import ProjectFileError, VoxprospectError
-from .grid import VoxelGrid
+from voxprospect.errors import ProjectFileError, VoxprospectError
+from voxprospect.data.grid import VoxelGrid
+
+from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS, DEVICES, MODELS, PROTOCOLS
+from voxprospect.vocabulary import EDGE_RULES as EDGES
 
 # -- schema ---------------------------------------------------------------------------
 
@@ -50,10 +53,6 @@ TRAINING_KEYS = ("models", "epochs", "batch_size", "learning_rate", "protocols",
 PREDICTION_KEYS = ("chunk_voxels",)
 TARGET_KEYS = ("threshold", "min_voxels")
 
-MODELS = ("DL1", "DL2", "DL3", "DL4", "RF")
-PROTOCOLS = ("random", "spatial", "deposit")
-EDGES = ("edge", "zero")
-DEVICES = ("auto", "cpu", "cuda")
 FORMATS = ("vti", "vtk-xml", "vtk-legacy", "geotiff", "gocad-voxet", "ubc-mesh")
 
 
@@ -103,7 +102,7 @@ class TrainingSettings:
     epochs: int = 200
     batch_size: int = 256
     learning_rate: float = 0.001
-    protocols: tuple[str, ...] = ("random", "spatial", "deposit")
+    protocols: tuple[str, ...] = PROTOCOLS
     early_stopping_patience: int | None = None
     device: str = "auto"
 
@@ -112,7 +111,7 @@ class TrainingSettings:
 class PredictionSettings:
     """``[prediction]``: voxels predicted per chunk (bounds memory)."""
 
-    chunk_voxels: int = 2_000_000
+    chunk_voxels: int = DEFAULT_CHUNK_VOXELS
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,7 @@ class Project:
         paths = [s.path for s in self.inputs.values()]
         for s in self.inputs.values():
             if s.type == "drillholes":
-                from .io.drillholes import project_input_files
+                from voxprospect.io.drillholes import project_input_files
                 paths += project_input_files(s.options)
         if self.grid_reference is not None:
             paths.append(self.grid_reference)
@@ -182,7 +181,7 @@ class Project:
         if self.grid is not None:
             return self.grid
         if self.grid_reference is not None:
-            from .io import read_volume
+            from voxprospect.io import read_volume
             return read_volume(self.grid_reference).grid
         return None
 
@@ -202,8 +201,8 @@ class Project:
         InputFileError
             If a file cannot be read.
         """
-        from .errors import GridMismatchError
-        from .io import read_volume, sniff_format
+        from voxprospect.errors import GridMismatchError
+        from voxprospect.io import read_volume, sniff_format
 
         names = list(self.inputs) if names is None else list(names)
         for n in names:
@@ -220,7 +219,7 @@ class Project:
                     raise ProjectFileError(self.path, f"inputs.{n}.format is {spec.format!r} but "
                                                       f"{spec.path} is a {found} file")
             if spec.type == "drillholes":
-                from .io.drillholes import load_project_input
+                from voxprospect.io.drillholes import load_project_input
                 vol = load_project_input(spec.options, grid, self.path)
             else:
                 vol = read_volume(spec.path, **spec.options)
@@ -246,7 +245,7 @@ class Project:
         ProjectFileError
             If the project has no ``[orebodies]`` section.
         """
-        from .io import read_volume
+        from voxprospect.io import read_volume
 
         if self.orebodies is None:
             raise ProjectFileError(self.path, "the project has no [orebodies] section")
@@ -412,7 +411,7 @@ def load_project(path) -> Project:
         if isinstance(table, Mapping) and table.get("type", "volume") != "volume":
             if table["type"] not in INPUT_TYPES:
                 top.fail(f"inputs.{in_name}.type", f"{table['type']!r} is not one of: {', '.join(INPUT_TYPES)}")
-            from .io.drillholes import parse_project_input
+            from voxprospect.io.drillholes import parse_project_input
             settings = parse_project_input(path, in_name, table)
             inputs[in_name] = InputSpec(in_name, settings["collar"], None, settings, settings.get("description"),
                                         type="drillholes")
@@ -446,7 +445,7 @@ def load_project(path) -> Project:
             gc.fail("grid", "crs alone does not define a grid; add reference or origin/cell_size/shape")
 
     # [[evidence]]
-    from .evidence import EvidenceSpec
+    from voxprospect.evidence.layers import EvidenceSpec
 
     ev_list = raw.get("evidence", [])
     if not isinstance(ev_list, list) or not all(isinstance(e, Mapping) for e in ev_list):
@@ -519,7 +518,7 @@ def load_project(path) -> Project:
 
     # [prediction], [targets]
     prc = _Checker(path, top.get("prediction", "table", {}), "prediction", PREDICTION_KEYS)
-    prediction = PredictionSettings(prc.positive("chunk_voxels", "int", 2_000_000))
+    prediction = PredictionSettings(prc.positive("chunk_voxels", "int", DEFAULT_CHUNK_VOXELS))
     tgc = _Checker(path, top.get("targets", "table", {}), "targets", TARGET_KEYS)
     threshold = tgc.table.get("threshold", "pa")
     if isinstance(threshold, str):
@@ -566,9 +565,9 @@ def run_evidence(project_path, out_path=None, progress: Callable[[float, str], N
     OutputError
         If ``out_path`` is one of the inputs.
     """
-    from .evidence import build_evidence
-    from .io import write_volume
-    from .report import RunReport, check_not_input
+    from voxprospect.evidence.layers import build_evidence
+    from voxprospect.io import write_volume
+    from voxprospect.report import RunReport, check_not_input
 
     project = load_project(project_path)
     if not project.evidence:

@@ -7,16 +7,16 @@ averaged across processes after every batch, so the replicas stay identical. It 
 launched by ``torchrun``, one process per GPU (``nccl``) or per CPU worker
 (``gloo``)::
 
-    torchrun --nproc_per_node=2 -m voxprospect.distributed \\
+    torchrun --nproc_per_node=2 -m voxprospect.learn.distributed \\
         --windows samples.npz --preset DL4 --epochs 200 --out model.vxp.safetensors
 
     # two nodes, two GPUs each
     torchrun --nnodes=2 --node_rank=0 --nproc_per_node=2 \\
-        --rdzv_backend=c10d --rdzv_endpoint=head:29500 -m voxprospect.distributed ...
+        --rdzv_backend=c10d --rdzv_endpoint=head:29500 -m voxprospect.learn.distributed ...
 
 ``samples.npz`` holds ``X`` (windows ``(N, C, k, k, k)`` float32), ``y`` (0/1) and,
 optionally, ``channels`` (evidence names in input order). Rank 0 writes the
-checkpoint (:func:`voxprospect.models.checkpoint.save_checkpoint`), so it loads
+checkpoint (:func:`voxprospect.learn.checkpoint.save_checkpoint`), so it loads
 and predicts like one trained on a single device. ``batch_size`` is per process:
 the effective batch is ``batch_size * world_size``.
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputFileError
+from voxprospect.errors import InputFileError
 
 
 def _free_port() -> int:
@@ -100,11 +100,11 @@ def train_distributed(X, y, preset: str = "DL4", epochs: int = 200, batch_size: 
     from torch.nn.parallel import DistributedDataParallel
     from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-    from .models.estimators import CLASSES, CNNClassifier, _check_labels, _check_windows
-    from .models.network import build_model, count_parameters
+    from voxprospect.learn.estimators import CLASSES, CNNClassifier, check_labels, check_windows
+    from voxprospect.learn.network import build_model, count_parameters
 
-    X = _check_windows(X)
-    y = _check_labels(y, X.shape[0])
+    X = check_windows(X)
+    y = check_labels(y, X.shape[0])
     rank, world, device = _init(backend)
     backend = dist.get_backend()
     torch.manual_seed(seed)
@@ -182,8 +182,8 @@ def load_windows(path):
 
 
 def main(argv=None) -> int:
-    """Command line: ``[torchrun ...] -m voxprospect.distributed --windows F --out M``."""
-    parser = argparse.ArgumentParser(prog="python -m voxprospect.distributed",
+    """Command line: ``[torchrun ...] -m voxprospect.learn.distributed --windows F --out M``."""
+    parser = argparse.ArgumentParser(prog="python -m voxprospect.learn.distributed",
                                      description="Train the RCNN-LAM with DistributedDataParallel.")
     parser.add_argument("--windows", required=True, help=".npz with X, y and optional channels")
     parser.add_argument("--out", required=True, help="checkpoint to write (rank 0)")
@@ -199,7 +199,7 @@ def main(argv=None) -> int:
 
     import torch.distributed as dist
 
-    from .models.checkpoint import save_checkpoint
+    from voxprospect.learn.checkpoint import save_checkpoint
 
     X, y, channels = load_windows(args.windows)
     try:

@@ -16,8 +16,8 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from .errors import LayerError, VoxprospectError
-from .grid import VoxelGrid
+from voxprospect.errors import LayerError, VoxprospectError
+from voxprospect.data.grid import VoxelGrid
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,12 +8,12 @@ just the overlap it needs:
 * **evidence buffering** (:func:`distance_to_mask`): the capped distance of a cell
   depends only on mask cells within the cap, so a chunk read with a halo of
   ``ceil(cap / cell size) + 1`` cells per axis gives exactly the in-memory
-  :func:`voxprospect.evidence.distance_to_mask`;
+  :func:`voxprospect.evidence.layers.distance_to_mask`;
 * **prediction** (:func:`predict_dask`): a window reaches ``k // 2`` cells from its
   centre, so chunks read with that halo (the grid's own boundary padded with the
-  edge rule, as :func:`voxprospect.samples.pad_stack` does) give exactly the
-  in-memory :func:`voxprospect.predict.predict_volume`; RCNN-LAM networks run the
-  exact zero-skip path (:mod:`voxprospect.fastpredict`), other models their
+  edge rule, as :func:`voxprospect.learn.samples.pad_stack` does) give exactly the
+  in-memory :func:`voxprospect.mapping.predict.predict_volume`; RCNN-LAM networks run the
+  exact zero-skip path (:mod:`voxprospect.learn.fastpredict`), other models their
   ``predict_proba``.
 
 Both return lazy dask arrays; :func:`compute` and :func:`write_zarr_array` run
@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputFileError, LayerError, VoxprospectError
-from .grid import VoxelGrid
-from .volume import Volume
+from voxprospect.errors import InputFileError, LayerError, VoxprospectError
+from voxprospect.data.grid import VoxelGrid
+from voxprospect.data.volume import Volume
 
 ZARR_FORMAT_TAG = "voxprospect-volume"
 DEFAULT_CHUNKS = (64, 64, 64)
@@ -64,7 +64,7 @@ def _chunks3(chunks, shape) -> tuple[int, int, int]:
 @contextlib.contextmanager
 def _atomic_dir(path, inputs=()):
     """A temporary folder beside ``path``, renamed onto it on success."""
-    from .report import check_not_input
+    from voxprospect.report import check_not_input
 
     path = Path(path)
     check_not_input(path, inputs)
@@ -108,11 +108,11 @@ def write_zarr(volume: Volume, path, chunks=DEFAULT_CHUNKS, inputs=()) -> Path:
             z[...] = arr
         z = group.create_array("active", shape=volume.grid.shape, chunks=chunks, dtype=bool)
         z[...] = volume.active
-        from .report import _jsonable
+        from voxprospect.report import jsonable
         group.attrs.update({"format": ZARR_FORMAT_TAG, "grid": _grid_attrs(volume.grid),
                             "layers": volume.names,
                             "classes": {k: {str(i): n for i, n in v.items()} for k, v in volume.classes.items()},
-                            "meta": _jsonable(dict(volume.meta))})
+                            "meta": jsonable(dict(volume.meta))})
     return Path(path)
 
 
@@ -143,7 +143,7 @@ class ZarrVolume:
             raise LayerError(f"{self.path}: no layer {name!r}; layers are {', '.join(self.layers)}") from None
 
     def load(self, scheduler=None) -> Volume:
-        """Read everything into an in-memory :class:`~voxprospect.volume.Volume`."""
+        """Read everything into an in-memory :class:`~voxprospect.data.volume.Volume`."""
         arrays = compute(*self.layers.values(), self.active, scheduler=scheduler)
         return Volume(self.grid, dict(zip(self.layers, arrays[:-1])), arrays[-1], self.classes, self.meta)
 
@@ -237,7 +237,7 @@ def write_zarr_array(array, path, name: str, grid: VoxelGrid, active=None, sched
     import dask.array as da
     import zarr
 
-    from .report import _jsonable
+    from voxprospect.report import jsonable
 
     with _atomic_dir(path, inputs) as tmp:
         group = zarr.open_group(str(tmp), mode="w")
@@ -255,7 +255,7 @@ def write_zarr_array(array, path, name: str, grid: VoxelGrid, active=None, sched
         with _scheduler(scheduler) as kw:
             da.store([arrays[k] for k in targets], [targets[k] for k in targets], lock=False, **kw)
         group.attrs.update({"format": ZARR_FORMAT_TAG, "grid": _grid_attrs(grid), "layers": [name],
-                            "classes": {}, "meta": _jsonable({"written_by": "voxprospect.scale"})})
+                            "classes": {}, "meta": jsonable({"written_by": "voxprospect.mapping.scale"})})
     return Path(path)
 
 
@@ -272,7 +272,7 @@ def buffer_halo(cell_size, max_distance_m: float) -> tuple[int, int, int]:
 
 
 def _distance_block(block, cell_size, max_distance_m):
-    from .evidence import distance_to_mask
+    from voxprospect.evidence.layers import distance_to_mask
 
     return distance_to_mask(block, cell_size, max_distance_m)
 
@@ -319,13 +319,13 @@ def distance_to_mask(mask, cell_size, max_distance_m: float, chunks=None):
 
 def buffer_evidence(mask, cell_size, transform: str, max_distance_m: float,
                     buffer_distance_m: float | None = None, chunks=None):
-    """Chunked :func:`voxprospect.evidence.buffer_evidence` of the distance to a mask.
+    """Chunked :func:`voxprospect.evidence.layers.buffer_evidence` of the distance to a mask.
 
     Returns
     -------
     dask.array.Array of float32
     """
-    from . import evidence
+    from voxprospect.evidence import layers as evidence
 
     dist = distance_to_mask(mask, cell_size, max_distance_m, chunks)
     return dist.map_blocks(evidence.buffer_evidence, transform, max_distance_m, buffer_distance_m,
@@ -336,8 +336,8 @@ def buffer_evidence(mask, cell_size, transform: str, max_distance_m: float,
 
 def _predict_block(padded, active, model, window, fast):
     """Probabilities of one chunk from its evidence read with a ``k // 2`` halo."""
-    from .predict import _class1_probability
-    from .samples import extract_windows
+    from voxprospect.mapping.predict import class1_probability
+    from voxprospect.learn.samples import extract_windows
 
     active = np.asarray(active, dtype=bool)
     out = np.full(active.shape, np.nan, dtype=np.float32)
@@ -345,11 +345,11 @@ def _predict_block(padded, active, model, window, fast):
         return out
     padded = np.nan_to_num(np.asarray(padded, dtype=np.float32), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     if fast:
-        from .fastpredict import predict_padded_block
+        from voxprospect.learn.fastpredict import predict_padded_block
         out[active] = predict_padded_block(model, padded, active, window)
     else:
         centres = np.argwhere(active)
-        out[active] = _class1_probability(model, extract_windows(padded, centres, window))
+        out[active] = class1_probability(model, extract_windows(padded, centres, window))
     return out
 
 
@@ -360,7 +360,7 @@ def predict_dask(model, layers, active, window: int | None = None, edge: str | N
     Parameters
     ----------
     model : estimator
-        As for :func:`voxprospect.predict.predict_volume` (must pickle to reach
+        As for :func:`voxprospect.mapping.predict.predict_volume` (must pickle to reach
         a distributed cluster's workers).
     layers : ZarrVolume, dict of str to array, or list of arrays
         Evidence channels (dask, zarr or numpy arrays of the grid's shape). A dict
@@ -388,8 +388,8 @@ def predict_dask(model, layers, active, window: int | None = None, edge: str | N
     """
     import dask.array as da
 
-    from .predict import _resolve_window
-    from .samples import EDGE_RULES
+    from voxprospect.mapping.predict import resolve_window
+    from voxprospect.vocabulary import EDGE_RULES
 
     if isinstance(layers, ZarrVolume):
         layers = layers.layers
@@ -402,7 +402,7 @@ def predict_dask(model, layers, active, window: int | None = None, edge: str | N
         arrays = [layers[c] for c in names]
     else:
         arrays = list(layers)
-    window = _resolve_window(model, window)
+    window = resolve_window(model, window)
     edge = edge or getattr(model, "edge", None) or "edge"
     if edge not in EDGE_RULES:
         raise VoxprospectError(f"unknown edge rule {edge!r}; use one of {', '.join(EDGE_RULES)}")
@@ -421,7 +421,7 @@ def predict_dask(model, layers, active, window: int | None = None, edge: str | N
                                 boundary={0: "none", 1: boundary, 2: boundary, 3: boundary})
     fast = False
     if method == "auto":
-        from .fastpredict import accepts
+        from voxprospect.learn.fastpredict import accepts
         fast = accepts(model)
     elif method != "windows":
         raise VoxprospectError(f"unknown prediction method {method!r}; use auto or windows")

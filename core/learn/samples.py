@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EDGE_RULES = ("edge", "zero")
+from voxprospect.vocabulary import EDGE_RULES
+
 
 
 def pad_stack(stack: np.ndarray, window: int, edge: str = "edge") -> np.ndarray:
@@ -30,7 +31,7 @@ def pad_stack(stack: np.ndarray, window: int, edge: str = "edge") -> np.ndarray:
     ValueError
         If ``window`` is not a positive odd integer or ``edge`` is unknown.
     """
-    _check_window(window)
+    check_window(window)
     if edge not in EDGE_RULES:
         raise ValueError(f"unknown edge rule {edge!r}; use one of {EDGE_RULES}")
     r = window // 2
@@ -57,7 +58,7 @@ def extract_windows(padded: np.ndarray, centres: np.ndarray, window: int) -> np.
     -------
     ndarray, shape (N, C, k, k, k), float32
     """
-    _check_window(window)
+    check_window(window)
     centres = np.asarray(centres, dtype=np.int64).reshape(-1, 3)
     offs = np.arange(window)
     # padded index of window cell o for centre c is c + o (the pad shifts by r)
@@ -69,7 +70,7 @@ def extract_windows(padded: np.ndarray, centres: np.ndarray, window: int) -> np.
     return np.ascontiguousarray(np.moveaxis(win, 0, 1), dtype=np.float32)
 
 
-def _check_window(window: int) -> None:
+def check_window(window: int) -> None:
     if int(window) != window or window < 1 or window % 2 == 0:
         raise ValueError(f"window size must be a positive odd integer, got {window}")
 
@@ -153,8 +154,8 @@ def make_samples(orebody, active, grid, window: int = 3, min_distance_m: float =
         On a bad window, edge rule or shape, or when fewer active voxels than
         needed lie ``min_distance_m`` away from the orebodies.
     """
-    from .errors import NoPositivesError, VoxprospectError
-    from .evidence import _capped_edt
+    from voxprospect.errors import NoPositivesError, VoxprospectError
+    from voxprospect.evidence.layers import capped_edt
 
     if int(window) != window or window < 1 or window % 2 == 0:
         raise VoxprospectError(f"window size must be a positive odd integer, got {window}")
@@ -180,7 +181,7 @@ def make_samples(orebody, active, grid, window: int = 3, min_distance_m: float =
     n_neg = int(round(n_pos * float(negatives_per_positive)))
 
     # float64 comparison: a float32 distance just under the limit could round up to it
-    dist = _capped_edt(ore, grid.cell_size, float(min_distance_m))
+    dist = capped_edt(ore, grid.cell_size, float(min_distance_m))
     eligible = active & ~ore & (dist >= float(min_distance_m))
     del dist
     candidates = np.flatnonzero(eligible)

@@ -26,8 +26,8 @@ threads run whole batches in parallel.
 Only the order of the float32 sums differs from ``torch``'s convolution, so
 probabilities agree to float32 rounding (``tests/test_fastpredict.py`` checks 1e-5 for every
 preset and window 3 and 5). Importing this module registers the path as
-``"zero-skip"`` in :mod:`voxprospect.predict`, where ``method="auto"`` picks it for
-any unmodified :class:`~voxprospect.models.network.RCNNLAM` (bare, inside a
+``"zero-skip"`` in :mod:`voxprospect.mapping.predict`, where ``method="auto"`` picks it for
+any unmodified :class:`~voxprospect.learn.network.RCNNLAM` (bare, inside a
 ``CNNClassifier`` or a loaded checkpoint).
 
 On a GPU ``precision="tf32"`` or ``"bf16"`` trades exactness for speed;
@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .predict import _block_starts, _padded_block, block_shape, register_fast_path
+from voxprospect.data.blocks import block_shape, block_starts, padded_block
 
 METHOD_NAME = "zero-skip"
 PRECISIONS = ("float32", "tf32", "bf16")
@@ -119,8 +119,12 @@ def network_of(model):
     for candidate in (model, getattr(model, "model_", None), getattr(model, "module", None)):
         if candidate is None or type(candidate).__name__ != "RCNNLAM":
             continue
-        from .models.network import (ChannelAttention, LightweightAttention, RCNNLAM, ResBlock,
-                                     SpatialAttention, Stem)
+        from voxprospect.learn.network import (ChannelAttention,
+                                               LightweightAttention,
+                                               RCNNLAM,
+                                               ResBlock,
+                                               SpatialAttention,
+                                               Stem)
         if type(candidate) is not RCNNLAM or type(candidate.stem) is not Stem:
             return None
         for block in candidate.blocks:
@@ -486,7 +490,7 @@ def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
                  transform_axes: int | None = None, n_workers: int | None = None) -> np.ndarray:
     """Class-1 probability on every active voxel by the zero-skip path.
 
-    The registered ``predict`` of :func:`voxprospect.predict.register_fast_path`:
+    The registered ``predict`` of :func:`voxprospect.mapping.predict.register_fast_path`:
     same arguments, same result as the per-window path (to float32 rounding).
     Memory is bounded by the batch (a few hundred MB) whatever the grid size.
 
@@ -571,12 +575,12 @@ def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
     workers, restore = _workers(plan.device, n_workers)
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voxprospect-predict") as pool:
-            for lo in _block_starts(grid.shape, block):
+            for lo in block_starts(grid.shape, block):
                 hi = tuple(min(a + b, n) for a, b, n in zip(lo, block, grid.shape))
                 sub_active = active[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
                 if not sub_active.any():
                     continue
-                padded = _padded_block(layers, grid.shape, lo, hi, r, edge)
+                padded = padded_block(layers, grid.shape, lo, hi, r, edge)
                 pending.append(_block_windows(padded, sub_active, window))
                 pending_index.append(np.argwhere(sub_active) + np.asarray(lo))
                 n_pending += pending[-1].shape[2]
@@ -594,7 +598,7 @@ def predict_padded_block(model, padded: np.ndarray, active: np.ndarray, window: 
                          batch_size: int | None = None) -> np.ndarray:
     """Class-1 probability of the active cells of one block read with its halo.
 
-    For chunked prediction (:mod:`voxprospect.scale`): ``padded`` is the block's
+    For chunked prediction (:mod:`voxprospect.mapping.scale`): ``padded`` is the block's
     evidence ``(C, bx + 2r, by + 2r, bz + 2r)`` with NaN already filled and the
     grid's boundary already padded; runs in the calling thread.
 
@@ -641,7 +645,7 @@ def useful_flops_per_window(model, window: int) -> int:
 
     Counts the convolutions and 1x1x1 products that :class:`WindowPlan` performs;
     the attention's small products and element-wise work are left out, as
-    :func:`~voxprospect.models.network.count_flops` leaves them out.
+    :func:`~voxprospect.learn.network.count_flops` leaves them out.
     """
     net = network_of(model)
     if net is None:
@@ -649,7 +653,6 @@ def useful_flops_per_window(model, window: int) -> int:
     return 2 * plan_for(net, window, "cpu").useful_macs
 
 
-register_fast_path(METHOD_NAME, accepts, predict_fast)
 
 
 def trained_looking(net, windows=None, gain: float = 2.5, logit_spread: float = 2.5, seed: int = 0):

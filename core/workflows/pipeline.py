@@ -8,11 +8,11 @@ optional ``progress(fraction, message)`` callable that may raise
 
 The modelling study (:func:`run_project`, :func:`run_demo`, :func:`run_ablation`) is:
 
-1. evidence from the project's inputs (:mod:`voxprospect.evidence`);
+1. evidence from the project's inputs (:mod:`voxprospect.evidence.layers`);
 2. windows around every orebody voxel plus as many distant negatives
-   (:mod:`voxprospect.samples`);
+   (:mod:`voxprospect.learn.samples`);
 3. for every model: its scores under every evaluation protocol
-   (:func:`voxprospect.train.evaluate_protocols`: the paper's leaky random split
+   (:func:`voxprospect.learn.protocols.evaluate_protocols`: the paper's leaky random split
    beside spatial blocks and leave-one-deposit-out), then a final fit on all windows,
    a checkpoint, the training curves;
 4. whole-grid prediction, prediction-area threshold, 3D targets (for the models the
@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import LayerError, NoPositivesError, VoxprospectError
-from .report import RunReport, write_text_atomic
+from voxprospect.errors import LayerError, NoPositivesError, VoxprospectError
+from voxprospect.report import RunReport, write_text_atomic
+from voxprospect.vocabulary import CHECKPOINT_SUFFIX, DEFAULT_CHUNK_VOXELS, MODELS, PROTOCOLS
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_SUFFIX = ".vxp.safetensors"
 # The small demo must finish in minutes on two CPU cores, where one DL4 epoch over its
 # ~1,400 windows costs about 0.3 TFLOP; the paper trains 200 epochs. Smaller batches
 # give the short run more optimiser steps for the same arithmetic. Both are recorded
@@ -124,8 +124,8 @@ def prepare_training(project, progress=None, evidence=None) -> TrainingData:
     ------
     NoPositivesError, LayerError, GridMismatchError, InputFileError
     """
-    from .evidence import build_evidence
-    from .samples import make_samples, samples_windows
+    from voxprospect.evidence.layers import build_evidence
+    from voxprospect.learn.samples import make_samples, samples_windows
 
     inputs = project.load_inputs()
     if evidence is None:
@@ -147,7 +147,7 @@ def prepare_training(project, progress=None, evidence=None) -> TrainingData:
 def _estimator_factory(name: str, training: dict, seed: int, epochs: int | None = None, device=None,
                        progress=None):
     """A zero-argument callable building a fresh estimator of ``name``."""
-    from .models import make_estimator
+    from voxprospect.learn import make_estimator
 
     key = name.upper()
     if key == "RF":
@@ -182,10 +182,10 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
         ``{"estimator", "checkpoint", "n_params", "flops", "metrics": {protocol: ...},
         "history"}``.
     """
-    from .models import save_checkpoint
-    from .train import evaluate_protocols
+    from voxprospect.learn import save_checkpoint
+    from voxprospect.learn.protocols import evaluate_protocols
 
-    protocols = list(protocols or training.get("protocols", ["random", "spatial", "deposit"]))
+    protocols = list(protocols or training.get("protocols", PROTOCOLS))
     factory = _estimator_factory(name, training, seed, epochs, device)
     y = data.samples.labels.astype(np.int64)
     timer = report.timer if report is not None else _null_timer
@@ -236,9 +236,12 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
     Writes ``pa_<name>.png``, ``targets_<name>.vti``, ``targets_<name>.csv`` and
     ``targets_<name>.gpkg`` into ``outdir``.
     """
-    from .evaluate import plot_prediction_area, prediction_area
-    from .io import write_volume
-    from .targets import find_targets, targets_volume, write_targets_csv, write_targets_gpkg
+    from voxprospect.learn.evaluate import plot_prediction_area, prediction_area
+    from voxprospect.io import write_volume
+    from voxprospect.mapping.targets import (find_targets,
+                                             targets_volume,
+                                             write_targets_csv,
+                                             write_targets_gpkg)
 
     out = {}
     if orebody is not None:
@@ -278,21 +281,21 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
 
 
 def _predict(model, evidence, chunk_voxels, progress):
-    from .predict import predict_volume
+    from voxprospect.mapping.predict import predict_volume
     return predict_volume(model, evidence, chunk_voxels=chunk_voxels, progress=progress)
 
 
 # -- steps ---------------------------------------------------------------------------------
 
 def run_synth(outdir, preset: str = "small", seed: int = 42, progress=None) -> dict:
-    """Build the synthetic district into ``outdir`` (see :mod:`voxprospect.synth`)."""
-    from .synth import run_synth as _run
+    """Build the synthetic district into ``outdir`` (see :mod:`voxprospect.synth.district`)."""
+    from voxprospect.synth.district import run_synth as _run
     return _run(outdir, preset=preset, seed=seed, progress=progress)
 
 
 def run_evidence(project_path, out_path, progress=None) -> dict:
-    """Build a project's evidence stack into ``out_path`` (see :mod:`voxprospect.project`)."""
-    from .project import run_evidence as _run
+    """Build a project's evidence stack into ``out_path`` (see :mod:`voxprospect.workflows.project`)."""
+    from voxprospect.workflows.project import run_evidence as _run
     return _run(project_path, out_path, progress=progress)
 
 
@@ -303,8 +306,8 @@ def run_train(project_path, outdir, model: str = "DL4", seed: int | None = None,
     Writes ``<model>.vxp.safetensors``, ``training_<model>.png`` (CNN), ``evidence.vti``
     and ``report.json`` into ``outdir``.
     """
-    from .io import write_volume
-    from .project import load_project
+    from voxprospect.io import write_volume
+    from voxprospect.workflows.project import load_project
 
     project = load_project(project_path)
     seed = project.seed if seed is None else int(seed)
@@ -319,7 +322,7 @@ def run_train(project_path, outdir, model: str = "DL4", seed: int | None = None,
     if tune:
         if model.upper() != "RF":
             raise VoxprospectError("--tune searches the random forest's hyper-parameters; use it with --model RF")
-        from .models import tune_random_forest
+        from voxprospect.learn import tune_random_forest
         with report.timer("tune"):
             found = tune_random_forest(data.windows, data.samples.labels, seed=seed,
                                        n_trials=int(training.get("tune_trials", 30)))
@@ -336,7 +339,7 @@ def run_train(project_path, outdir, model: str = "DL4", seed: int | None = None,
     return report.data | {"checkpoint": str(outdir / res["checkpoint"])}
 
 
-def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels: int = 262144,
+def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels: int = DEFAULT_CHUNK_VOXELS,
                 progress=None) -> dict:
     """Predict a prospectivity volume with a checkpoint over an evidence volume.
 
@@ -344,8 +347,8 @@ def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels:
     name); it must have been standardised with the model's statistics (as
     ``voxprospect evidence`` does for the training project).
     """
-    from .io import read_volume, write_volume
-    from .models import check_channels, load
+    from voxprospect.io import read_volume, write_volume
+    from voxprospect.learn import check_channels, load
 
     out_path = Path(out_path)
     report = RunReport("predict", {"model": str(model_path), "evidence": str(evidence_path),
@@ -377,7 +380,7 @@ def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels:
 def run_targets(prospectivity_path, outdir, orebody_path=None, threshold=None, min_voxels: int = 1,
                 layer: str = "orebody", progress=None) -> dict:
     """P-A threshold (from known orebodies) and 3D targets of a prospectivity volume."""
-    from .io import read_volume
+    from voxprospect.io import read_volume
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -451,8 +454,8 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
     -------
     dict (the report)
     """
-    from .evaluate import heldout_capture, truth_auc
-    from .io import write_volume
+    from voxprospect.learn.evaluate import heldout_capture, truth_auc
+    from voxprospect.io import write_volume
 
     outdir = _prepare_outdir(outdir, project)
     training = _settings(project.training) | dict(training_overrides or {})
@@ -480,7 +483,7 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
         results[name] = fit_and_evaluate(name, data, training, seed, outdir, epochs=epochs, device=device,
                                          progress=_scaled(progress, lo, hi), report=report)
 
-    chunk = int(_settings(project.prediction).get("chunk_voxels", 262144))
+    chunk = int(_settings(project.prediction).get("chunk_voxels", DEFAULT_CHUNK_VOXELS))
     tcfg = _settings(project.targets)
     threshold = tcfg.get("threshold", "pa")
     threshold = None if threshold in (None, "pa") else float(threshold)
@@ -536,7 +539,7 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
     return report.data | {"outdir": str(outdir)}
 
 
-MODEL_NAMES = ("DL1", "DL2", "DL3", "DL4", "RF")
+MODEL_NAMES = MODELS
 
 
 def _check_models(models) -> list:
@@ -551,7 +554,7 @@ def _check_models(models) -> list:
 
 
 def _predict_estimator(estimator, data: TrainingData, chunk_voxels, progress):
-    from .predict import predict_volume
+    from voxprospect.mapping.predict import predict_volume
     return predict_volume(estimator, data.evidence, channels=data.channels, window=data.samples.window,
                           edge=data.samples.edge, chunk_voxels=chunk_voxels, progress=progress)
 
@@ -604,20 +607,20 @@ def ablation_table(models: dict) -> str:
 
 def run_project(project_path, outdir=None, progress=None) -> dict:
     """The whole pipeline from a project file (evidence to targets)."""
-    from .project import load_project
+    from voxprospect.workflows.project import load_project
 
     project = load_project(project_path)
     return run_study(project, outdir if outdir is not None else project.output_dir, command="run",
                      progress=progress)
 
 
-def run_ablation(project_path, outdir, epochs=None, models=("DL1", "DL2", "DL3", "DL4", "RF"),
+def run_ablation(project_path, outdir, epochs=None, models=MODELS,
                  progress=None) -> dict:
     """Table 1: every preset and the random forest under every protocol.
 
     Writes ``ablation.md`` and ``ablation.json`` besides the models' checkpoints.
     """
-    from .project import load_project
+    from voxprospect.workflows.project import load_project
 
     project = load_project(project_path)
     rep = run_study(project, outdir, models=list(models), map_models=[], epochs=epochs, command="ablation",
@@ -638,8 +641,8 @@ def run_demo(outdir, preset: str = "small", seed: int = 42, epochs: int | None =
     SDG-like deposit is also held out of a second fit of each model to check that the
     model still ranks it among the most prospective 10% of the volume.
     """
-    from .io import read_volume
-    from .project import load_project
+    from voxprospect.io import read_volume
+    from voxprospect.workflows.project import load_project
 
     outdir = _prepare_outdir(outdir)
     schedule = dict(DEMO_TRAINING.get(preset, DEMO_TRAINING["paper"]))
@@ -661,7 +664,7 @@ def run_demo(outdir, preset: str = "small", seed: int = 42, epochs: int | None =
 
 def _sdg_deposit_id(district_dir) -> int | None:
     """The disseminated deposit outside the intrusions (the paper's SDG) of the district."""
-    from .io import read_volume
+    from voxprospect.io import read_volume
     ob = read_volume(Path(district_dir) / "orebodies.vti")
     table = ob.classes.get("orebody", {})
     for i, n in table.items():

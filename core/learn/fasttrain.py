@@ -1,7 +1,7 @@
 """Exact fast RCNN-LAM training on the CPU: a differentiable zero-skip forward.
 
 Training sees one ``k x k x k`` window per sample, and every 3x3x3 convolution
-inside it pads with zeros at the window's edge. :mod:`voxprospect.fastpredict`
+inside it pads with zeros at the window's edge. :mod:`voxprospect.learn.fastpredict`
 skips that padded work for prediction (only ``343 / 729`` of a 3x3x3
 convolution's (output, tap) pairs read a real cell when ``k = 3``); this module
 does the same for training, where torch's own ``Conv3d`` backward on such tiny
@@ -20,7 +20,7 @@ differentiable torch operations, so autograd gives the gradients:
   function whose backward is two more ``bmm`` per group: a step is a handful of
   large products, never one per cell, and no zero-filled gradient per slice.
 * For ``k = 3`` the blocks' convolutions handle their first two axes by the
-  5-point Toom-Cook (Winograd F(3, 3)) algorithm of :mod:`voxprospect.fastpredict`
+  5-point Toom-Cook (Winograd F(3, 3)) algorithm of :mod:`voxprospect.learn.fastpredict`
   (taps evaluated at ``0, 1, -1, 2, inf``): 25 points instead of 49 in-window
   (cell, tap) pairs on those axes, so 175 instead of 343 products per channel
   pair. The transform and its interpolation are one small matrix product each;
@@ -58,13 +58,13 @@ AUTO_WINDOWS = (3,)
 DEFAULT_TRANSFORM_AXES = 2
 
 #: Kernel side of the 5-point algorithm, ``G @ (W0, W1, W2)`` at ``t = 0, 1, -1, 2, inf``
-#: for ``(x0 + x1 t + x2 t^2)(W2 + W1 t + W0 t^2)`` (see :mod:`voxprospect.fastpredict`).
+#: for ``(x0 + x1 t + x2 t^2)(W2 + W1 t + W0 t^2)`` (see :mod:`voxprospect.learn.fastpredict`).
 TOOM_G = ((0.0, 0.0, 1.0), (1.0, 1.0, 1.0), (1.0, -1.0, 1.0), (4.0, 2.0, 1.0), (1.0, 0.0, 0.0))
 
 
 def network_of(model):
     """The unmodified :class:`RCNNLAM` behind ``model`` (bare, ``model_`` or ``module``), or None."""
-    from .fastpredict import network_of as _network_of
+    from voxprospect.learn.fastpredict import network_of as _network_of
 
     return _network_of(model)
 
@@ -439,7 +439,7 @@ class TrainingForward:
             to_points, to_cells = self._point_maps(x.device, x.dtype)
             y = _PointsProduct.apply(x, weight, to_points, to_cells)
         else:
-            cin, n = x.shape[1], x.shape[2]
+            cin = x.shape[1]
             cout = weight.shape[0]
             w = weight.permute(2, 3, 4, 1, 0)  # taps first: (3, 3, 3, C_in, C_out)
             cols = x.index_select(0, plan.gather.to(x.device))

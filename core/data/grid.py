@@ -22,7 +22,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .errors import GridMismatchError, VoxprospectError
+from voxprospect.errors import GridMismatchError, VoxprospectError
 
 _REL_TOL = 1e-9
 _ABS_TOL = 1e-6

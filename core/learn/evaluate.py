@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import LayerError, NoPositivesError, VoxprospectError
-from .report import atomic_path
+from voxprospect.errors import LayerError, NoPositivesError, VoxprospectError
+from voxprospect.report import atomic_path
 
 
 # -- classification metrics -------------------------------------------------------
@@ -279,7 +279,7 @@ def _crossing(t, rate, share, vmax):
 
 
 def _values_and_active(prospectivity, active, layer):
-    from .volume import Volume
+    from voxprospect.data.volume import Volume
 
     if isinstance(prospectivity, Volume):
         values = np.asarray(prospectivity[layer], dtype=float)
@@ -298,7 +298,7 @@ def _values_and_active(prospectivity, active, layer):
 
 def _single_layer(obj, preferred, shape):
     """An array from an array or from a Volume's preferred (or only) layer."""
-    from .volume import Volume
+    from voxprospect.data.volume import Volume
 
     if obj is None:
         return None

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import NoPositivesError
+from voxprospect.errors import NoPositivesError
 
-PROTOCOLS = ("random", "spatial", "deposit")
+from voxprospect.vocabulary import PROTOCOLS
 PROTOCOL_NOTES = {
     "random": "paper's 7:3 random split of stride-1 windows; leaks (neighbouring train and test "
               "windows share voxels) and inflates scores",

@@ -1,0 +1,56 @@
+"""Blocks of a grid: the one tiling and the one padding rule every chunked step uses.
+
+Whole-grid prediction (per-window and zero-skip paths), the chunked/Dask paths and
+training-window extraction cut the grid into near-cubic blocks and read each with a
+halo of ``r`` cells, padded with the edge rule only where it leaves the grid, so a
+block's windows equal those cut from the padded whole grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["block_shape", "block_starts", "padded_block"]
+
+
+def block_shape(shape, chunk_voxels: int) -> tuple[int, int, int]:
+    """Block size with at most ``chunk_voxels`` cells: halve the longest side until it fits.
+
+    Halving the longest side keeps blocks near-cubic, so the ``k // 2`` halo read
+    around each block stays a small fraction of it.
+    """
+    b = [int(s) for s in shape]
+    while b[0] * b[1] * b[2] > chunk_voxels:
+        axis = int(np.argmax(b))  # ties go to x
+        b[axis] = (b[axis] + 1) // 2
+    return tuple(b)
+
+
+def block_starts(shape, block):
+    """Lower corners of the blocks of size ``block`` tiling a grid of ``shape``, x slowest."""
+    for i in range(0, shape[0], block[0]):
+        for j in range(0, shape[1], block[1]):
+            for k in range(0, shape[2], block[2]):
+                yield (i, j, k)
+
+
+def padded_block(layers, shape, lo, hi, r, edge) -> np.ndarray:
+    """Evidence of block ``[lo, hi)`` plus an ``r``-cell halo, padded like ``pad_stack``.
+
+    The halo comes from the neighbouring cells where the grid has them; only the
+    part that falls outside the grid is padded with the edge rule, which is exactly
+    what padding the whole stack would have put there.
+    """
+    rlo = [max(a - r, 0) for a in lo]
+    rhi = [min(b + r, n) for b, n in zip(hi, shape)]
+    sl = tuple(slice(a, b) for a, b in zip(rlo, rhi))
+    data = np.empty((len(layers),) + tuple(b - a for a, b in zip(rlo, rhi)), dtype=np.float32)
+    for c, layer in enumerate(layers):
+        data[c] = layer[sl]
+    np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    pad = [(0, 0)] + [(r - (a - ra), r - (rb - b)) for a, b, ra, rb in zip(lo, hi, rlo, rhi)]
+    if r == 0 or not any(p for pair in pad for p in pair):
+        return data
+    if edge == "edge":
+        return np.pad(data, pad, mode="edge")
+    return np.pad(data, pad, mode="constant", constant_values=0)
