@@ -40,3 +40,10 @@ def small_volume(small_grid):
                   active=active,
                   classes={"lithology": {0: "host", 1: "granite", 2: "granodiorite"}},
                   meta={"source": "test"})
+
+
+@pytest.fixture
+def tiny_project(tmp_path):
+    """A project file over a tiny hand-made district (two deposits, one intrusion, density)."""
+    from tests_shared import make_tiny_project
+    return make_tiny_project(tmp_path / "district")

@@ -24,7 +24,7 @@ evidence block, so the ``(N, C, k, k, k)`` window array never exists, and worker
 threads run whole batches in parallel.
 
 Only the order of the float32 sums differs from ``torch``'s convolution, so
-probabilities agree to float32 rounding (``tests/test_fastpredict.py`` checks 1e-5 for every
+probabilities agree to float32 rounding (``tests/learn/test_fastpredict.py`` checks 1e-5 for every
 preset and window 3 and 5). Importing this module registers the path as
 ``"zero-skip"`` in :mod:`voxprospect.mapping.predict`, where ``method="auto"`` picks it for
 any unmodified :class:`~voxprospect.learn.network.RCNNLAM` (bare, inside a

@@ -38,7 +38,7 @@ differentiable torch operations, so autograd gives the gradients:
 Only the summation order differs from torch's convolutions. In float64 logits and
 gradients equal the module's to 1e-10 and 1e-7 (every preset, windows 3 and 5);
 in float32 logits agree to 1e-5 of their scale and gradients to a relative 1e-4
-(``tests/test_fasttrain.py``). The 5-point algorithm rounds about ten times more
+(``tests/learn/test_fasttrain.py``). The 5-point algorithm rounds about ten times more
 than a direct sum (still ~3e-6 of a convolution's output); ``transform_axes=0``
 keeps the direct sums at some speed. ``CNNClassifier(fast="auto")`` trains through
 it on the CPU for the windows in :data:`AUTO_WINDOWS`.

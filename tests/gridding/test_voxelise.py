@@ -58,7 +58,7 @@ def test_two_bodies_in_one_mesh():
 def test_solid_mask_of_real_kimberlite_facies_matches_vtk_and_mesh_volume(body):
     """DO-27 kimberlite facies (real closed TSurf wireframes, ../shared/data)."""
     tsurf = pytest.importorskip("voxprospect.io.tsurf")
-    path = Path(__file__).parents[1] / ".." / "shared" / "data" / "do27_kimberlite" / f"{body}.ts"
+    path = Path(__file__).parents[2] / ".." / "shared" / "data" / "do27_kimberlite" / f"{body}.ts"
     mesh = tsurf.read_tsurf_one(path)
     grid = VoxelGrid.from_bounds(mesh.bounds, (8.0, 6.0, 5.0), "EPSG:32612")
     mask = solid_mask(mesh, grid)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 import voxprospect
 from voxprospect_cli.main import cli
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_zip_holds_one_plugin_folder_with_metadata(tmp_path):

@@ -10,77 +10,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from voxprospect import LayerError, OutputError, Volume, VoxelGrid
+from voxprospect import LayerError, OutputError
 from voxprospect.io import read_volume, write_volume
 from voxprospect_cli.main import cli
 
-GRID = VoxelGrid((400_000.0, 3_000_000.0, -1_000.0), (100.0, 100.0, 50.0), (26, 22, 10), "EPSG:32651")
-
-PROJECT = """
-[project]
-name = "tiny"
-seed = 3
-output_dir = "out"
-
-[inputs.geology]
-path = "geology.vti"
-
-[inputs.geophysics]
-path = "geophysics.vti"
-
-[[evidence]]
-name = "intrusion"
-kind = "buffer"
-source = "geology"
-layer = "lithology"
-classes = ["granodiorite"]
-transform = "fuzzy"
-max_distance_m = 1500
-
-[[evidence]]
-name = "density"
-kind = "geophysics"
-source = "geophysics"
-layer = "density"
-
-[orebodies]
-source = "geology"
-layer = "orebody"
-
-[samples]
-window = 3
-min_distance_m = 500
-
-[training]
-models = {models}
-epochs = 2
-batch_size = 64
-protocols = ["random", "spatial", "deposit"]
-"""
-
-
-def make_tiny_district(folder, models='["DL1", "RF"]', with_ore=True):
-    """Two small deposits beside a granodiorite body, a density high over it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    i, j, k = np.meshgrid(*(np.arange(n) for n in GRID.shape), indexing="ij")
-    active = k < 9  # top level is air
-    lith = np.zeros(GRID.shape, np.int16)
-    lith[(i - 6) ** 2 + (j - 6) ** 2 + (k - 4) ** 2 <= 9] = 1
-    ore = np.zeros(GRID.shape, np.int16)
-    if with_ore:
-        ore[9:11, 5:8, 3:6] = 1       # deposit 1 at the body's east contact
-        ore[5:8, 9:11, 2:4] = 2       # deposit 2 at its north contact
-    rng = np.random.default_rng(0)
-    dens = (2.65 + 0.1 * (lith == 1) + 0.02 * rng.standard_normal(GRID.shape)).astype(np.float32)
-    dens[~active] = np.nan
-    geology = Volume(GRID, {"lithology": lith, "orebody": ore}, active,
-                     classes={"lithology": {0: "host", 1: "granodiorite"},
-                              "orebody": {0: "barren", 1: "East", 2: "North"}})
-    write_volume(geology, folder / "geology.vti")
-    write_volume(Volume(GRID, {"density": dens}, active), folder / "geophysics.vti")
-    (folder / "project.toml").write_text(PROJECT.replace("{models}", models))
-    return folder / "project.toml"
-
+from tests_shared import GRID, make_tiny_project
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
@@ -88,7 +22,7 @@ def study(tmp_path_factory):
     torch.set_num_threads(1)
     from voxprospect.workflows.pipeline import run_project
     folder = tmp_path_factory.mktemp("tiny")
-    project = make_tiny_district(folder)
+    project = make_tiny_project(folder)
     report = run_project(project, folder / "out")
     return folder, report
 
@@ -153,7 +87,7 @@ def test_checkpoint_predict_and_targets_steps_agree_with_the_study(study, tmp_pa
 
 def test_cli_train_predict_targets(tmp_path):
     folder = tmp_path / "d"
-    project = make_tiny_district(folder, models='["RF"]')
+    project = make_tiny_project(folder, models='["RF"]')
     r = CliRunner().invoke(cli, ["train", str(project), "-o", str(tmp_path / "m"), "--model", "RF"])
     assert r.exit_code == 0, r.output
     assert "spatial" in r.output
@@ -171,7 +105,7 @@ def test_cli_train_predict_targets(tmp_path):
 
 
 def test_no_positives_is_one_clear_error_and_no_output(tmp_path):
-    project = make_tiny_district(tmp_path / "d", with_ore=False)
+    project = make_tiny_project(tmp_path / "d", with_ore=False)
     r = CliRunner().invoke(cli, ["run", str(project), "-o", str(tmp_path / "out")])
     assert r.exit_code == 1
     assert "Error:" in r.output and "selects no voxel" in r.output and "Traceback" not in r.output
@@ -232,7 +166,7 @@ def test_demo_tiny_end_to_end(tmp_path):
 
 
 def test_cli_ablation_writes_table_one(tmp_path):
-    project = make_tiny_district(tmp_path / "d")
+    project = make_tiny_project(tmp_path / "d")
     r = CliRunner().invoke(cli, ["ablation", str(project), "-o", str(tmp_path / "abl"), "--epochs", "1",
                                  "--models", "DL1,DL3,RF"])
     assert r.exit_code == 0, r.output
