@@ -2,8 +2,9 @@
 
 Each command lives in its own module and is imported only when it runs, so
 ``voxprospect --help`` stays fast. Library errors a user can cause
-(:class:`voxprospect.errors.VoxprospectError`) become one ``Error:`` line and exit
-code 1, never a traceback.
+(:class:`voxprospect.errors.VoxprospectError`) become one ``Error:`` line (at most
+:data:`voxprospect.errors.MAX_MESSAGE` characters) and exit code 1, never a traceback.
+Ctrl-C prints ``Aborted`` and exits 130, after the step has removed what it created.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ COMMANDS = {
     "slices": ("slices", "slices", "Export a volume layer as GeoTIFF depth slices."),
     "plugin-zip": ("plugin_zip", "plugin_zip", "Build the installable QGIS plugin zip."),
 }
+
+
+# what a shell reports for a process stopped by SIGINT (128 + 2)
+EXIT_INTERRUPTED = 130
 
 
 class LazyGroup(click.Group):
@@ -57,13 +62,15 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
     def invoke(self, ctx):
-        from voxprospect.errors import VoxprospectError
+        from voxprospect.errors import Cancelled, VoxprospectError, user_message
         try:
             return super().invoke(ctx)
+        except (KeyboardInterrupt, Cancelled):
+            # the step has already removed what it created (voxprospect.outputs.step_outputs)
+            click.echo("Aborted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except VoxprospectError as e:
-            raise click.ClickException(str(e)) from None
-        except KeyboardInterrupt:
-            raise click.Abort() from None
+            raise click.ClickException(user_message(e)) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,6 +87,8 @@ def cli(ctx, verbose, quiet):
     logging.getLogger("voxprospect").setLevel(level)
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
+    from voxprospect.interrupt import install_sigint_handler
+    install_sigint_handler()
 
 
 if __name__ == "__main__":  # pragma: no cover
