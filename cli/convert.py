@@ -6,16 +6,16 @@ from pathlib import Path
 
 import click
 
-from .options import echo
+from .options import _volume_output, cell_size_option, echo
 
 
 @click.command(short_help="Convert between volume formats.")
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=False))
-@click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False))
+@click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False), callback=_volume_output)
 @click.option("--layer", "layers", multiple=True, help="Layer to keep (repeat for several; default all).")
 @click.option("--like", type=click.Path(dir_okay=False),
               help="Resample onto the grid of this volume file (needed for irregular meshes).")
-@click.option("--cell-size", type=float, help="Resample onto a grid of this cell size (m) over IN's box.")
+@cell_size_option
 @click.option("--method", type=click.Choice(["mean", "linear", "nearest"]), default="mean", show_default=True,
               help="Resampling of rectilinear inputs (UBC meshes, .vtr).")
 def convert(src, dst, layers, like, cell_size, method):
@@ -25,11 +25,20 @@ def convert(src, dst, layers, like, cell_size, method):
     slices, one layer). OUT is written atomically and may never be IN. A report
     ``OUT.report.json`` records the inputs and the grid."""
     from voxprospect.errors import OutputError
-    from voxprospect.io import read_volume, write_volume
-    from voxprospect.report import RunReport
+    from voxprospect.outputs import check_output_file, step_outputs, volume_suffixes
 
     if Path(src).resolve() == Path(dst).resolve():
         raise OutputError(f"{dst}: refusing to overwrite the input file; choose another OUT")
+    check_output_file(dst, volume_suffixes(), what="converted volume", inputs=[src] + ([like] if like else []))
+    # a GOCAD voxet or UBC mesh is several files beside OUT: what appears there is the step's
+    with step_outputs(folders=[Path(dst).parent]):
+        _convert(src, dst, layers, like, cell_size, method)
+
+
+def _convert(src, dst, layers, like, cell_size, method):
+    from voxprospect.io import read_volume, write_volume
+    from voxprospect.report import RunReport
+
     report = RunReport("convert", {"in": src, "out": dst, "layers": list(layers), "like": like,
                                    "cell_size": cell_size, "method": method})
     report.add_input(src)

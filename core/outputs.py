@@ -23,8 +23,6 @@ from typing import Iterable
 
 from .errors import OutputError
 
-# What the volume writers (voxprospect.io.write_volume) write, by suffix.
-VOLUME_SUFFIXES = (".vti", ".tif", ".tiff", ".vo", ".msh")
 GEOTIFF_SUFFIXES = (".tif", ".tiff")
 # Room left free beyond the estimate, so a step does not fill the disk to the last byte.
 _FREE_MARGIN = 16 * 1024 * 1024
@@ -122,6 +120,14 @@ def check_output_file(path, suffixes: Iterable[str] | None = None, *, what: str 
     return path
 
 
+def volume_suffixes() -> tuple[str, ...]:
+    """The suffixes :func:`voxprospect.io.write_volume` has a writer for."""
+    from . import io
+
+    io._load_optional_readers()
+    return tuple(sorted(set(io._WRITERS) | set(GEOTIFF_SUFFIXES)))
+
+
 def volume_bytes(n_cells: int, n_layers: int, bytes_per_value: int = 4) -> int:
     """Rough size of a volume file: every layer plus the active mask, uncompressed."""
     return int(n_cells) * (int(n_layers) * int(bytes_per_value) + 1)
@@ -142,51 +148,64 @@ def step_outputs(folders=(), files=()):
     Parameters
     ----------
     folders : iterable of path-like
-        Folders the step writes into: created on entry (with their parents) when
-        missing. On failure every entry that appeared in them is removed, and the
-        folders the step created are removed too.
+        Folders the step writes into, created on entry (with their parents) when
+        missing. On failure a folder the step created is removed whole; in a folder
+        that was there before, only the entries that appeared during the step are.
     files : iterable of path-like
-        Single files the step writes elsewhere; removed on failure if they did
-        not exist before.
+        Single files the step writes (their folders are created when missing).
+        On failure each is removed if it did not exist before, and so is every
+        folder created for it.
 
     Yields
     ------
     list of Path
         The folders, created.
 
-    Every exception (including ``KeyboardInterrupt``) propagates unchanged after
+    Every exception (``KeyboardInterrupt`` included) propagates unchanged after
     the clean-up.
     """
     folders = [Path(f) for f in folders]
     files = [Path(f) for f in files]
-    created_dirs, before = [], {}
+    created, before = [], {}
     existed = {f: f.exists() or f.is_symlink() for f in files}
-    for d in folders:
-        missing = []
-        p = d.absolute()
-        while not p.exists():
+
+    def make(d: Path) -> None:
+        missing, p = [], d.absolute()
+        while not p.exists() and p.parent != p:
             missing.append(p)
             p = p.parent
         try:
             d.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise OutputError(f"{d}: cannot create the output folder ({e.strerror or e})") from None
-        created_dirs.extend(reversed(missing))
-        before[d] = set(os.listdir(d))
+            raise OutputError(f"{d}: cannot create the folder ({e.strerror or e})") from None
+        created.extend(reversed(missing))
+
     try:
+        for d in folders:
+            make(d)
+            before[d.absolute()] = set(os.listdir(d))
+        for f in files:
+            make(f.parent if str(f.parent) else Path("."))
         yield folders
     except BaseException:
         for f, was in existed.items():
             if not was:
                 _remove(f)
         for d, names in before.items():
+            if d in created:
+                continue
             if d.is_dir():
                 for name in set(os.listdir(d)) - names:
                     _remove(d / name)
-        for d in reversed(created_dirs):
-            with contextlib.suppress(OSError):
-                d.rmdir()
+        for d in reversed(created):
+            if d.is_dir():
+                _remove(d) if d in before else _rmdir(d)
         raise
+
+
+def _rmdir(d: Path) -> None:
+    with contextlib.suppress(OSError):
+        d.rmdir()
 
 
 def _remove(p: Path) -> None:

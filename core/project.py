@@ -259,6 +259,10 @@ class Project:
             vol = vol.with_layer(ob.layer, vol[ob.layer], {0: "barren", **ob.deposits})
         return vol
 
+    def source_files(self) -> dict:
+        """Input name -> the file it is read from (named in evidence errors)."""
+        return {n: s.path for n, s in self.inputs.items()}
+
     def to_dict(self) -> dict:
         """JSON-ready summary: the raw file content plus resolved paths."""
         return {"path": str(self.path), "name": self.name, "seed": self.seed,
@@ -354,6 +358,94 @@ def _existing_file(checker: _Checker, key: str, value: str) -> Path:
     return p
 
 
+SEED_MAX = 2**32 - 1  # numpy's and torch's seeds are unsigned 32-bit
+# A training window holds window^3 voxels of every channel; 31 already means 29,791
+# voxels a channel a window, far beyond the paper's 3, so larger is a typo, not a study.
+WINDOW_MAX = 31
+
+
+def check_seed(seed, what: str = "seed", path=None) -> int:
+    """A seed numpy and torch accept: an integer in 0 .. 2**32 - 1.
+
+    Raises
+    ------
+    VoxprospectError (ProjectFileError naming ``path`` when given)
+    """
+    ok = isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= SEED_MAX
+    if not ok:
+        problem = f"{what} must be an integer from 0 to {SEED_MAX:,}, got {seed!r}"
+        raise ProjectFileError(path, problem) if path is not None else VoxprospectError(problem)
+    return int(seed)
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the system can give this process now (Linux MemAvailable; else physical memory)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(path, what: str, n_cells: int, n_bytes: int) -> None:
+    """Refuse, before allocating, a request larger than the memory the machine has.
+
+    Parameters
+    ----------
+    path : path-like
+        The file that asks for it (named in the message).
+    what : str
+        What it is ("the grid with 4 evidence channels").
+    n_cells, n_bytes : int
+        Its size in cells and its rough memory in bytes.
+
+    Raises
+    ------
+    ProjectFileError
+    """
+    from .outputs import _bytes
+
+    avail = available_memory_bytes()
+    if avail is not None and n_bytes > avail:
+        raise ProjectFileError(path, f"{what}: {n_cells:,} cells need about {_bytes(n_bytes)} of memory, "
+                                     f"more than the {_bytes(avail)} available; use a smaller grid or "
+                                     "coarser cells")
+
+
+def _check_reader_options(checker, key, path: Path, options: Mapping) -> None:
+    """Refuse reader options the file's reader does not take (they were silently ignored)."""
+    import inspect
+
+    from . import io as vio
+
+    if not options:
+        return
+    try:
+        fmt = vio.sniff_format(path)
+    except VoxprospectError:
+        return  # the reader will say what is wrong with the file itself
+    vio._load_optional_readers()
+    reader = vio._READERS.get(fmt)
+    if reader is None:
+        return
+    params = inspect.signature(reader).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD and p.name != "_" for p in params):
+        return  # passes them on to another library: cannot be checked here
+    allowed = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)][1:]
+    for k in options:
+        if k not in allowed:
+            checker.fail(checker.key(f"options.{k}"),
+                         f"unknown option for a {fmt} file{_suggest(k, allowed)}; "
+                         f"options it takes: {', '.join(allowed) or '(none)'}")
+
+
 # -- loading --------------------------------------------------------------------------
 
 def load_project(path) -> Project:
@@ -401,7 +493,7 @@ def load_project(path) -> Project:
     # [project]
     pc = _Checker(path, top.get("project", "table", {}), "project", PROJECT_KEYS)
     name = pc.get("name", "str", path.stem)
-    seed = pc.get("seed", "int", 42)
+    seed = check_seed(pc.get("seed", "int", 42), "project.seed", path)
     output_dir = _resolve(base, pc.get("output_dir", "str", "output"))
     description = pc.get("description", "str")
 
@@ -422,8 +514,9 @@ def load_project(path) -> Project:
         fmt = ic.get("format", "str")
         if fmt is not None and fmt not in FORMATS:
             ic.fail(ic.key("format"), f"{fmt!r} is not one of: {', '.join(FORMATS)}{_suggest(fmt, FORMATS)}")
-        inputs[in_name] = InputSpec(in_name, p, fmt, dict(ic.get("options", "table", {})),
-                                    ic.get("description", "str"))
+        options = dict(ic.get("options", "table", {}))
+        _check_reader_options(ic, "options", p, options)
+        inputs[in_name] = InputSpec(in_name, p, fmt, options, ic.get("description", "str"))
 
     # [grid]
     grid, grid_reference = None, None
@@ -438,6 +531,13 @@ def load_project(path) -> Project:
             origin = gc.get("origin", "number_list3", required=True)
             cell_size = gc.get("cell_size", "number_list3", required=True)
             shape = gc.get("shape", "int_list3", required=True)
+            if any(n < 1 for n in shape):
+                gc.fail("grid.shape", f"must be three positive cell counts, got {shape}")
+            n_cells = math.prod(shape)
+            # the evidence stack (float32 a channel) plus the active mask, at the least
+            n_channels = max(sum(isinstance(e, Mapping) for e in raw.get("evidence", []) or []), 1)
+            check_memory(path, f"grid.shape {shape} with {n_channels} evidence channel(s)", n_cells,
+                         n_cells * (4 * n_channels + 1))
             try:
                 grid = VoxelGrid(tuple(origin), tuple(cell_size), tuple(shape), gc.get("crs", "str"))
             except VoxprospectError as e:
@@ -495,6 +595,11 @@ def load_project(path) -> Project:
     window = sc.positive("window", "int", 3)
     if window % 2 == 0:
         sc.fail("samples.window", f"must be odd (the window is centred on a voxel), got {window}")
+    if window > WINDOW_MAX:
+        per = window ** 3 * max(len(evidence), 1) * 4
+        sc.fail("samples.window", f"{window} is larger than the {WINDOW_MAX} allowed: each window holds "
+                                  f"{window ** 3:,} voxels a channel ({per:,} bytes with "
+                                  f"{max(len(evidence), 1)} channel(s)); the paper uses 3")
     samples = SampleSettings(window, float(sc.positive("min_distance_m", "number", 800.0, allow_zero=True)),
                              sc.choice("edge", EDGES, "edge"),
                              float(sc.positive("negatives_per_positive", "number", 1.0)))
@@ -566,16 +671,24 @@ def run_evidence(project_path, out_path=None, progress: Callable[[float, str], N
     OutputError
         If ``out_path`` is one of the inputs.
     """
-    from .evidence import build_evidence
-    from .io import write_volume
-    from .report import RunReport, check_not_input
+    from .outputs import check_output_file, step_outputs, volume_bytes, volume_suffixes
 
     project = load_project(project_path)
     if not project.evidence:
         raise ProjectFileError(project.path, "no [[evidence]] channel is defined")
     out = Path(out_path) if out_path is not None else project.output_dir / "evidence.vti"
     inputs = [project.path, *project.input_paths()]
-    check_not_input(out, inputs)
+    need = volume_bytes(project.grid.n_cells, len(project.evidence)) if project.grid is not None else 0
+    check_output_file(out, volume_suffixes(), what="evidence volume", inputs=inputs, need_bytes=need)
+    with step_outputs(files=[out, out.parent / "report.json"]):
+        return _evidence_step(project, out, inputs, progress)
+
+
+def _evidence_step(project, out, inputs, progress) -> dict:
+    from .evidence import build_evidence
+    from .io import write_volume
+    from .report import RunReport
+
     report = RunReport("evidence", {"project": str(project.path), "out": str(out)}, project.seed)
     for p in inputs:
         report.add_input(p)
@@ -586,7 +699,8 @@ def run_evidence(project_path, out_path=None, progress: Callable[[float, str], N
         sources = project.load_inputs(sources_used)
     with report.timer("build_evidence"):
         evidence = build_evidence(project.evidence, sources,
-                                  progress=lambda f, m: step(0.1 + 0.8 * f, m))
+                                  progress=lambda f, m: step(0.1 + 0.8 * f, m),
+                                  source_files=project.source_files())
     evidence = evidence.with_meta(project=project.name, project_file=str(project.path))
     with report.timer("write"):
         step(0.92, f"writing {out}")
