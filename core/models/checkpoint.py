@@ -440,9 +440,11 @@ def validate_header(path, header: dict, file_size: int) -> dict:
         if not isinstance(shape, list) or len(shape) > 8 or not all(_is_int(n) and n >= 0 for n in shape):
             _field(path, f"{where}.shape", f"must be a list of at most 8 counts >= 0, got {_short(shape)}")
         if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)
-                and 0 <= offsets[0] <= offsets[1] <= data_size):
-            _field(path, f"{where}.data_offsets", f"must be [start, end] within the {data_size:,} data bytes, "
-                                                 f"got {_short(offsets)}")
+                and 0 <= offsets[0] <= offsets[1]):
+            _field(path, f"{where}.data_offsets", f"must be [start, end] byte offsets, got {_short(offsets)}")
+        if offsets[1] > data_size:
+            raise InputFileError(path, f"checkpoint is corrupt or truncated: {where} ends at data byte "
+                                       f"{offsets[1]:,} but the file holds {data_size:,}")
         n = 1
         for d in shape:
             n *= d
