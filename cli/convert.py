@@ -51,6 +51,11 @@ def _convert(src, dst, layers, like, cell_size, method):
     with report.timer("read"):
         vol = _read(src, kwargs)
     if layers:
+        missing = [n for n in layers if n not in vol]
+        if missing:
+            from voxprospect.errors import LayerError
+            raise LayerError(f"{src}: no layer {', '.join(map(repr, missing))}; layers are: "
+                             f"{', '.join(vol.names) or '(none)'}")
         vol = vol.select(layers)
     with report.timer("write"):
         write_volume(vol, dst, inputs=[src] + ([like] if like else []))

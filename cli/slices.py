@@ -19,6 +19,9 @@ def slices(volume, layer, output):
 
     check_output_file(output, GEOTIFF_SUFFIXES, what="GeoTIFF", inputs=[volume])
     vol = read_volume(volume)
+    if layer is not None and layer not in vol:
+        from voxprospect.errors import LayerError
+        raise LayerError(f"{volume}: no layer {layer!r}; layers are: {', '.join(vol.names) or '(none)'}")
     with step_outputs(files=[output]):
         write_geotiff_levels(vol, output, layer=layer, inputs=[volume])
     nz = vol.grid.shape[2]

@@ -538,8 +538,14 @@ def _build_evidence(specs, sources, stats, progress, current) -> Volume:
                                      f"stored channels: {', '.join(stats) or '(none)'}")
                 st = dict(stats[spec.name])
             else:
-                st = fit_standardiser(values, active, spec.standardise, log10=spec.log10, name=spec.name)
-            out = apply_standardiser(values, st, active, name=spec.name)
+                try:
+                    st = fit_standardiser(values, active, spec.standardise, log10=spec.log10, name=spec.layer)
+                except LayerError as e:
+                    raise LayerError(f"evidence channel {spec.name!r}: {e}") from None
+            try:
+                out = apply_standardiser(values, st, active, name=spec.layer)
+            except LayerError as e:
+                raise LayerError(f"evidence channel {spec.name!r}: {e}") from None
             out_stats[spec.name] = st
         else:
             out = np.array(values, dtype=np.float32)

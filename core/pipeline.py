@@ -413,6 +413,9 @@ def run_targets(prospectivity_path, outdir, orebody_path=None, threshold=None, m
     """P-A threshold (from known orebodies) and 3D targets of a prospectivity volume."""
     if threshold is not None and not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise VoxprospectError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
+    if threshold is None and orebody_path is None:
+        raise VoxprospectError(f"{prospectivity_path}: no threshold to map targets at: give a threshold "
+                               "(--threshold), or the known orebodies (--orebodies) for the prediction-area plot")
     outdir = _check_outdir(outdir)
     with step_outputs(folders=[outdir]):
         return _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, layer, progress)

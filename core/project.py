@@ -294,8 +294,9 @@ class _Checker:
             self.fail(where, f"must be a table ([{where}]), got {_type_name(table)}")
         for key in table:
             if key not in allowed:
+                place = f"[{where}]" if where else "the file's top level"
                 self.fail(self.key(key), f"unknown key{_suggest(key, allowed)}; allowed keys in "
-                                         f"[{where}]: {', '.join(allowed)}")
+                                         f"{place}: {', '.join(allowed)}")
 
     def key(self, key) -> str:
         return f"{self.where}.{key}" if self.where else str(key)
