@@ -178,6 +178,8 @@ PROJECT_CASES = [
      ["geophysics.vti", "constant"]),
     ("evidence-log10-negative", "evidence", sub('layer = "density"', 'layer = "signed"\nlog10 = true'),
      ["geophysics.vti", "log10"]),
+    ("class-name-huge", "evidence", sub('classes = ["granodiorite"]', 'classes = ["' + "g" * 130_000 + '"]'),
+     ["geology.vti", "characters cut"]),
     ("evidence-kind-unknown", "evidence", sub('kind = "geophysics"', 'kind = "magic"'), ["project.toml", "kind", "magic"]),
     ("evidence-duplicate", "evidence", sub('name = "density"', 'name = "intrusion"'), ["project.toml", "unique"]),
     ("evidence-none", "evidence", lambda t: t.split("[[evidence]]")[0], ["project.toml", "no [[evidence]]"]),
