@@ -10,8 +10,8 @@ a small watchdog thread re-delivers it as soon as the main thread has left those
 sections. Everywhere else Ctrl-C raises ``KeyboardInterrupt`` at once, and each
 step's :func:`voxprospect.outputs.step_outputs` removes what it had created.
 
-:func:`check_cancelled` is the safe point for loops that want to stop with
-:class:`~voxprospect.errors.Cancelled` rather than wait.
+The CLI turns the interrupt (or a :class:`~voxprospect.errors.Cancelled` raised by a
+progress callback) into ``Aborted`` and exit code 130.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import signal
 import sys
 import threading
 import time
-
-from .errors import Cancelled
 
 _state = {"depth": 0, "pending": False, "installed": False, "watchdog": None}
 _IMPORT_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
@@ -101,10 +99,3 @@ def deferred():
             and not _inside_import(sys._getframe()):
         _state["pending"] = False
         raise KeyboardInterrupt
-
-
-def check_cancelled() -> None:
-    """Raise :class:`Cancelled` if Ctrl-C is waiting to be delivered."""
-    if _state["pending"] and _state["depth"] == 0:
-        _state["pending"] = False
-        raise Cancelled("cancelled by the user (Ctrl-C)")
