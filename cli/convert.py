@@ -36,6 +36,8 @@ def convert(src, dst, layers, like, cell_size, method):
 
 
 def _convert(src, dst, layers, like, cell_size, method):
+    import numpy as np
+
     from voxprospect.io import read_volume, write_volume
     from voxprospect.report import RunReport
 
@@ -57,6 +59,10 @@ def _convert(src, dst, layers, like, cell_size, method):
             raise LayerError(f"{src}: no layer {', '.join(map(repr, missing))}; layers are: "
                              f"{', '.join(vol.names) or '(none)'}")
         vol = vol.select(layers)
+    empty = [n for n in vol.names if vol[n].dtype.kind == "f" and not np.isfinite(vol[n][vol.active]).any()]
+    for n in empty:  # converted as asked, but never without a word
+        click.echo(f"Warning: {src}: layer {n!r} has no finite value in the active cells (all NaN)", err=True)
+    report["empty_layers"] = empty
     with report.timer("write"):
         write_volume(vol, dst, inputs=[src] + ([like] if like else []))
     report.add_output(dst)

@@ -54,7 +54,7 @@ def test_sigint_during_run_aborts_cleanly(district, tmp_path):
     outcomes = []
     for delay in DELAYS:
         out_dir = tmp_path / f"run_{delay}"
-        rc, out, err = _sigint_after(["run", district["dir"] / "project.toml", "-o", out_dir], delay, tmp_path)
+        rc, _out, err = _sigint_after(["run", district["dir"] / "project.toml", "-o", out_dir], delay, tmp_path)
         outcomes.append((delay, rc))
         if rc == 0:  # finished before the signal: nothing to check about aborting
             continue
@@ -74,10 +74,9 @@ def test_deferred_section_delivers_the_interrupt_on_leaving():
     try:
         assert install_sigint_handler()
         done = []
-        with pytest.raises(KeyboardInterrupt):
-            with deferred():
-                signal.raise_signal(signal.SIGINT)
-                done.append("the section finished")
+        with pytest.raises(KeyboardInterrupt), deferred():
+            signal.raise_signal(signal.SIGINT)
+            done.append("the section finished")
         assert done == ["the section finished"]
     finally:
         signal.signal(signal.SIGINT, old)

@@ -15,9 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from voxprospect.errors import Cancelled, OutputError
-from voxprospect.outputs import check_folder, check_output_file, step_outputs, volume_bytes
+from voxprospect.outputs import (
+    check_folder,
+    check_output_file,
+    step_outputs,
+    volume_bytes,
+)
 
 _spec = importlib.util.spec_from_file_location("badinput_commands",
                                                Path(__file__).parent / "badinput" / "test_commands.py")
@@ -123,7 +127,6 @@ def test_train_with_one_deposit_reports_the_skipped_protocol(district, tmp_path)
     """A project with one deposit cannot hold one out: the protocol is skipped, said so, exit 0."""
     from voxprospect import Volume
     from voxprospect.io import read_volume, write_volume
-
     from voxprospect_cli.main import cli
 
     geo = read_volume(district["dir"] / "geology.vti")

@@ -28,7 +28,6 @@ def windows(n=48, seed=0):
 def make_checkpoints(folder: Path) -> dict:
     """A tiny DL1 network and a tiny 5-tree forest, each saved as a checkpoint."""
     import torch
-
     from voxprospect.models import CNNClassifier, RandomForestModel, save_checkpoint
 
     torch.set_num_threads(1)

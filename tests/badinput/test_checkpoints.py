@@ -267,10 +267,9 @@ def test_missing_and_folder_checkpoints_are_refused(originals, tmp_path, refused
 
 def test_the_unedited_checkpoints_predict(originals, tmp_path):
     """The table's baseline: both originals, copied unchanged, predict a finite volume."""
-    from voxprospect.io import read_volume
-
-    from voxprospect_cli.main import cli
     from click.testing import CliRunner
+    from voxprospect.io import read_volume
+    from voxprospect_cli.main import cli
 
     for model in ("cnn", "rf"):
         copy = tmp_path / originals[model].name

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from voxprospect import Volume, VoxelGrid
 from voxprospect.io import write_volume
 
@@ -410,3 +409,17 @@ def test_read_only_folder_is_refused(tmp_path, district, refused):
                 inputs=[district["dir"]], outputs=[ro])
     finally:
         ro.chmod(0o700)
+
+
+def test_all_nan_layer_converts_with_a_warning(tmp_path, district):
+    """Converting is allowed, but an all-NaN layer is never passed on without a word."""
+    from click.testing import CliRunner
+
+    from voxprospect_cli.main import cli
+
+    out = tmp_path / "c.vti"
+    r = CliRunner().invoke(cli, ["convert", str(district["dir"] / "geophysics.vti"), str(out)])
+    assert r.exit_code == 0, r.output
+    warnings = [line for line in r.output.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and "'empty'" in warnings[0] and "geophysics.vti" in warnings[0]
+    assert out.exists()

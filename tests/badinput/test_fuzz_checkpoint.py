@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from voxprospect.errors import VoxprospectError
 
 _spec = importlib.util.spec_from_file_location("badinput_checkpoint_files",
