@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from .options import echo
+from .options import echo, epochs_option
 
 
 @click.command(short_help="DL1-DL4 + RF under every protocol (Table 1).")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the project's epochs.")
+@epochs_option
 @click.option("--models", default="DL1,DL2,DL3,DL4,RF", show_default=True, help="Comma-separated models.")
 def ablation(project, outdir, epochs, models):
     """Train and evaluate every model under every protocol; write ablation.md and

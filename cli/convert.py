@@ -6,16 +6,16 @@ from pathlib import Path
 
 import click
 
-from .options import echo
+from .options import _volume_output, cell_size_option, echo
 
 
 @click.command(short_help="Convert between volume formats.")
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=False))
-@click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False))
+@click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False), callback=_volume_output)
 @click.option("--layer", "layers", multiple=True, help="Layer to keep (repeat for several; default all).")
 @click.option("--like", type=click.Path(dir_okay=False),
               help="Resample onto the grid of this volume file (needed for irregular meshes).")
-@click.option("--cell-size", type=float, help="Resample onto a grid of this cell size (m) over IN's box.")
+@cell_size_option
 @click.option("--method", type=click.Choice(["mean", "linear", "nearest"]), default="mean", show_default=True,
               help="Resampling of rectilinear inputs (UBC meshes, .vtr).")
 def convert(src, dst, layers, like, cell_size, method):
@@ -25,11 +25,22 @@ def convert(src, dst, layers, like, cell_size, method):
     slices, one layer). OUT is written atomically and may never be IN. A report
     ``OUT.report.json`` records the inputs and the grid."""
     from voxprospect.errors import OutputError
-    from voxprospect.io import read_volume, write_volume
-    from voxprospect.report import RunReport
+    from voxprospect.io.outputs import check_output_file, step_outputs, volume_suffixes
 
     if Path(src).resolve() == Path(dst).resolve():
         raise OutputError(f"{dst}: refusing to overwrite the input file; choose another OUT")
+    check_output_file(dst, volume_suffixes(), what="converted volume", inputs=[src] + ([like] if like else []))
+    # a GOCAD voxet or UBC mesh is several files beside OUT: what appears there is the step's
+    with step_outputs(folders=[Path(dst).parent]):
+        _convert(src, dst, layers, like, cell_size, method)
+
+
+def _convert(src, dst, layers, like, cell_size, method):
+    import numpy as np
+
+    from voxprospect.io import read_volume, write_volume
+    from voxprospect.report import RunReport
+
     report = RunReport("convert", {"in": src, "out": dst, "layers": list(layers), "like": like,
                                    "cell_size": cell_size, "method": method})
     report.add_input(src)
@@ -42,7 +53,16 @@ def convert(src, dst, layers, like, cell_size, method):
     with report.timer("read"):
         vol = _read(src, kwargs)
     if layers:
+        missing = [n for n in layers if n not in vol]
+        if missing:
+            from voxprospect.errors import LayerError
+            raise LayerError(f"{src}: no layer {', '.join(map(repr, missing))}; layers are: "
+                             f"{', '.join(vol.names) or '(none)'}")
         vol = vol.select(layers)
+    empty = [n for n in vol.names if vol[n].dtype.kind == "f" and not np.isfinite(vol[n][vol.active]).any()]
+    for n in empty:  # converted as asked, but never without a word
+        click.echo(f"Warning: {src}: layer {n!r} has no finite value in the active cells (all NaN)", err=True)
+    report["empty_layers"] = empty
     with report.timer("write"):
         write_volume(vol, dst, inputs=[src] + ([like] if like else []))
     report.add_output(dst)

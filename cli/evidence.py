@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .options import echo, project_argument
+from .options import _volume_output, echo, project_argument
 
 
 @click.command(short_help="Build the evidence stack from a project file.")
 @project_argument
-@click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False), callback=_volume_output,
               help="Evidence volume to write (.vti). Default: <output_dir>/evidence.vti of the project.")
 def evidence(project, out_path):
     """Read the project's inputs, build every [[evidence]] channel (3D buffers of

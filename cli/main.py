@@ -2,8 +2,9 @@
 
 Each command lives in its own module and is imported only when it runs, so
 ``voxprospect --help`` stays fast. Library errors a user can cause
-(:class:`voxprospect.errors.VoxprospectError`) become one ``Error:`` line and exit
-code 1, never a traceback.
+(:class:`voxprospect.errors.VoxprospectError`) become one ``Error:`` line (at most
+:data:`voxprospect.errors.MAX_MESSAGE` characters) and exit code 1, never a traceback.
+Ctrl-C prints ``Aborted`` and exits 130, after the step has removed what it created.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ COMMANDS = {
 }
 
 
+# what a shell reports for a process stopped by SIGINT (128 + 2)
+EXIT_INTERRUPTED = 130
+
+
 class LazyGroup(click.Group):
     """A click group whose commands are imported on first use."""
 
@@ -56,14 +61,37 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's main, except that Ctrl-C anywhere (parsing, importing a command) exits 130.
+
+        click's own standalone mode turns a KeyboardInterrupt outside the command into
+        ``Aborted!`` and exit 1, which a shell or a batch script cannot tell from an error.
+        """
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            # without standalone mode click returns an Exit's code instead of exiting
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("Aborted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
+
     def invoke(self, ctx):
-        from voxprospect.errors import VoxprospectError
+        from voxprospect.errors import Cancelled, VoxprospectError, user_message
         try:
             return super().invoke(ctx)
+        except (KeyboardInterrupt, Cancelled):
+            # the step has already removed what it created (voxprospect.io.outputs.step_outputs)
+            click.echo("Aborted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except VoxprospectError as e:
-            raise click.ClickException(str(e)) from None
-        except KeyboardInterrupt:
-            raise click.Abort() from None
+            raise click.ClickException(user_message(e)) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,6 +108,8 @@ def cli(ctx, verbose, quiet):
     logging.getLogger("voxprospect").setLevel(level)
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
+    from voxprospect.interrupt import install_sigint_handler
+    install_sigint_handler()
 
 
 if __name__ == "__main__":  # pragma: no cover

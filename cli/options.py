@@ -1,19 +1,83 @@
-"""Options shared by several commands."""
+"""Options shared by several commands, each with the callback that validates it.
+
+A value is refused when the command line is parsed (click's ``Error: Invalid value for
+'--seed'``, exit 2), before anything is read or computed: a seed numpy would reject, a
+CUDA device torch cannot see, a zero cell size, a threshold that is not a
+probability, an output whose suffix the command cannot write.
+"""
 
 from __future__ import annotations
 
 import click
 
+from voxprospect.limits import SEED_MAX
 from voxprospect.vocabulary import DEVICES, DISTRICT_PRESETS
 
-seed_option = click.option("--seed", type=int, default=42, show_default=True,
-                           help="Random seed (recorded in report.json).")
+
+
+# -- callbacks ---------------------------------------------------------------------------
+
+def _device(ctx, param, value):
+    """cuda only where torch sees a CUDA device (torch is imported only then)."""
+    if value == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise click.BadParameter("torch sees no CUDA device on this machine; use cpu or auto")
+    return value
+
+
+def suffix_callback(suffixes, what):
+    """A callback refusing a path whose suffix is not one of ``suffixes``."""
+    allowed = tuple(s.lower() for s in suffixes)
+
+    def check(ctx, param, value):
+        if value is None:
+            return value
+        from pathlib import Path
+        suffix = Path(value).suffix.lower()
+        if suffix not in allowed:
+            raise click.BadParameter(f"{value}: no writer for {suffix or 'no suffix'!r} here; {what} must end "
+                                     f"in {' or '.join(allowed)}")
+        return value
+    return check
+
+
+def _volume_output(ctx, param, value):
+    """A volume file we have a writer for (.vti, .vo, .msh, .tif...)."""
+    if value is None:
+        return value
+    from voxprospect.io.outputs import volume_suffixes
+    return suffix_callback(volume_suffixes(), "a volume output")(ctx, param, value)
+
+
+# -- the registry ------------------------------------------------------------------------
+
+seed_option = click.option("--seed", type=click.IntRange(0, SEED_MAX), default=42, show_default=True,
+                           help="Random seed, 0 to 2^32-1 (recorded in report.json).")
+seed_override_option = click.option("--seed", type=click.IntRange(0, SEED_MAX), default=None,
+                                    help="Override the project's seed (0 to 2^32-1).")
 outdir_argument = click.argument("outdir", type=click.Path(file_okay=False))
 project_argument = click.argument("project", type=click.Path(exists=True, dir_okay=False))
 preset_option = click.option("--preset", type=click.Choice(DISTRICT_PRESETS), default="small",
                              show_default=True, help="Size of the synthetic district.")
 device_option = click.option("--device", type=click.Choice(DEVICES), default="auto",
-                             show_default=True, help="Torch device for the CNN.")
+                             show_default=True, callback=_device, help="Torch device for the CNN.")
+epochs_option = click.option("--epochs", type=click.IntRange(min=1, max=100_000), default=None,
+                             help="Override the project's epochs.")
+cell_size_option = click.option("--cell-size", type=click.FloatRange(min=0, min_open=True, max=1e7), default=None,
+                                help="Resample onto a grid of this cell size (m, > 0) over IN's box.")
+threshold_option = click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
+                                help="Prospectivity threshold, a probability from 0 to 1; default: the P-A "
+                                     "crossing (needs --orebodies).")
+min_voxels_option = click.option("--min-voxels", type=click.IntRange(min=1), default=1, show_default=True,
+                                 help="Drop targets smaller than this.")
+chunk_voxels_option = click.option("--chunk-voxels", type=click.IntRange(min=1, max=2**31 - 1), default=262144,
+                                   show_default=True, help="Voxels per prediction chunk (bounds memory).")
+geotiff_output = click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                              callback=suffix_callback((".tif", ".tiff"), "a GeoTIFF output"),
+                              help="GeoTIFF to write (.tif).")
+volume_output = click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                             callback=_volume_output, help="Volume to write (.vti).")
 
 
 def echo(ctx_or_quiet, message: str) -> None:

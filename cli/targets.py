@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import echo
+from .options import echo, min_voxels_option, threshold_option
 
 
 @click.command(short_help="P-A threshold and 3D targets.")
@@ -12,10 +12,8 @@ from .options import echo
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--orebodies", type=click.Path(dir_okay=False), default=None,
               help="Known orebodies (volume with an 'orebody' layer) for the P-A plot and containment.")
-@click.option("--threshold", type=float, default=None,
-              help="Prospectivity threshold; default: the P-A crossing (needs --orebodies).")
-@click.option("--min-voxels", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Drop targets smaller than this.")
+@threshold_option
+@min_voxels_option
 def targets(prospectivity, outdir, orebodies, threshold, min_voxels):
     """Pick the threshold from the prediction-area plot and group the voxels above it
     into 26-connected 3D targets (label volume, CSV table, GeoPackage)."""

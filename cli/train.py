@@ -6,7 +6,7 @@ import click
 
 from voxprospect.vocabulary import DEFAULT_MODEL, MODELS
 
-from .options import device_option, echo
+from .options import device_option, echo, epochs_option, seed_override_option
 
 
 @click.command(short_help="Train a model on evidence windows.")
@@ -14,8 +14,8 @@ from .options import device_option, echo
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--model", "model_name", type=click.Choice(MODELS), default=DEFAULT_MODEL,
               show_default=True, help="RCNN-LAM preset (Table 1) or the random forest.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the project's epochs.")
-@click.option("--seed", type=int, default=None, help="Override the project's seed.")
+@epochs_option
+@seed_override_option
 @click.option("--tune", is_flag=True, help="RF only: seeded Bayesian hyper-parameter search (optuna TPE).")
 @device_option
 def train(project, outdir, model_name, epochs, seed, tune, device):
@@ -26,4 +26,14 @@ def train(project, outdir, model_name, epochs, seed, tune, device):
     summary = run_train(project, outdir, model=model_name, seed=seed, epochs=epochs, tune=tune, device=device)
     echo(None, f"checkpoint: {summary['checkpoint']}")
     for protocol, m in summary.get("metrics", {}).items():
-        echo(None, f"  {protocol:8s} accuracy {m['accuracy']:.3f}  AUC {m['auc']:.3f}  F1 {m['f1']:.3f}")
+        echo(None, f"  {protocol:8s} " + protocol_line(m))
+
+
+def protocol_line(m: dict) -> str:
+    """One protocol's scores; a skipped protocol says why, a missing score is n/a."""
+    if "skipped" in m:
+        return f"skipped: {m['skipped']}"
+
+    def fmt(v):
+        return f"{v:.3f}" if isinstance(v, (int, float)) and v == v else "n/a"
+    return f"accuracy {fmt(m.get('accuracy'))}  AUC {fmt(m.get('auc'))}  F1 {fmt(m.get('f1'))}"

@@ -54,3 +54,17 @@ class OutputError(VoxprospectError):
 
 class Cancelled(VoxprospectError):
     """The user cancelled a running step (QGIS feedback, Ctrl-C)."""
+
+
+# A message is for a person: one line they can read. Longer ones (a repr of a whole
+# array, a list of 10,000 class names) are cut, saying how much was cut.
+MAX_MESSAGE = 1000
+
+
+def user_message(exc: BaseException, limit: int = MAX_MESSAGE) -> str:
+    """``str(exc)`` on one line, at most ``limit`` characters."""
+    text = " ".join(str(exc).split())
+    if len(text) <= limit:
+        return text
+    cut = len(text) - (limit - 40)
+    return f"{text[:limit - 40]} ... ({cut:,} characters cut)"

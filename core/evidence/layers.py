@@ -421,7 +421,8 @@ def _object_mask(spec: EvidenceSpec, vol: Volume) -> np.ndarray:
 
 def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str, Volume],
                    stats: Mapping[str, Mapping] | None = None,
-                   progress: Callable[[float, str], None] | None = None) -> Volume:
+                   progress: Callable[[float, str], None] | None = None,
+                   source_files: Mapping[str, object] | None = None) -> Volume:
     """Build the evidence volume: one float32 channel per specification.
 
     Parameters
@@ -436,6 +437,9 @@ def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str
         fitted, so new data are scaled exactly as the training data were.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~voxprospect.errors.Cancelled`.
+    source_files : mapping of str to path-like, optional
+        The file each source was read from; a problem with a channel's layer then
+        names that file first.
 
     Returns
     -------
@@ -449,11 +453,24 @@ def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str
     GridMismatchError
         If the sources used are not on one grid (naming them).
     LayerError
-        Unknown source, layer or class, an all-NaN layer, an empty object or
-        missing statistics (each naming the channel).
+        Unknown source, layer or class, an all-NaN or constant geophysics layer,
+        an empty object or missing statistics (each naming the channel, and the
+        source's file when ``source_files`` is given).
     VoxprospectError
         Duplicate channel names or no channel.
     """
+    current = {}
+    try:
+        return _build_evidence(specs, sources, stats, progress, current)
+    except LayerError as e:
+        spec = current.get("spec")
+        path = (source_files or {}).get(spec.source) if spec is not None else None
+        if path is None:
+            raise
+        raise LayerError(f"{path}: {e}") from None
+
+
+def _build_evidence(specs, sources, stats, progress, current) -> Volume:
     specs = [s if isinstance(s, EvidenceSpec) else EvidenceSpec.from_dict(s) for s in specs]
     if not specs:
         raise VoxprospectError("no evidence channel is defined")
@@ -462,6 +479,7 @@ def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str
     if dup:
         raise VoxprospectError(f"evidence channel names must be unique; repeated: {', '.join(dup)}")
     for s in specs:
+        current["spec"] = s
         if s.source not in sources:
             raise LayerError(f"evidence channel {s.name!r}: unknown source {s.source!r}; "
                              f"sources are: {', '.join(sources) or '(none)'}")
@@ -485,7 +503,9 @@ def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str
         raise LayerError(f"the sources {', '.join(used)} have no active cell in common")
 
     layers, out_stats = {}, {}
+    current.pop("spec", None)
     for c, spec in enumerate(specs):
+        current["spec"] = spec
         if progress is not None:
             progress(c / len(specs), f"evidence channel {spec.name}")
         vol = sources[spec.source]
@@ -504,6 +524,13 @@ def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str
                 raise LayerError(f"evidence channel {spec.name!r}: layer {spec.layer!r} of {spec.source!r} is a "
                                  "class layer; use kind = \"buffer\" with classes for a geological object")
             values = vol.layers[spec.layer]
+            finite = np.asarray(values, dtype=np.float64)[active]
+            finite = finite[np.isfinite(finite)]
+            if finite.size and finite.min() == finite.max():
+                raise LayerError(f"evidence channel {spec.name!r}: layer {spec.layer!r} of {spec.source!r} is "
+                                 f"constant ({finite.min():g}) over the study volume, so it carries no "
+                                 "evidence (standardised it would be an all-zero channel); drop the channel "
+                                 "or give a layer that varies")
         if spec.standardise != "none" or spec.log10:
             if stats is not None:
                 if spec.name not in stats:
@@ -511,8 +538,14 @@ def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str
                                      f"stored channels: {', '.join(stats) or '(none)'}")
                 st = dict(stats[spec.name])
             else:
-                st = fit_standardiser(values, active, spec.standardise, log10=spec.log10, name=spec.name)
-            out = apply_standardiser(values, st, active, name=spec.name)
+                try:
+                    st = fit_standardiser(values, active, spec.standardise, log10=spec.log10, name=spec.layer)
+                except LayerError as e:
+                    raise LayerError(f"evidence channel {spec.name!r}: {e}") from None
+            try:
+                out = apply_standardiser(values, st, active, name=spec.layer)
+            except LayerError as e:
+                raise LayerError(f"evidence channel {spec.name!r}: {e}") from None
             out_stats[spec.name] = st
         else:
             out = np.array(values, dtype=np.float32)

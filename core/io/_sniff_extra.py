@@ -23,7 +23,9 @@ def sniff_text(text: str, path) -> str | None:
     if len(lines) >= 3 and all(_is_number(ln) for ln in lines[:-1][:50]):
         return "ubc-model"
     first = lines[0]
-    if re.match(r"^\s*\[[A-Za-z_][\w.\-]*\]\s*$", first) or re.match(r"^\s*[A-Za-z_]\w*\s*=", first):
+    # a TOML file may open with comments (the project files synth writes do)
+    code = [ln for ln in lines if not ln.startswith("#")]
+    if code and (re.match(r"^\s*\[[A-Za-z_][\w.\-]*\]\s*$", code[0]) or re.match(r"^\s*[A-Za-z_]\w*\s*=", code[0])):
         return "toml"
     if "," in first and len(lines) > 1 and first.count(",") == lines[1].count(","):
         return "csv"

@@ -768,12 +768,18 @@ def run_synth(outdir, preset: str = "small", seed: int = 42,
     if not overwrite and existing_outputs(out):
         raise OutputError(f"{out}: already holds a district ({', '.join(p.name for p in existing_outputs(out))}); "
                           "choose an empty folder or allow overwriting (--overwrite)")
+    from voxprospect.io.outputs import check_folder, step_outputs
+    from voxprospect.limits import check_seed
+
+    seed = check_seed(seed, "seed")
+    # the way out is checked before minutes of modelling, not after
+    check_folder(out, what="district folder")
     report = RunReport("synth", {"preset": preset, "seed": int(seed), "outdir": str(out)}, int(seed))
     step = progress or (lambda f, m: None)
     with report.timer("make_district"):
         district = make_district(preset, seed, progress=lambda f, m: step(0.9 * f, m))
     step(0.9, f"writing {out}")
-    with report.timer("write"):
+    with step_outputs(folders=[out]), report.timer("write"):
         write_district(district, out, overwrite=True, report=report)
     step(1.0, "done")
     return report.data

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from voxprospect.errors import LayerError, NoPositivesError, VoxprospectError
+from voxprospect.io.outputs import step_outputs
 from voxprospect.report import RunReport, write_text_atomic
 from voxprospect.vocabulary import CHECKPOINT_SUFFIX, DEFAULT_CHUNK_VOXELS, MODELS, PROTOCOLS
 
@@ -125,18 +126,28 @@ def prepare_training(project, progress=None, evidence=None) -> TrainingData:
     NoPositivesError, LayerError, GridMismatchError, InputFileError
     """
     from voxprospect.evidence.layers import build_evidence
+    from voxprospect.limits import check_memory
     from voxprospect.learn.samples import make_samples, samples_windows
 
     inputs = project.load_inputs()
     if evidence is None:
         _say(progress, 0.0, "building evidence")
-        evidence = build_evidence(project.evidence, inputs, progress=_scaled(progress, 0.0, 0.8))
+        evidence = build_evidence(project.evidence, inputs, progress=_scaled(progress, 0.0, 0.8),
+                                  source_files=project.source_files())
     channels = evidence.names
     orebody, names = _orebody_labels(project, evidence.grid)
     s = _settings(project.samples)
-    samples = make_samples(orebody, evidence.active, evidence.grid, window=s["window"],
-                           min_distance_m=s["min_distance_m"], seed=project.seed, edge=s["edge"],
-                           negatives_per_positive=s["negatives_per_positive"])
+    try:
+        samples = make_samples(orebody, evidence.active, evidence.grid, window=s["window"],
+                               min_distance_m=s["min_distance_m"], seed=project.seed, edge=s["edge"],
+                               negatives_per_positive=s["negatives_per_positive"])
+    except NoPositivesError as e:
+        where = project.orebodies.path or project.inputs[project.orebodies.source].path
+        raise NoPositivesError(f"{where}: {e}") from None
+    n_windows = len(samples.labels)
+    n_values = n_windows * len(channels) * s["window"] ** 3
+    check_memory(project.path, f"{n_windows:,} training windows of {s['window']}^3 voxels x {len(channels)} "
+                               "channels", n_values, 4 * n_values)
     _say(progress, 0.9, f"{samples.n_positive} positive and {samples.n_negative} negative windows")
     windows = samples_windows(evidence.stack(channels), samples)
     return TrainingData(evidence, channels, orebody, names, samples, windows, dict(s))
@@ -238,10 +249,7 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
     """
     from voxprospect.learn.evaluate import plot_prediction_area, prediction_area
     from voxprospect.io import write_volume
-    from voxprospect.mapping.targets import (find_targets,
-                                             targets_volume,
-                                             write_targets_csv,
-                                             write_targets_gpkg)
+    from voxprospect.mapping.targets import (find_targets, targets_volume, write_targets_csv, write_targets_gpkg)
 
     out = {}
     if orebody is not None:
@@ -306,12 +314,23 @@ def run_train(project_path, outdir, model: str = "DL4", seed: int | None = None,
     Writes ``<model>.vxp.safetensors``, ``training_<model>.png`` (CNN), ``evidence.vti``
     and ``report.json`` into ``outdir``.
     """
-    from voxprospect.io import write_volume
+    from voxprospect.limits import check_seed
     from voxprospect.workflows.project import load_project
 
     project = load_project(project_path)
-    seed = project.seed if seed is None else int(seed)
-    outdir = _prepare_outdir(outdir, project)
+    seed = project.seed if seed is None else check_seed(seed, "--seed")
+    model = _check_models([model])[0]
+    if tune and model != "RF":
+        raise VoxprospectError("--tune searches the random forest's hyper-parameters; use it with --model RF")
+    device = check_device(device if device is not None else project.training.device)
+    outdir = _check_outdir(outdir, project)
+    with step_outputs(folders=[outdir]):
+        return _train(project, project_path, outdir, model, seed, epochs, tune, device, progress)
+
+
+def _train(project, project_path, outdir, model, seed, epochs, tune, device, progress) -> dict:
+    from voxprospect.io import write_volume
+
     report = RunReport("train", {"project": str(project_path), "model": model, "epochs": epochs,
                                  "tune": tune, "device": device}, seed=seed)
     _add_project_inputs(report, project)
@@ -320,8 +339,6 @@ def run_train(project_path, outdir, model: str = "DL4", seed: int | None = None,
     write_volume(data.evidence, outdir / "evidence.vti", inputs=project.input_paths())
     training = _settings(project.training)
     if tune:
-        if model.upper() != "RF":
-            raise VoxprospectError("--tune searches the random forest's hyper-parameters; use it with --model RF")
         from voxprospect.learn import tune_random_forest
         with report.timer("tune"):
             found = tune_random_forest(data.windows, data.samples.labels, seed=seed,
@@ -347,10 +364,23 @@ def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels:
     name); it must have been standardised with the model's statistics (as
     ``voxprospect evidence`` does for the training project).
     """
-    from voxprospect.io import read_volume, write_volume
-    from voxprospect.learn import check_channels, load
+    from voxprospect.io.outputs import GEOTIFF_SUFFIXES, check_output_file, volume_suffixes
 
     out_path = Path(out_path)
+    inputs = (model_path, evidence_path)
+    check_output_file(out_path, volume_suffixes(), what="prospectivity volume", inputs=inputs)
+    if geotiff:
+        check_output_file(geotiff, GEOTIFF_SUFFIXES, what="GeoTIFF (--geotiff)", inputs=inputs)
+    report_path = out_path.parent / f"{out_path.name.split('.')[0]}.report.json"
+    with step_outputs(files=[out_path, report_path] + ([Path(geotiff)] if geotiff else [])):
+        return _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, progress, report_path)
+
+
+def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, progress, report_path) -> dict:
+    from voxprospect.io import read_volume, write_volume
+    from voxprospect.learn import check_channels, load
+    from voxprospect.io.outputs import volume_bytes, check_folder
+
     report = RunReport("predict", {"model": str(model_path), "evidence": str(evidence_path),
                                    "chunk_voxels": chunk_voxels})
     report.add_input(model_path)
@@ -363,6 +393,8 @@ def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels:
     check_channels(model, [c for c in evidence.names if c in model.channels])
     for c in model.channels:
         evidence.require_finite(c, evidence_path)
+    check_folder(out_path.parent, what=f"folder of {out_path.name}",
+                 need_bytes=volume_bytes(evidence.grid.n_cells, 1))
     with report.timer("predict"):
         prosp = _predict(model, evidence.select(model.channels), chunk_voxels, progress)
     inputs = (model_path, evidence_path)
@@ -373,17 +405,26 @@ def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels:
         report.add_output(geotiff)
     report["active_voxels"] = int(prosp.active.sum())
     report["metrics"] = {"prospectivity": prosp.layer_stats("prospectivity")}
-    report.write(out_path.parent, f"{out_path.name.split('.')[0]}.report.json")
+    report.write(report_path.parent, report_path.name)
     return report.data | {"output": str(out_path)}
 
 
 def run_targets(prospectivity_path, outdir, orebody_path=None, threshold=None, min_voxels: int = 1,
                 layer: str = "orebody", progress=None) -> dict:
     """P-A threshold (from known orebodies) and 3D targets of a prospectivity volume."""
+    if threshold is not None and not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
+        raise VoxprospectError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
+    if threshold is None and orebody_path is None:
+        raise VoxprospectError(f"{prospectivity_path}: no threshold to map targets at: give a threshold "
+                               "(--threshold), or the known orebodies (--orebodies) for the prediction-area plot")
+    outdir = _check_outdir(outdir)
+    with step_outputs(folders=[outdir]):
+        return _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, layer, progress)
+
+
+def _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, layer, progress) -> dict:
     from voxprospect.io import read_volume
 
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
     report = RunReport("targets", {"prospectivity": str(prospectivity_path), "orebodies": orebody_path,
                                    "threshold": threshold, "min_voxels": min_voxels})
     report.add_input(prospectivity_path)
@@ -398,6 +439,9 @@ def run_targets(prospectivity_path, outdir, orebody_path=None, threshold=None, m
         inputs.append(orebody_path)
         ob = read_volume(orebody_path)
         prosp.grid.require_same(ob.grid, f"{prospectivity_path} and {orebody_path}")
+        if layer not in ob:
+            raise LayerError(f"{orebody_path}: no {layer!r} layer (the known orebodies, deposit ids > 0); "
+                             f"layers are: {', '.join(ob.names) or '(none)'}")
         orebody = np.asarray(ob[layer])
         names = {int(i): n for i, n in ob.classes.get(layer, {}).items() if int(i) > 0}
         if not (orebody > 0).any():
@@ -415,12 +459,33 @@ def run_targets(prospectivity_path, outdir, orebody_path=None, threshold=None, m
 
 # -- the modelling study ------------------------------------------------------------------
 
-def _prepare_outdir(outdir, project=None) -> Path:
+def _check_outdir(outdir, project=None) -> Path:
+    """The output folder, checked (creatable, writable, room for the volumes) but not created."""
+    from voxprospect.io.outputs import check_folder, volume_bytes
+
     outdir = Path(outdir if outdir is not None else project.output_dir)
-    if outdir.exists() and not outdir.is_dir():
-        raise VoxprospectError(f"{outdir}: exists and is not a folder")
-    outdir.mkdir(parents=True, exist_ok=True)
-    return outdir
+    need = 0
+    if project is not None and project.grid is not None:
+        need = volume_bytes(project.grid.n_cells, max(len(project.evidence), 1))
+    return check_folder(outdir, need_bytes=need)
+
+
+def check_device(device) -> str:
+    """``auto``, ``cpu`` or ``cuda``; ``cuda`` only where torch sees a CUDA device.
+
+    Raises
+    ------
+    VoxprospectError
+    """
+    device = "auto" if device is None else str(device)
+    if device not in ("auto", "cpu", "cuda"):
+        raise VoxprospectError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise VoxprospectError("device cuda was asked for but torch sees no CUDA device "
+                                   f"(torch {torch.__version__}); use --device cpu or auto")
+    return device
 
 
 def _add_project_inputs(report, project):
@@ -454,13 +519,21 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
     -------
     dict (the report)
     """
-    from voxprospect.learn.evaluate import heldout_capture, truth_auc
-    from voxprospect.io import write_volume
-
-    outdir = _prepare_outdir(outdir, project)
+    outdir = _check_outdir(outdir, project)
     training = _settings(project.training) | dict(training_overrides or {})
     models = _check_models(models or training.get("models", ["DL4", "RF"]))
     map_models = list(models if map_models is None else (_check_models(map_models) if map_models else []))
+    device = check_device(device if device is not None else training.get("device"))
+    with step_outputs(folders=[outdir]):
+        return _study(project, outdir, models, map_models, epochs, device, truth, heldout_deposit, command,
+                      progress, extra_parameters, training)
+
+
+def _study(project, outdir, models, map_models, epochs, device, truth, heldout_deposit, command, progress,
+           extra_parameters, training) -> dict:
+    from voxprospect.learn.evaluate import heldout_capture, truth_auc
+    from voxprospect.io import write_volume
+
     seed = project.seed
     params = {"project": str(project.path), "models": models, "map_models": map_models,
               "epochs": epochs or training.get("epochs"), "training": training,
@@ -623,9 +696,14 @@ def run_ablation(project_path, outdir, epochs=None, models=MODELS,
     from voxprospect.workflows.project import load_project
 
     project = load_project(project_path)
+    outdir = _check_outdir(outdir, project)
+    with step_outputs(folders=[outdir]):
+        return _ablation(project, outdir, epochs, models, progress)
+
+
+def _ablation(project, outdir, epochs, models, progress) -> dict:
     rep = run_study(project, outdir, models=list(models), map_models=[], epochs=epochs, command="ablation",
                     progress=progress)
-    outdir = Path(outdir)
     write_text_atomic(outdir / "ablation.md", rep["table_markdown"])
     write_text_atomic(outdir / "ablation.json", json.dumps(
         {k: {kk: vv for kk, vv in v.items() if kk in ("n_params", "flops", "flops_unit", "metrics")}
@@ -641,10 +719,18 @@ def run_demo(outdir, preset: str = "small", seed: int = 42, epochs: int | None =
     SDG-like deposit is also held out of a second fit of each model to check that the
     model still ranks it among the most prospective 10% of the volume.
     """
+    from voxprospect.limits import check_seed
+
+    seed = check_seed(seed, "--seed")
+    outdir = _check_outdir(outdir)
+    with step_outputs(folders=[outdir]):
+        return _demo(outdir, preset, seed, epochs, progress)
+
+
+def _demo(outdir, preset, seed, epochs, progress) -> dict:
     from voxprospect.io import read_volume
     from voxprospect.workflows.project import load_project
 
-    outdir = _prepare_outdir(outdir)
     schedule = dict(DEMO_TRAINING.get(preset, DEMO_TRAINING["paper"]))
     if epochs:
         schedule["epochs"] = int(epochs)

@@ -35,6 +35,7 @@ from voxprospect.data.grid import VoxelGrid
 
 from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS, DEVICES, MODELS, PROTOCOLS
 from voxprospect.vocabulary import EDGE_RULES as EDGES
+from voxprospect.limits import WINDOW_MAX, check_memory, check_seed
 
 # -- schema ---------------------------------------------------------------------------
 
@@ -258,6 +259,10 @@ class Project:
             vol = vol.with_layer(ob.layer, vol[ob.layer], {0: "barren", **ob.deposits})
         return vol
 
+    def source_files(self) -> dict:
+        """Input name -> the file it is read from (named in evidence errors)."""
+        return {n: s.path for n, s in self.inputs.items()}
+
     def to_dict(self) -> dict:
         """JSON-ready summary: the raw file content plus resolved paths."""
         return {"path": str(self.path), "name": self.name, "seed": self.seed,
@@ -289,8 +294,9 @@ class _Checker:
             self.fail(where, f"must be a table ([{where}]), got {_type_name(table)}")
         for key in table:
             if key not in allowed:
+                place = f"[{where}]" if where else "the file's top level"
                 self.fail(self.key(key), f"unknown key{_suggest(key, allowed)}; allowed keys in "
-                                         f"[{where}]: {', '.join(allowed)}")
+                                         f"{place}: {', '.join(allowed)}")
 
     def key(self, key) -> str:
         return f"{self.where}.{key}" if self.where else str(key)
@@ -353,6 +359,33 @@ def _existing_file(checker: _Checker, key: str, value: str) -> Path:
     return p
 
 
+def _check_reader_options(checker, key, path: Path, options: Mapping) -> None:
+    """Refuse reader options the file's reader does not take (they were silently ignored)."""
+    import inspect
+
+    from voxprospect import io as vio
+
+    if not options:
+        return
+    try:
+        fmt = vio.sniff_format(path)
+    except VoxprospectError:
+        return  # the reader will say what is wrong with the file itself
+    vio._load_optional_readers()
+    reader = vio._READERS.get(fmt)
+    if reader is None:
+        return
+    params = inspect.signature(reader).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD and p.name != "_" for p in params):
+        return  # passes them on to another library: cannot be checked here
+    allowed = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)][1:]
+    for k in options:
+        if k not in allowed:
+            checker.fail(checker.key(f"options.{k}"),
+                         f"unknown option for a {fmt} file{_suggest(k, allowed)}; "
+                         f"options it takes: {', '.join(allowed) or '(none)'}")
+
+
 # -- loading --------------------------------------------------------------------------
 
 def load_project(path) -> Project:
@@ -400,7 +433,7 @@ def load_project(path) -> Project:
     # [project]
     pc = _Checker(path, top.get("project", "table", {}), "project", PROJECT_KEYS)
     name = pc.get("name", "str", path.stem)
-    seed = pc.get("seed", "int", 42)
+    seed = check_seed(pc.get("seed", "int", 42), "project.seed", path)
     output_dir = _resolve(base, pc.get("output_dir", "str", "output"))
     description = pc.get("description", "str")
 
@@ -421,8 +454,9 @@ def load_project(path) -> Project:
         fmt = ic.get("format", "str")
         if fmt is not None and fmt not in FORMATS:
             ic.fail(ic.key("format"), f"{fmt!r} is not one of: {', '.join(FORMATS)}{_suggest(fmt, FORMATS)}")
-        inputs[in_name] = InputSpec(in_name, p, fmt, dict(ic.get("options", "table", {})),
-                                    ic.get("description", "str"))
+        options = dict(ic.get("options", "table", {}))
+        _check_reader_options(ic, "options", p, options)
+        inputs[in_name] = InputSpec(in_name, p, fmt, options, ic.get("description", "str"))
 
     # [grid]
     grid, grid_reference = None, None
@@ -437,6 +471,13 @@ def load_project(path) -> Project:
             origin = gc.get("origin", "number_list3", required=True)
             cell_size = gc.get("cell_size", "number_list3", required=True)
             shape = gc.get("shape", "int_list3", required=True)
+            if any(n < 1 for n in shape):
+                gc.fail("grid.shape", f"must be three positive cell counts, got {shape}")
+            n_cells = math.prod(shape)
+            # the evidence stack (float32 a channel) plus the active mask, at the least
+            n_channels = max(sum(isinstance(e, Mapping) for e in raw.get("evidence", []) or []), 1)
+            check_memory(path, f"grid.shape {shape} with {n_channels} evidence channel(s)", n_cells,
+                         n_cells * (4 * n_channels + 1))
             try:
                 grid = VoxelGrid(tuple(origin), tuple(cell_size), tuple(shape), gc.get("crs", "str"))
             except VoxprospectError as e:
@@ -494,6 +535,11 @@ def load_project(path) -> Project:
     window = sc.positive("window", "int", 3)
     if window % 2 == 0:
         sc.fail("samples.window", f"must be odd (the window is centred on a voxel), got {window}")
+    if window > WINDOW_MAX:
+        per = window ** 3 * max(len(evidence), 1) * 4
+        sc.fail("samples.window", f"{window} is larger than the {WINDOW_MAX} allowed: each window holds "
+                                  f"{window ** 3:,} voxels a channel ({per:,} bytes with "
+                                  f"{max(len(evidence), 1)} channel(s)); the paper uses 3")
     samples = SampleSettings(window, float(sc.positive("min_distance_m", "number", 800.0, allow_zero=True)),
                              sc.choice("edge", EDGES, "edge"),
                              float(sc.positive("negatives_per_positive", "number", 1.0)))
@@ -565,16 +611,24 @@ def run_evidence(project_path, out_path=None, progress: Callable[[float, str], N
     OutputError
         If ``out_path`` is one of the inputs.
     """
-    from voxprospect.evidence.layers import build_evidence
-    from voxprospect.io import write_volume
-    from voxprospect.report import RunReport, check_not_input
+    from voxprospect.io.outputs import check_output_file, step_outputs, volume_bytes, volume_suffixes
 
     project = load_project(project_path)
     if not project.evidence:
         raise ProjectFileError(project.path, "no [[evidence]] channel is defined")
     out = Path(out_path) if out_path is not None else project.output_dir / "evidence.vti"
     inputs = [project.path, *project.input_paths()]
-    check_not_input(out, inputs)
+    need = volume_bytes(project.grid.n_cells, len(project.evidence)) if project.grid is not None else 0
+    check_output_file(out, volume_suffixes(), what="evidence volume", inputs=inputs, need_bytes=need)
+    with step_outputs(files=[out, out.parent / "report.json"]):
+        return _evidence_step(project, out, inputs, progress)
+
+
+def _evidence_step(project, out, inputs, progress) -> dict:
+    from voxprospect.evidence.layers import build_evidence
+    from voxprospect.io import write_volume
+    from voxprospect.report import RunReport
+
     report = RunReport("evidence", {"project": str(project.path), "out": str(out)}, project.seed)
     for p in inputs:
         report.add_input(p)
@@ -585,7 +639,8 @@ def run_evidence(project_path, out_path=None, progress: Callable[[float, str], N
         sources = project.load_inputs(sources_used)
     with report.timer("build_evidence"):
         evidence = build_evidence(project.evidence, sources,
-                                  progress=lambda f, m: step(0.1 + 0.8 * f, m))
+                                  progress=lambda f, m: step(0.1 + 0.8 * f, m),
+                                  source_files=project.source_files())
     evidence = evidence.with_meta(project=project.name, project_file=str(project.path))
     with report.timer("write"):
         step(0.92, f"writing {out}")

@@ -140,7 +140,7 @@ def test_convert_errors_are_one_line(tmp_path, shared_data, small_volume):
     p = tmp_path / "v.vti"
     write_volume(small_volume, p)
     r = runner.invoke(cli, ["convert", str(p), str(tmp_path / "o.xyz")])
-    assert r.exit_code == 1 and "no writer" in r.output
+    assert r.exit_code == 2 and "no writer" in r.output  # refused as the command line is read
     r = runner.invoke(cli, ["convert", str(p), str(tmp_path / "o.vo"), "--layer", "gold"])
     assert r.exit_code == 1 and "gold" in r.output
     assert not (tmp_path / "o.vo").exists() and not (tmp_path / "o.xyz").exists()
