@@ -54,7 +54,11 @@ MODELS = ("DL1", "DL2", "DL3", "DL4", "RF")
 PROTOCOLS = ("random", "spatial", "deposit")
 EDGES = ("edge", "zero")
 DEVICES = ("auto", "cpu", "cuda")
-FORMATS = ("vti", "vtk-xml", "vtk-legacy", "geotiff", "gocad-voxet", "ubc-mesh")
+FORMATS = ("vti", "vtk-xml", "vtk-legacy", "geotiff", "gocad-voxet", "ubc-mesh",
+           "loopstructural-recipe", "geoh5", "omf", "ubc-octree", "gempy")
+# Formats that are evaluated or resampled onto a grid (models, meshes): they get the
+# project's grid unless their options name one.
+GRID_TAKING_FORMATS = ("gempy", "loopstructural-recipe", "geoh5", "omf", "ubc-octree")
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,10 @@ class Project:
                 from .io.drillholes import load_project_input
                 vol = load_project_input(spec.options, grid, self.path)
             else:
-                vol = read_volume(spec.path, **spec.options)
+                options = dict(spec.options)
+                if grid is not None and "grid" not in options and sniff_format(spec.path) in GRID_TAKING_FORMATS:
+                    options["grid"] = grid
+                vol = read_volume(spec.path, **options)
             if grid is not None:
                 diff = grid.differences(vol.grid)
                 if diff:
