@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-OMF_MAGIC = b"\x81\x82\x83\x84"
+OMF_MAGIC = b"\x84\x83\x82\x81"  # omf 1.x: 0x81828384 written little-endian
 
 
 def sniff_interop(text: str, path) -> str | None:
