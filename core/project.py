@@ -37,7 +37,9 @@ from .grid import VoxelGrid
 
 SECTIONS = ("project", "grid", "inputs", "evidence", "orebodies", "samples", "training", "prediction",
             "targets")
-PROJECT_KEYS = ("name", "seed", "output_dir", "description")
+PROJECT_KEYS = ("name", "seed", "output_dir", "description", "outputs")
+#: extra result formats ``run`` writes (``[project] outputs``), see io/results.py
+OUTPUT_FORMATS = ("geoh5", "omf")
 GRID_KEYS = ("reference", "origin", "cell_size", "shape", "crs")
 INPUT_KEYS = ("path", "format", "options", "description", "type")
 INPUT_TYPES = ("volume", "drillholes")
@@ -161,6 +163,7 @@ class Project:
     inputs: dict[str, InputSpec] = field(default_factory=dict)
     evidence: list = field(default_factory=list)
     orebodies: OrebodySpec | None = None
+    outputs: tuple = ()
     samples: SampleSettings = field(default_factory=SampleSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     prediction: PredictionSettings = field(default_factory=PredictionSettings)
@@ -411,6 +414,11 @@ def load_project(path) -> Project:
     seed = pc.get("seed", "int", 42)
     output_dir = _resolve(base, pc.get("output_dir", "str", "output"))
     description = pc.get("description", "str")
+    outputs = tuple(pc.get("outputs", "str_list", []))
+    for fmt in outputs:
+        if fmt not in OUTPUT_FORMATS:
+            pc.fail("project.outputs", f"{fmt!r} is not one of: {', '.join(OUTPUT_FORMATS)}"
+                                       f"{_suggest(fmt, OUTPUT_FORMATS)}")
 
     # [inputs.<name>]
     inputs_table = top.get("inputs", "table", {})
@@ -538,7 +546,7 @@ def load_project(path) -> Project:
         threshold = float(threshold)
     targets = TargetSettings(threshold, tgc.positive("min_voxels", "int", 1))
 
-    return Project(path=path, name=name, seed=seed, output_dir=output_dir, description=description, grid=grid,
+    return Project(path=path, name=name, seed=seed, output_dir=output_dir, description=description, outputs=outputs, grid=grid,
                    grid_reference=grid_reference, inputs=inputs, evidence=evidence, orebodies=orebodies,
                    samples=samples, training=training, prediction=prediction, targets=targets, raw=raw)
 
