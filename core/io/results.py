@@ -29,8 +29,13 @@ def target_surfaces(targets: Volume, layer: str = "target_id") -> dict:
     image = pv.ImageData(dimensions=tuple(n + 1 for n in grid.shape), spacing=grid.cell_size, origin=grid.origin)
     image.cell_data["t"] = labels.ravel(order="F").astype(np.int32)
     out = {}
+    import warnings
     for tid in np.unique(labels[labels > 0]):
-        body = image.threshold((tid - 0.5, tid + 0.5), scalars="t").extract_surface().triangulate()
+        with warnings.catch_warnings():
+            # pyvista >= 0.47 warns that extract_surface's default algorithm will change;
+            # the default (the dataset's outer faces) is the hull wanted here
+            warnings.simplefilter("ignore")
+            body = image.threshold((tid - 0.5, tid + 0.5), scalars="t").extract_surface().triangulate()
         out[f"target_{int(tid)}"] = body.clean()
     return out
 
