@@ -237,10 +237,15 @@ def read_geoh5_meshes(path, **_kwargs) -> dict:
                     elif np.size(values) == len(tris):
                         mesh.cell_data[child.name] = np.asarray(values)
             elif kind == "drillhole":
-                verts = getattr(obj, "locations", None)
-                if verts is None or len(verts) < 2:
+                # the trajectory desurveyed by geoh5py every 5 m from the collar to the
+                # end of the hole (the survey stations alone cut the last leg short)
+                surveys = np.asarray(obj.surveys) if obj.surveys is not None else np.zeros((1, 3))
+                depth = max(float(obj.end_of_hole or 0.0), float(np.max(np.asarray(surveys)[:, 0])))
+                if depth <= 0:
                     continue
-                verts = np.asarray(verts, float)
+                steps = np.unique(np.r_[np.linspace(0.0, depth, int(np.ceil(depth / 5.0)) + 1),
+                                        np.asarray(surveys)[:, 0]])
+                verts = np.asarray(obj.desurvey(steps), float)
                 mesh = pv.PolyData(verts, lines=np.hstack([[len(verts)], np.arange(len(verts))]))
             else:
                 continue

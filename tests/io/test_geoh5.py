@@ -147,3 +147,23 @@ def test_workspace_without_volume_is_refused(tmp_path):
     ws.close()
     with pytest.raises(InputFileError, match="no block model or octree"):
         read_volume(path)
+
+
+def test_drillhole_written_by_geoh5py_as_its_trajectory(tmp_path):
+    from geoh5py.objects import Drillhole
+    from geoh5py.workspace import Workspace
+
+    from voxprospect.io import read_mesh
+
+    path = tmp_path / "dh.geoh5"
+    ws = Workspace.create(str(path))
+    collar = np.array([ORIGIN[0] + 10, ORIGIN[1] + 20, ORIGIN[2]])
+    Drillhole.create(ws, name="DDH-7", collar=collar, end_of_hole=100.0,
+                     surveys=np.c_[np.r_[0.0, 50.0, 100.0], np.r_[90.0, 90.0, 90.0], np.r_[-90.0, -60.0, -60.0]])
+    ws.close()
+    hole = read_mesh(path)["DDH-7"]
+    pts = hole.points
+    assert pts[0] == pytest.approx(collar)
+    # the hole's length along its trajectory is its surveyed depth
+    assert np.linalg.norm(np.diff(pts, axis=0), axis=1).sum() == pytest.approx(100.0, rel=1e-3)
+    assert pts[-1][2] < collar[2] - 50  # it goes down
