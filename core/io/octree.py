@@ -66,6 +66,12 @@ def read_octree_models(mesh, mesh_path, model=None, no_data=None) -> tuple[dict,
         if not q.exists():
             raise InputFileError(q, "model file not found")
         try:
+            count = np.loadtxt(q, ndmin=1).size
+        except ValueError as e:
+            raise InputFileError(q, f"not a UBC model (one number per line): {e}") from None
+        if count != mesh.n_cells:
+            raise InputFileError(q, f"holds {count} values; the OcTree mesh {mesh_path} has {mesh.n_cells} cells")
+        try:
             values = np.asarray(mesh.read_model_UBC(str(q)), dtype=float)
         except Exception as e:
             raise InputFileError(q, f"not a model of {mesh_path} ({type(e).__name__}: {e})") from None
