@@ -20,9 +20,11 @@ from .options import _volume_output, cell_size_option, echo
               help="Resampling of rectilinear inputs (UBC meshes, .vtr).")
 def convert(src, dst, layers, like, cell_size, method):
     """Read IN (format recognised by content: .vti, GOCAD Voxet, UBC-GIF mesh + model,
-    VTK) and write OUT in the format of its extension: .vti, .vo (GOCAD Voxet + @@
-    property files), .msh (UBC-GIF mesh + one .mod per layer), .tif (GeoTIFF depth
-    slices, one layer). OUT is written atomically and may never be IN. A report
+    VTK, OcTree, geoh5, OMF, LoopStructural recipe, multi-object GOCAD) and write OUT
+    in the format of its extension: .vti, .vo (GOCAD Voxet + @@ property files),
+    .msh (UBC-GIF mesh + one .mod per layer), .tif (GeoTIFF depth slices, one layer),
+    .geoh5 (a block model, for Geoscience ANALYST), .omf (a volume, for Leapfrog). OUT is written atomically
+    and may never be IN. A report
     ``OUT.report.json`` records the inputs and the grid."""
     from voxprospect.errors import OutputError
     from voxprospect.io.outputs import check_output_file, step_outputs, volume_suffixes
@@ -87,6 +89,13 @@ def _read(src, kwargs):
             rect = read_ubc(src)
             return resample_rectilinear(rect, VoxelGrid.from_bounds(mesh_bounds(rect), cell_size), kwargs["method"])
         return read_volume(src, **kwargs)
+    if fmt in ("geoh5", "omf", "ubc-octree", "loopstructural-recipe", "gempy"):
+        # meshes and models are averaged / evaluated straight onto the requested grid
+        grid = kwargs.get("grid")
+        if grid is None and cell_size:
+            box = read_volume(src).grid
+            grid = VoxelGrid.from_bounds(box.bounds, cell_size, box.crs)
+        return read_volume(src, grid=grid) if grid is not None else read_volume(src)
     vol = read_volume(src)
     grid = kwargs.get("grid") or (VoxelGrid.from_bounds(vol.grid.bounds, cell_size, vol.grid.crs)
                                   if cell_size else None)

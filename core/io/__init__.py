@@ -152,7 +152,8 @@ def _sniff_zip(p: Path) -> str:
 def _load_optional_readers():
     """Import the format modules that register themselves (GOCAD, UBC, ...)."""
     import importlib
-    for mod in ("gocad", "ubc", "vtk_any", "tsurf", "gempy_model", "points"):
+    for mod in ("gocad", "ubc", "vtk_any", "tsurf", "gempy_model", "points",
+                "loop", "geoh5", "omf_io", "octree", "gocad_multi"):
         try:
             importlib.import_module(f"{__name__}.{mod}")
         except ModuleNotFoundError as e:

@@ -6,6 +6,10 @@ import re
 
 
 def sniff_text(text: str, path) -> str | None:
+    from voxprospect.io._sniff_interop import sniff_interop
+    fmt = sniff_interop(text, path)
+    if fmt:
+        return fmt
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not lines:
         return None

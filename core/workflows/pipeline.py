@@ -245,7 +245,8 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
     """P-A plot and threshold (when orebodies are known) and the targets above it.
 
     Writes ``pa_<name>.png``, ``targets_<name>.vti``, ``targets_<name>.csv`` and
-    ``targets_<name>.gpkg`` into ``outdir``.
+    ``targets_<name>.gpkg`` into ``outdir``. The returned dict's ``_targets_volume``
+    (the targets as a volume, for further writers) is for the caller to pop.
     """
     from voxprospect.learn.evaluate import plot_prediction_area, prediction_area
     from voxprospect.io import write_volume
@@ -275,7 +276,8 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
         deposits = np.asarray(orebody).astype(np.int32)
     targets = find_targets(prospectivity, float(threshold), deposits=deposits, deposit_names=deposit_names,
                            min_voxels=min_voxels)
-    write_volume(targets_volume(targets, prospectivity.grid), outdir / f"targets_{name}.vti", inputs=inputs)
+    tvol = targets_volume(targets, prospectivity.grid)
+    write_volume(tvol, outdir / f"targets_{name}.vti", inputs=inputs)
     write_targets_csv(targets, outdir / f"targets_{name}.csv", inputs=inputs)
     write_targets_gpkg(targets, prospectivity.grid, outdir / f"targets_{name}.gpkg",
                        prospectivity=prospectivity, inputs=inputs)
@@ -285,6 +287,7 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
     if targets.count == 0:
         out["targets"]["warning"] = "no voxel reaches the threshold; the target files are empty"
     out["target_table"] = targets.table
+    out["_targets_volume"] = tvol
     return out
 
 
@@ -450,6 +453,7 @@ def _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, la
     with report.timer("targets"):
         res = map_targets(prosp, outdir, "prospectivity", orebody, names, threshold, min_voxels, inputs)
     table = res.pop("target_table")
+    res.pop("_targets_volume")
     report.data.update(res)
     report["metrics"] = {"targets": len(table)}
     report.write(outdir)
@@ -574,6 +578,13 @@ def _study(project, outdir, models, map_models, epochs, device, truth, heldout_d
             mapped = map_targets(prosp, outdir, name, data.orebody, data.deposit_names, threshold,
                                  int(tcfg.get("min_voxels", 1)), inputs)
         results[name]["target_table"] = mapped.pop("target_table")
+        tvol = mapped.pop("_targets_volume")
+        for fmt in getattr(project, "outputs", ()):
+            from voxprospect.io.results import RESULT_FORMATS, write_results
+            fname = f"results_{name}{RESULT_FORMATS[fmt]}"
+            with report.timer(f"{name}.write_{fmt}"):
+                write_results(prosp, outdir / fname, targets=tvol, inputs=inputs, fmt=fmt)
+            results[name].setdefault("results_files", []).append(fname)
         results[name].update(mapped)
         if truth is not None:
             truth_scores[name] = truth_auc(prosp, truth, prosp.active, top_share=0.05)

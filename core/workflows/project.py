@@ -41,7 +41,9 @@ from voxprospect.limits import WINDOW_MAX, check_memory, check_seed
 
 SECTIONS = ("project", "grid", "inputs", "evidence", "orebodies", "samples", "training", "prediction",
             "targets")
-PROJECT_KEYS = ("name", "seed", "output_dir", "description")
+PROJECT_KEYS = ("name", "seed", "output_dir", "description", "outputs")
+#: extra result formats ``run`` writes (``[project] outputs``), see io/results.py
+OUTPUT_FORMATS = ("geoh5", "omf")
 GRID_KEYS = ("reference", "origin", "cell_size", "shape", "crs")
 INPUT_KEYS = ("path", "format", "options", "description", "type")
 INPUT_TYPES = ("volume", "drillholes")
@@ -54,7 +56,11 @@ TRAINING_KEYS = ("models", "epochs", "batch_size", "learning_rate", "protocols",
 PREDICTION_KEYS = ("chunk_voxels",)
 TARGET_KEYS = ("threshold", "min_voxels")
 
-FORMATS = ("vti", "vtk-xml", "vtk-legacy", "geotiff", "gocad-voxet", "ubc-mesh")
+FORMATS = ("vti", "vtk-xml", "vtk-legacy", "geotiff", "gocad-voxet", "ubc-mesh",
+           "loopstructural-recipe", "geoh5", "omf", "ubc-octree", "gempy")
+# Formats that are evaluated or resampled onto a grid (models, meshes): they get the
+# project's grid unless their options name one.
+GRID_TAKING_FORMATS = ("gempy", "loopstructural-recipe", "geoh5", "omf", "ubc-octree")
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,7 @@ class Project:
     inputs: dict[str, InputSpec] = field(default_factory=dict)
     evidence: list = field(default_factory=list)
     orebodies: OrebodySpec | None = None
+    outputs: tuple = ()
     samples: SampleSettings = field(default_factory=SampleSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     prediction: PredictionSettings = field(default_factory=PredictionSettings)
@@ -223,7 +230,10 @@ class Project:
                 from voxprospect.io.drillholes import load_project_input
                 vol = load_project_input(spec.options, grid, self.path)
             else:
-                vol = read_volume(spec.path, **spec.options)
+                options = dict(spec.options)
+                if grid is not None and "grid" not in options and sniff_format(spec.path) in GRID_TAKING_FORMATS:
+                    options["grid"] = grid
+                vol = read_volume(spec.path, **options)
             if grid is not None:
                 diff = grid.differences(vol.grid)
                 if diff:
@@ -436,6 +446,11 @@ def load_project(path) -> Project:
     seed = check_seed(pc.get("seed", "int", 42), "project.seed", path)
     output_dir = _resolve(base, pc.get("output_dir", "str", "output"))
     description = pc.get("description", "str")
+    outputs = tuple(pc.get("outputs", "str_list", []))
+    for fmt in outputs:
+        if fmt not in OUTPUT_FORMATS:
+            pc.fail("project.outputs", f"{fmt!r} is not one of: {', '.join(OUTPUT_FORMATS)}"
+                                       f"{_suggest(fmt, OUTPUT_FORMATS)}")
 
     # [inputs.<name>]
     inputs_table = top.get("inputs", "table", {})
@@ -576,7 +591,8 @@ def load_project(path) -> Project:
         threshold = float(threshold)
     targets = TargetSettings(threshold, tgc.positive("min_voxels", "int", 1))
 
-    return Project(path=path, name=name, seed=seed, output_dir=output_dir, description=description, grid=grid,
+    return Project(path=path, name=name, seed=seed, output_dir=output_dir, description=description, outputs=outputs,
+                   grid=grid,
                    grid_reference=grid_reference, inputs=inputs, evidence=evidence, orebodies=orebodies,
                    samples=samples, training=training, prediction=prediction, targets=targets, raw=raw)
 

@@ -201,7 +201,8 @@ class VoxprospectAlgorithm(QgsProcessingAlgorithm):
 
 
 SLICES_FILTER = "GeoTIFF depth slices (*.tif *.tiff)"
-VOLUME_FILTER = "Volumes (*.vti *.vtk *.vtr *.vts *.tif *.tiff *.vo *.msh);;All files (*)"
+VOLUME_FILTER = ("Volumes (*.vti *.vtk *.vtr *.vts *.tif *.tiff *.vo *.msh *.geoh5 *.omf *.json *.ts);;"
+                 "All files (*)")
 PROJECT_EXTENSION = "toml"
 
 TARGET_LAYERS = ("target_outlines", "target_centroids")

@@ -147,11 +147,15 @@ def test_truncated_header(tmp_path, yilgarn):
         read_volume(vo)
 
 
-def test_rotated_voxet_refused(tmp_path, yilgarn):
+def test_rotated_voxet_refused_by_read_voxet_resampled_by_read_volume(tmp_path, yilgarn):
+    from voxprospect.io.gocad import read_voxet
+
     vo = _copy_voxet(yilgarn, tmp_path)
     vo.write_text(yilgarn.read_text().replace("AXIS_U 51000 0 0", "AXIS_U 36062 36062 0"))
     with pytest.raises(InputFileError, match="not parallel"):
-        read_volume(vo)
+        read_voxet(vo)
+    # read_volume resamples it (io/gocad_multi.py; values checked in test_gocad_multi.py)
+    assert read_volume(vo).meta["rotation"]["rotation_about_z_deg"] == pytest.approx(45.0, abs=1e-3)
 
 
 def test_permuted_axes_and_depth(tmp_path):
