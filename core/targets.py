@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import LayerError, VoxprospectError
 from .grid import VoxelGrid
-from .report import atomic_path
+from .io.safe_write import safe_output as atomic_path, verify_sqlite
 from .volume import Volume
 
 #: Columns of the target table, in order (``deposits`` is a list in the table and
@@ -333,7 +333,7 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
     labels = targets.labels
     levels = np.flatnonzero(labels.reshape(-1, grid.shape[2]).any(axis=0)) if targets.count else []
 
-    with atomic_path(path, inputs) as tmp:
+    with atomic_path(path, inputs, verify=verify_sqlite) as tmp:
         with fiona.open(tmp, "w", driver="GPKG", layer="target_outlines", schema=outline_schema,
                         crs=crs) as dst:
             for k in levels:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputFileError, VoxprospectError
-from ..report import atomic_path
+from .safe_write import check_outputs_not_inputs, safe_output, verify_geotiff
 
 
 def level_band_descriptions(grid) -> list[str]:
@@ -66,8 +66,9 @@ def write_geotiff_levels(volume, path, layer: str | None = None, inputs=(), comp
     nx, ny, nz = g.shape
     profile = dict(driver="GTiff", width=nx, height=ny, count=nz, dtype=dtype, crs=g.crs,
                    transform=transform, nodata=nodata, compress=compress, tiled=nx >= 256 and ny >= 256)
-    with atomic_path(path, inputs) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
+    check_outputs_not_inputs(path, inputs)  # GDAL may add PATH.aux.xml beside it
+    with safe_output(path, inputs, verify=verify_geotiff) as tmp:
+        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **profile) as dst:
             for b, k in enumerate(range(nz - 1, -1, -1), start=1):
                 # rows run north to south in a raster
                 dst.write(data[:, :, k].T[::-1, :], b)

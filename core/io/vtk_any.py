@@ -67,16 +67,53 @@ def vtk_data_type(path) -> str:
     raise InputFileError(p, f"not a VTK file (its content is {fmt})")
 
 
+def check_vtk_size(path) -> None:
+    """Refuse a VTK file whose header declares more points than memory allows, before VTK
+    allocates them (:func:`~voxprospect.io.memory_guard.check_memory`).
+
+    Extents and counts that are not whole numbers are refused naming the attribute.
+    """
+    from . import header_fields as hf
+    from .memory_guard import check_memory
+
+    p = Path(path)
+    with open(p, "rb") as f:
+        head = f.read(1 << 16).decode("latin-1")
+    n_arrays = max(1, head.count("<DataArray") + len(re.findall(r"^\s*(SCALARS|VECTORS|FIELD|COLOR_SCALARS)\b",
+                                                                 head, re.MULTILINE | re.IGNORECASE)))
+    points = 0
+    for m in re.finditer(r'WholeExtent="([^"]*)"', head):
+        e = hf.numbers(p, "WholeExtent", m.group(1).split(), 6, integer=True)
+        sizes = [e[1] - e[0] + 1 for e in (e[0:2], e[2:4], e[4:6])]
+        if min(sizes) < 1:
+            raise InputFileError(p, f"WholeExtent {m.group(1)!r} is empty or inverted")
+        points = max(points, sizes[0] * sizes[1] * sizes[2])
+    for attr in ("NumberOfPoints", "NumberOfCells"):
+        for m in re.finditer(attr + r'="([^"]*)"', head):
+            points = max(points, hf.number(p, attr, m.group(1), integer=True, minimum=0))
+    m = re.search(r"^\s*DIMENSIONS\s+(.*)$", head, re.MULTILINE | re.IGNORECASE)
+    if m:
+        d = hf.numbers(p, "DIMENSIONS", m.group(1).split(), 3, integer=True, minimum=1)
+        points = max(points, d[0] * d[1] * d[2])
+    for key in ("POINTS", "CELLS", "POLYGONS", "CELL_TYPES", "POINT_DATA", "CELL_DATA"):
+        for m in re.finditer(r"^\s*" + key + r"\s+(\S+)", head, re.MULTILINE):
+            points = max(points, hf.number(p, key, m.group(1), integer=True, minimum=0))
+    for m in re.finditer(r"^\s*[XYZ]_COORDINATES\s+(\S+)", head, re.MULTILINE):
+        hf.number(p, "X/Y/Z_COORDINATES", m.group(1), integer=True, minimum=0)
+    check_memory(points, 8 * (n_arrays + 3), f"the VTK header's {points:,} points or cells", p)
+
+
 def _read_dataset(path):
     """The file's dataset as a pyvista object; VTK's errors become InputFileError."""
     import importlib
 
     import pyvista as pv
 
-    from .vti import update_quietly
+    from .safe_write import vtk_errors
 
     p = Path(path)
     kind = vtk_data_type(p)
+    check_vtk_size(p)
     from . import sniff_format
     if sniff_format(p) == "vtk-legacy":
         from vtkmodules.vtkIOLegacy import vtkDataSetReader
@@ -88,7 +125,7 @@ def _read_dataset(path):
         mod, cls = _XML_READERS[kind]
         reader = getattr(importlib.import_module(f"vtkmodules.{mod}"), cls)()
     reader.SetFileName(str(p))
-    message = update_quietly(reader)
+    message = vtk_errors(reader)
     if message:
         raise InputFileError(p, f"cannot read VTK {kind} ({message})")
     data = pv.wrap(reader.GetOutput())

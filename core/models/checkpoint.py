@@ -82,7 +82,8 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
     from safetensors.numpy import save_file
 
     from .. import __version__
-    from ..report import _jsonable, atomic_path, versions
+    from ..io.safe_write import safe_output, verify_safetensors
+    from ..report import _jsonable, versions
     from .estimators import CNNClassifier, RandomForestModel
 
     channels = [str(c) for c in channels]
@@ -124,7 +125,7 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
     meta["library_versions"] = versions()
     header = {"format": FORMAT_TAG, "format_version": str(FORMAT_VERSION),
               _META_KEY: json.dumps(_jsonable(meta), allow_nan=False)}
-    with atomic_path(path, inputs) as tmp:
+    with safe_output(path, inputs, verify=verify_safetensors) as tmp:
         save_file(tensors, str(tmp), metadata=header)
     return Path(path)
 
