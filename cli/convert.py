@@ -15,7 +15,8 @@ from .options import echo
 @click.option("--layer", "layers", multiple=True, help="Layer to keep (repeat for several; default all).")
 @click.option("--like", type=click.Path(dir_okay=False),
               help="Resample onto the grid of this volume file (needed for irregular meshes).")
-@click.option("--cell-size", type=float, help="Resample onto a grid of this cell size (m) over IN's box.")
+@click.option("--cell-size", type=float, callback=lambda ctx, param, v: _positive(v),
+              help="Resample onto a grid of this cell size (m) over IN's box.")
 @click.option("--method", type=click.Choice(["mean", "linear", "nearest"]), default="mean", show_default=True,
               help="Resampling of rectilinear inputs (UBC meshes, .vtr).")
 def convert(src, dst, layers, like, cell_size, method):
@@ -25,11 +26,16 @@ def convert(src, dst, layers, like, cell_size, method):
     slices, one layer). OUT is written atomically and may never be IN. A report
     ``OUT.report.json`` records the inputs and the grid."""
     from voxprospect.errors import OutputError
-    from voxprospect.io import read_volume, write_volume
+    from voxprospect.io import check_volume_output, read_volume, write_volume
+    from voxprospect.io.safe_write import check_outputs_not_inputs
     from voxprospect.report import RunReport
 
     if Path(src).resolve() == Path(dst).resolve():
         raise OutputError(f"{dst}: refusing to overwrite the input file; choose another OUT")
+    # before any work: OUT, its side files and its report replace no input nor a file one uses
+    ins = [src] + ([like] if like else [])
+    check_volume_output(dst, ins)
+    check_outputs_not_inputs(Path(dst).parent / f"{Path(dst).name}.report.json", ins)
     report = RunReport("convert", {"in": src, "out": dst, "layers": list(layers), "like": like,
                                    "cell_size": cell_size, "method": method})
     report.add_input(src)
@@ -37,7 +43,7 @@ def convert(src, dst, layers, like, cell_size, method):
     if like:
         report.add_input(like)
         kwargs["grid"] = read_volume(like).grid
-    elif cell_size:
+    elif cell_size is not None:
         kwargs["cell_size"] = cell_size
     with report.timer("read"):
         vol = _read(src, kwargs)
@@ -50,6 +56,14 @@ def convert(src, dst, layers, like, cell_size, method):
     report["layers"] = vol.names
     report.write(Path(dst).parent, f"{Path(dst).name}.report.json")
     echo(False, f"{dst}: {vol.grid.describe()}; layers {', '.join(vol.names) or '(none)'}")
+
+
+def _positive(value):
+    import math
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a positive number of metres, got {value:g}",
+                                 param_hint="'--cell-size'")
+    return value
 
 
 def _read(src, kwargs):

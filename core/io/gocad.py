@@ -627,15 +627,19 @@ def _write_all(files, inputs) -> None:
     reader never finds a header whose files are missing). If one fails, the files this
     call already wrote are removed, so no half voxet is left."""
     done = []
+    header = files[-1][0]
     try:
         for f, blob in files:
             with safe_output(f, inputs, verify=lambda t, n=len(blob): verify_size(t, n)) as tmp:
                 with open(tmp, "wb") as fh:
                     fh.write(blob)
             done.append(f)
-    except BaseException:
+    except BaseException as e:
         for f in done:
             Path(f).unlink(missing_ok=True)
+        if isinstance(e, OutputError) and f != header and "would replace" not in str(e):
+            raise OutputError(f"{header}: writing its property file {Path(f).name} failed "
+                              f"({str(e).split(': ', 1)[-1]})") from None
         raise
 
 

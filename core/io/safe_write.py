@@ -56,8 +56,15 @@ __all__ = [
 ]
 
 
-def _reason(e: BaseException) -> str:
-    """A short reason for a failed write, in the user's words."""
+def _reason(e: BaseException, tmp=None) -> str:
+    """A short reason for a failed write, in the user's words (the temporary name left out)."""
+    text = _reason_text(e)
+    if tmp is not None:
+        text = text.replace(str(tmp), "the file").replace(Path(tmp).name, "the file")
+    return text
+
+
+def _reason_text(e: BaseException) -> str:
     if isinstance(e, OSError):
         if e.errno == errno.EFBIG:
             return "the file-size limit was reached (file too large)"
@@ -281,18 +288,18 @@ def safe_output(path, inputs=(), verify=None, directory: bool = False):
         except VoxprospectError:
             raise
         except (OSError, MemoryError) as e:
-            raise OutputError(f"{path}: writing failed: {_reason(e)}") from None
+            raise OutputError(f"{path}: writing failed: {_reason(e, tmp)}") from None
         except Exception as e:  # library-specific write errors (rasterio, fiona, zarr, safetensors)
             if type(e).__module__.split(".")[0] in ("rasterio", "fiona", "zarr", "safetensors",
                                                     "numcodecs", "sqlite3", "PIL", "matplotlib"):
-                raise OutputError(f"{path}: writing failed: {_reason(e)}") from None
+                raise OutputError(f"{path}: writing failed: {_reason(e, tmp)}") from None
             raise
         try:
             (verify or (verify_dir if directory else verify_nonempty))(tmp)
         except VoxprospectError as e:
             raise OutputError(f"{path}: the written file is incomplete ({e})") from None
         except Exception as e:  # a verifier re-opening the file fails in the library's own way
-            raise OutputError(f"{path}: the written file is incomplete ({_reason(e)})") from None
+            raise OutputError(f"{path}: the written file is incomplete ({_reason(e, tmp)})") from None
         try:
             if directory and path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
@@ -360,9 +367,9 @@ def vtk_errors(algorithm):
     try:
         if hasattr(algorithm, "Write"):
             ok = algorithm.Write()
-            if not ok and observer.message is None:
-                code = algorithm.GetErrorCode() if hasattr(algorithm, "GetErrorCode") else 0
-                observer.message = f"VTK writer failed (error code {code})"
+            code = algorithm.GetErrorCode() if hasattr(algorithm, "GetErrorCode") else 0
+            if (not ok or code) and observer.message is None:
+                observer.message = f"VTK writer failed: {vtk.vtkErrorCode.GetStringFromErrorCode(code)}"
         else:
             algorithm.Update()
     finally:

@@ -162,6 +162,9 @@ def resample_rectilinear(rect: RectilinearVolume, grid: VoxelGrid, method: str =
         raise VoxprospectError(f"unknown resampling method {method!r}; use mean, nearest or linear")
     if rect.crs and grid.crs and rect.crs != grid.crs:
         raise GridMismatchError(f"the mesh's CRS {rect.crs} differs from the target grid's {grid.crs}")
+    # index grids, cover and mask, then per layer the sums, weights and result
+    check_memory(grid.n_cells, 24 + 8 * 3 + 2 + 24 * len(rect.layers),
+                 f"resampling onto {' x '.join(map(str, grid.shape))} cells")
     meta = dict(rect.meta)
     meta["resampled"] = {"from": "rectilinear mesh", "shape": list(rect.shape), "method": method}
     if method != "mean":
@@ -512,9 +515,11 @@ def write_ubc_volume(volume, path, inputs=(), layers=None, **_) -> Path:
         for name in names:
             done.append(_write_model(rect, name, path.with_name(model_file_name(path, name)), inputs, -99999.0))
         write_ubc(rect, path, inputs=inputs)
-    except BaseException:
+    except BaseException as e:
         for f in done:  # no mesh without its models, no models without their mesh
             f.unlink(missing_ok=True)
+        if isinstance(e, OutputError) and not str(e).startswith(str(path)):
+            raise OutputError(f"{path}: writing its model file failed ({e})") from None
         raise
     return path
 

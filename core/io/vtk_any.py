@@ -218,6 +218,9 @@ def mesh_to_volume(mesh, grid: VoxelGrid, layers=None) -> Volume:
     if isinstance(mesh, pv.PolyData):
         raise VoxprospectError("a surface (PolyData) has no inside to sample: use voxelise.solid_mask "
                                "for closed surfaces or voxelise.surface_distance for open ones")
+    from .memory_guard import check_memory
+    n_arrays = len(mesh.cell_data.keys()) + len(mesh.point_data.keys())
+    check_memory(grid.n_cells, 24 * 3 + 8 * n_arrays + 2, f"sampling the mesh at {grid.n_cells:,} cell centres")
     probe = pv.PolyData(grid.cell_centres())
     sampled = probe.sample(mesh)
     valid = np.asarray(sampled["vtkValidPointMask"]).astype(bool).reshape(grid.shape, order="F")
