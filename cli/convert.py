@@ -45,8 +45,15 @@ def convert(src, dst, layers, like, cell_size, method):
         kwargs["grid"] = read_volume(like).grid
     elif cell_size is not None:
         kwargs["cell_size"] = cell_size
+    from voxprospect.io.memory_guard import MemoryLimitError
     with report.timer("read"):
-        vol = _read(src, kwargs)
+        try:
+            vol = _read(src, kwargs)
+        except MemoryLimitError as e:
+            if e.path is not None:
+                raise
+            how = f"--cell-size {cell_size:g}" if cell_size is not None else f"the grid of {like}"
+            raise MemoryLimitError(src, f"resampling onto {how}: {e.problem}") from None
     if layers:
         vol = vol.select(layers)
     with report.timer("write"):

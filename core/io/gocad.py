@@ -306,6 +306,9 @@ def _placement(hdr, p, axes, origin, n, crs) -> _Placement:
         if perm[d] is not None:
             raise InputFileError(p, f"AXIS_{name} is parallel to AXIS_{'UVW'[perm[d]]}: the voxet is degenerate")
         perm[d] = a
+    far = node0 + steps.T @ (n - 1)
+    if not (np.all(np.isfinite(node0)) and np.all(np.isfinite(far)) and np.all(np.isfinite(steps))):
+        raise InputFileError(p, "AXIS_O and AXIS_U/V/W are too large: the voxet's box overflows a float")
     cell = np.zeros(3)
     grid_origin = np.zeros(3)
     flip = [False, False, False]
@@ -358,7 +361,10 @@ def _read_property(prop: VoxetProperty, hdr: VoxetHeader, n_nodes: int, byteorde
         raise InputFileError(vo, f"property {prop.name!r}: its file {f} is missing "
                              f"(expected {n_nodes * prop.esize + prop.offset} bytes)")
     if prop.format == "ASCII" or (prop.format is None and hdr.ascii_header):
-        return _read_ascii_property(f, prop, n_nodes)
+        try:
+            return _read_ascii_property(f, prop, n_nodes)
+        except InputFileError as e:
+            raise InputFileError(f, f"{e.problem} (a property of {vo.name})") from None
     dt = _dtype(prop, vo, byteorder)
     expected = prop.offset + n_nodes * dt.itemsize
     actual = f.stat().st_size

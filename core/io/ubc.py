@@ -252,6 +252,8 @@ def read_ubc_mesh(path, crs=None) -> RectilinearVolume:
     z_edges = (z0 - np.concatenate([[0.0], np.cumsum(wz_top_down)]))[::-1]
     if not all(np.all(np.isfinite(e)) for e in (x_edges, y_edges, z_edges)):
         raise InputFileError(p, "the origin plus the cell widths overflow (numbers too large)")
+    # the volume holds an active mask, and info/resampling the cell volumes and a layer
+    check_memory(n[0] * n[1] * n[2], 1 + 8 + 8, f"the mesh's {n[0]} x {n[1]} x {n[2]} cells", p)
     return RectilinearVolume(x_edges=x_edges, y_edges=y_edges, z_edges=z_edges, crs=crs,
                              meta={"source": {"format": "ubc-mesh", "mesh": str(p)}})
 

@@ -89,6 +89,9 @@ def read_vti(path, **_):
     if not isinstance(img, pv.ImageData) or img.n_cells == 0:
         raise InputFileError(path, "not a VTK ImageData file with cells (truncated or empty?)")
     dims = tuple(int(d) - 1 for d in img.dimensions)
+    if min(dims) < 1:
+        raise InputFileError(path, f"the image has {tuple(img.dimensions)} points: no cells "
+                                   "(a volume needs at least two points along each axis)")
     meta = None
     if META_KEY in img.field_data:
         try:

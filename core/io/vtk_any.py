@@ -131,7 +131,21 @@ def _read_dataset(path):
     data = pv.wrap(reader.GetOutput())
     if data is None or data.n_points == 0:
         raise InputFileError(p, f"the VTK {kind} has no points (truncated or empty file?)")
+    _check_declared_arrays(p, data)
     return data
+
+
+def _check_declared_arrays(p: Path, data) -> None:
+    """Every array a legacy header declares was read (VTK drops a truncated one silently)."""
+    with open(p, "rb") as f:
+        head = f.read(1 << 20).decode("latin-1")
+    if not head.lstrip().startswith("# vtk DataFile"):
+        return
+    have = set(data.point_data.keys()) | set(data.cell_data.keys()) | set(data.field_data.keys())
+    for m in re.finditer(r"^\s*(SCALARS|VECTORS|NORMALS|TENSORS|COLOR_SCALARS)\s+(\S+)", head, re.MULTILINE):
+        if m.group(2) not in have:
+            raise InputFileError(p, f"the header declares {m.group(1)} {m.group(2)} but its values could "
+                                    "not be read (truncated file?)")
 
 
 def read_vtk_mesh(path, **_) -> dict:
@@ -265,8 +279,13 @@ def read_vtk_volume(path, grid: VoxelGrid | None = None, cell_size=None, method:
     kind = vtk_data_type(path)
     data = _read_dataset(path)
     if kind == "ImageData":  # legacy STRUCTURED_POINTS (.vti files go to io.vti)
-        g = VoxelGrid(tuple(data.origin), tuple(data.spacing), tuple(int(d) - 1 for d in data.dimensions))
-        vol = Volume(g, {n: a.reshape(g.shape, order="F") for n, a in _cell_arrays(data).items()})
+        dims = tuple(int(d) - 1 for d in data.dimensions)
+        arrays = _cell_arrays(data)
+        if min(dims) < 1 or not arrays:
+            raise InputFileError(path, f"the STRUCTURED_POINTS dataset has {tuple(data.dimensions)} points and "
+                                       f"{len(arrays)} data arrays: no volume to read (truncated file?)")
+        g = VoxelGrid(tuple(data.origin), tuple(data.spacing), dims)
+        vol = Volume(g, {n: a.reshape(g.shape, order="F") for n, a in arrays.items()})
         if grid is None and cell_size is not None:
             grid = VoxelGrid.from_bounds(g.bounds, cell_size)
         if grid is None:
