@@ -537,7 +537,11 @@ def voxet_file_names(stem: str, layer_names: list[str], with_colours: bool = Fal
 
 
 def _quoted(name: str) -> str:
-    return json.dumps(name, ensure_ascii=False) if re.search(r"[\s\"']", name) else name
+    """Double quotes (as GOCAD writes names with spaces) when needed; inside them only
+    ``\\`` and ``"`` are escaped, which is what the reader's shlex undoes."""
+    if not re.search(r"[\s\"'\\]", name):
+        return name
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def write_voxet(volume: Volume, path, inputs=(), layers=None, **_) -> Path:
