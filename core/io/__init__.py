@@ -54,7 +54,10 @@ def sniff_format(path) -> str:
     if stripped.startswith("GOCAD TSurf") or stripped.startswith("GOCAD TSURF"):
         return "gocad-tsurf"
     if stripped.upper().startswith("GOCAD"):
-        return "gocad-" + stripped.split()[1].lower()
+        words = stripped.split()
+        if len(words) < 2:
+            raise InputFileError(p, "a GOCAD file without an object type (truncated header?)")
+        return "gocad-" + words[1].lower()
     from . import _sniff_extra
     fmt = _sniff_extra.sniff_text(text, p)
     if fmt:

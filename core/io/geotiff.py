@@ -97,14 +97,22 @@ def read_geotiff_levels(path):
             tags = src.tags()
             if "voxprospect_levels" not in tags:
                 raise InputFileError(path, "not a voxprospect depth-slice GeoTIFF (no level tags)")
+            from . import header_fields as hf
+            from .memory_guard import check_memory
+            z0 = hf.number(path, "tag z_origin", tags.get("z_origin"))
+            dz = hf.number(path, "tag dz", tags.get("dz"), positive=True)
+            check_memory(src.width * src.height * src.count, 2 * np.dtype(src.dtypes[0]).itemsize + 1,
+                         f"{src.width} x {src.height} pixels x {src.count} bands", path)
             data = src.read()
             t = src.transform
-            grid = VoxelGrid((t.c, t.f + t.e * src.height, float(tags["z_origin"])),
-                             (t.a, -t.e, float(tags["dz"])), (src.width, src.height, src.count),
-                             src.crs.to_string() if src.crs else None)
+            try:
+                grid = VoxelGrid((t.c, t.f + t.e * src.height, z0), (t.a, -t.e, dz),
+                                 (src.width, src.height, src.count), src.crs.to_string() if src.crs else None)
+            except VoxprospectError as e:
+                raise InputFileError(path, f"the raster's geotransform gives no voxel grid ({e})") from None
             nodata = src.nodata
-    except rasterio.errors.RasterioIOError as e:
-        raise InputFileError(path, f"cannot read GeoTIFF ({e})") from None
+    except (rasterio.errors.RasterioError, UnicodeDecodeError) as e:  # GDAL's errors, garbled tags
+        raise InputFileError(path, f"cannot read GeoTIFF ({str(e)[:160]})") from None
     arr = data[::-1].transpose(2, 1, 0)[:, ::-1, :]
     if np.issubdtype(arr.dtype, np.floating):
         active = np.isfinite(arr)

@@ -133,6 +133,8 @@ def _line(cur: _Builder, key: str, toks: list[str], line: str) -> None:
     elif key in ("ATOM", "PATOM"):
         cur.id_to_row[int(toks[1])] = cur.id_to_row[int(toks[2])]
     elif key == "TRGL":
+        if len(toks) < 4:
+            raise ValueError("a triangle needs three vertices")
         cur.triangles.append(tuple(cur.id_to_row[int(t)] for t in toks[1:4]))
         cur.parts.append(max(cur.part, 0))
     elif key == "TFACE":

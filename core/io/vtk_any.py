@@ -100,7 +100,16 @@ def check_vtk_size(path) -> None:
             points = max(points, hf.number(p, key, m.group(1), integer=True, minimum=0))
     for m in re.finditer(r"^\s*[XYZ]_COORDINATES\s+(\S+)", head, re.MULTILINE):
         hf.number(p, "X/Y/Z_COORDINATES", m.group(1), integer=True, minimum=0)
-    check_memory(points, 8 * (n_arrays + 3), f"the VTK header's {points:,} points or cells", p)
+    components = [hf.number(p, "NumberOfComponents", m.group(1), integer=True, minimum=1)
+                  for m in re.finditer(r'NumberOfComponents="([^"]*)"', head)]
+    for m in re.finditer(r"^\s*(SCALARS|COLOR_SCALARS)\s+\S+\s+(\S+)(?:[ \t]+(\S+))?", head, re.MULTILINE):
+        if m.group(1) == "SCALARS" and m.group(3) is not None:
+            components.append(hf.number(p, "SCALARS components", m.group(3), integer=True, minimum=1, maximum=4))
+        elif m.group(1) == "COLOR_SCALARS":
+            components.append(hf.number(p, "COLOR_SCALARS components", m.group(2), integer=True, minimum=1,
+                                        maximum=4))
+    per_point = 8 * (sum(components) + max(0, n_arrays - len(components)) + 3)
+    check_memory(points, per_point, f"the VTK header's {points:,} points or cells", p)
 
 
 def _read_dataset(path):
