@@ -591,7 +591,8 @@ def write_voxet(volume: Volume, path, inputs=(), layers=None, **_) -> Path:
     check_outputs_not_inputs(path, inputs, layer_names=names)
     files = []  # (path, bytes)
     entries = [(n, volume[n]) for n in names] + [(ACTIVE_PROPERTY, volume.active.astype(np.uint8))]
-    for idx, ((name, arr), base) in enumerate(zip(entries, _layer_bases([e[0] for e in entries])), start=1):
+    bases = _layer_bases([e[0] for e in entries])
+    for idx, ((name, arr), base) in enumerate(zip(entries, bases, strict=True), start=1):
         arr = np.asarray(arr)
         fname = f"{stem}_{base}@@"
         if arr.dtype == bool:
@@ -640,7 +641,8 @@ def _write_all(files, inputs) -> None:
     header = files[-1][0]
     try:
         for f, blob in files:
-            with safe_output(f, inputs, verify=lambda t, n=len(blob): verify_size(t, n)) as tmp:
+            size = len(blob)
+            with safe_output(f, inputs, verify=lambda t, n=size: verify_size(t, n)) as tmp:
                 with open(tmp, "wb") as fh:
                     fh.write(blob)
             done.append(f)

@@ -436,7 +436,6 @@ def _widths_line(w: np.ndarray) -> str:
 def _as_rect(volume) -> RectilinearVolume:
     if isinstance(volume, RectilinearVolume):
         return volume
-    g = volume.grid
     return RectilinearVolume.from_volume(volume)
 
 
