@@ -223,3 +223,22 @@ def test_memory_limit_follows_the_environment(monkeypatch):
 def test_write_text_is_utf8(tmp_path):
     p = write_text(tmp_path / "r.json", '{"name": "öut ▲"}')
     assert p.read_bytes() == '{"name": "öut ▲"}'.encode("utf-8")
+
+
+def test_evidence_past_the_file_size_limit_fails_without_a_report(tmp_path):
+    """The issue's case: `voxprospect evidence project.toml -o ev.vti` under `ulimit -f`."""
+    g = VoxelGrid((400000.0, 3000000.0, -1000.0), (100.0, 100.0, 50.0), (80, 80, 30), "EPSG:32651")
+    dens = np.random.default_rng(5).normal(2.7, 0.1, g.shape)
+    write_volume(Volume(g, {"density": dens}), tmp_path / "geophysics.vti")
+    (tmp_path / "project.toml").write_text(
+        '[project]\nname = "x"\nseed = 3\noutput_dir = "out"\n\n[inputs.geophysics]\npath = "geophysics.vti"\n\n'
+        '[[evidence]]\nname = "density"\nkind = "geophysics"\nsource = "geophysics"\nlayer = "density"\n')
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert (tmp_path / "geophysics.vti").stat().st_size > 3 * LIMIT  # float32 evidence: over the limit
+    r = _cli("evidence", tmp_path / "project.toml", "-o", tmp_path / "ev" / "ev.vti", cwd=tmp_path)
+    text = r.stdout + r.stderr
+    assert r.returncode != 0 and "wrote" not in text, text
+    assert [ln for ln in text.splitlines() if ln.startswith("Error:")] and "ev.vti" in text
+    assert not (tmp_path / "ev" / "ev.vti").exists() and not (tmp_path / "ev" / "report.json").exists()
+    assert not list((tmp_path / "ev").glob("*")) if (tmp_path / "ev").exists() else True
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "ev") == before
