@@ -27,11 +27,17 @@ def convert(src, dst, layers, like, cell_size, method):
     and may never be IN. A report
     ``OUT.report.json`` records the inputs and the grid."""
     from voxprospect.errors import OutputError
+    from voxprospect.io import check_volume_output
     from voxprospect.io.outputs import check_output_file, step_outputs, volume_suffixes
+    from voxprospect.io.safe_write import check_outputs_not_inputs
 
     if Path(src).resolve() == Path(dst).resolve():
         raise OutputError(f"{dst}: refusing to overwrite the input file; choose another OUT")
-    check_output_file(dst, volume_suffixes(), what="converted volume", inputs=[src] + ([like] if like else []))
+    # before any work: OUT, its side files and its report replace no input nor a file one uses
+    ins = [src] + ([like] if like else [])
+    check_output_file(dst, volume_suffixes(), what="converted volume", inputs=ins)
+    check_volume_output(dst, ins)
+    check_outputs_not_inputs(Path(dst).parent / f"{Path(dst).name}.report.json", ins)
     # a GOCAD voxet or UBC mesh is several files beside OUT: what appears there is the step's
     with step_outputs(folders=[Path(dst).parent]):
         _convert(src, dst, layers, like, cell_size, method)
@@ -50,10 +56,17 @@ def _convert(src, dst, layers, like, cell_size, method):
     if like:
         report.add_input(like)
         kwargs["grid"] = read_volume(like).grid
-    elif cell_size:
+    elif cell_size is not None:
         kwargs["cell_size"] = cell_size
+    from voxprospect.limits import MemoryLimitError
     with report.timer("read"):
-        vol = _read(src, kwargs)
+        try:
+            vol = _read(src, kwargs)
+        except MemoryLimitError as e:
+            if e.path is not None:
+                raise
+            how = f"--cell-size {cell_size:g}" if cell_size is not None else f"the grid of {like}"
+            raise MemoryLimitError(src, f"resampling onto {how}: {e.problem}") from None
     if layers:
         missing = [n for n in layers if n not in vol]
         if missing:

@@ -64,7 +64,16 @@ device_option = click.option("--device", type=click.Choice(DEVICES), default="au
                              show_default=True, callback=_device, help="Torch device for the CNN.")
 epochs_option = click.option("--epochs", type=click.IntRange(min=1, max=100_000), default=None,
                              help="Override the project's epochs.")
+def _finite(ctx, param, value):
+    """click's FloatRange lets NaN through (every comparison with NaN is false)."""
+    import math
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number, got {value:g}")
+    return value
+
+
 cell_size_option = click.option("--cell-size", type=click.FloatRange(min=0, min_open=True, max=1e7), default=None,
+                                callback=_finite,
                                 help="Resample onto a grid of this cell size (m, > 0) over IN's box.")
 threshold_option = click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
                                 help="Prospectivity threshold, a probability from 0 to 1; default: the P-A "

@@ -77,7 +77,7 @@ def build_plugin_zip(root, output) -> dict:
 
     import voxprospect
     from voxprospect.errors import InputFileError, VoxprospectError
-    from voxprospect.report import atomic_path
+    from voxprospect.io.safe_write import safe_output
 
     root = Path(root)
     plugin_dir = root / "plugin"
@@ -94,7 +94,7 @@ def build_plugin_zip(root, output) -> dict:
                    if p.is_file() and not SKIP_DIRS & set(p.relative_to(plugin_dir).parts)
                    and p.suffix not in SKIP_SUFFIXES)
     extras = [root / "metadata.txt"] + [p for p in (root / "LICENSE",) if p.is_file()]
-    with atomic_path(output, [root / "metadata.txt"]) as tmp:
+    with safe_output(output, [root / "metadata.txt"]) as tmp:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for p in files:
                 zf.write(p, f"{PLUGIN_FOLDER}/{p.relative_to(plugin_dir).as_posix()}")

@@ -2,9 +2,9 @@
 
 Every command writes ``report.json`` next to its outputs: version, command,
 parameters, seed, input files (size and SHA-256), library versions, metrics and
-timings. Outputs are written atomically (to a temporary file in the same folder,
-then renamed) so a failed run never leaves a half-written file, and an output may
-never overwrite one of the run's inputs.
+timings. Outputs go through :mod:`voxprospect.io.safe_write` (a temporary file in
+the same folder, verified, then renamed) so a failed run never leaves a half-written
+file, and an output may never overwrite one of the run's inputs.
 """
 
 from __future__ import annotations
@@ -13,16 +13,14 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
-import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from voxprospect.errors import InputFileError, OutputError
+from voxprospect.errors import InputFileError
 
 
 def file_record(path) -> dict:
@@ -122,44 +120,7 @@ class RunReport:
         return path
 
 
-@contextlib.contextmanager
-def atomic_path(path, inputs=()):
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
-
-    Parameters
-    ----------
-    path : path-like
-        The final output.
-    inputs : iterable of path-like
-        The run's inputs; writing onto one of them raises :class:`OutputError`.
-
-    The temporary file keeps ``path``'s suffix so format-sniffing writers (VTK,
-    GDAL) pick the right driver. On error it is removed and ``path`` is untouched.
-    """
-    path = Path(path)
-    check_not_input(path, inputs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix="".join(path.suffixes) or ".tmp",
-                               dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # writers create it themselves (some refuse an existing file)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_text_atomic(path, text: str, inputs=()) -> Path:
-    with atomic_path(path, inputs) as tmp:
-        Path(tmp).write_text(text)
-    return Path(path)
-
-
-def check_not_input(path, inputs) -> None:
-    """Raise :class:`OutputError` if ``path`` is one of the run's input files."""
-    p = Path(path).resolve()
-    for i in inputs or ():
-        if i is not None and Path(i).resolve() == p:
-            raise OutputError(f"{path}: refusing to overwrite an input file")
+    """Write ``text`` (UTF-8) through the validated write path (:func:`~voxprospect.io.safe_write.safe_output`)."""
+    from voxprospect.io.safe_write import write_text
+    return write_text(path, text, inputs)

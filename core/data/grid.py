@@ -223,6 +223,11 @@ class VoxelGrid:
         that covers ``bounds = (xmin, xmax, ymin, ymax, zmin, zmax)``."""
         xmin, xmax, ymin, ymax, zmin, zmax = (float(v) for v in bounds)
         cs = tuple(float(v) for v in (cell_size if np.ndim(cell_size) else (cell_size,) * 3))
+        if len(cs) != 3 or not all(math.isfinite(d) and d > 0 for d in cs):
+            raise VoxprospectError(f"cell sizes must be positive numbers, got {cell_size}")
+        counts = [(hi - lo) / d for lo, hi, d in ((xmin, xmax, cs[0]), (ymin, ymax, cs[1]), (zmin, zmax, cs[2]))]
+        if not all(math.isfinite(c) for c in counts):
+            raise VoxprospectError(f"a cell size of {cell_size} over the box {tuple(bounds)} gives no finite grid")
         shape = tuple(max(1, int(math.ceil(round((hi - lo) / d, 9))))
                       for lo, hi, d in ((xmin, xmax, cs[0]), (ymin, ymax, cs[1]), (zmin, zmax, cs[2])))
         return cls((xmin, ymin, zmin), cs, shape, crs)

@@ -154,6 +154,9 @@ def resample_to_grid(source, grid: VoxelGrid, method: str = "linear",
     VoxprospectError
         Unknown method, or the grids do not overlap.
     """
+    from voxprospect.limits import check_memory
+    n_layers = len(getattr(source, "layers", None) or (source.get("layers", {}) if isinstance(source, dict) else {}))
+    check_memory(grid.n_cells, 8 * n_layers + 9, f"resampling onto {' x '.join(map(str, grid.shape))} cells")
     from scipy.interpolate import RegularGridInterpolator
 
     if method not in ("linear", "nearest"):

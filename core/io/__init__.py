@@ -14,7 +14,7 @@ from voxprospect.io.vti import read_vti, write_vti
 from voxprospect.io.geotiff import write_geotiff_levels
 
 __all__ = ["read_volume", "write_volume", "read_vti", "write_vti", "write_geotiff_levels", "sniff_format",
-           "read_mesh", "register_reader", "register_writer", "register_mesh_reader"]
+           "read_mesh", "register_reader", "register_writer", "register_mesh_reader", "check_volume_output"]
 
 
 def sniff_format(path) -> str:
@@ -54,7 +54,10 @@ def sniff_format(path) -> str:
     if stripped.startswith("GOCAD TSurf") or stripped.startswith("GOCAD TSURF"):
         return "gocad-tsurf"
     if stripped.upper().startswith("GOCAD"):
-        return "gocad-" + stripped.split()[1].lower()
+        words = stripped.split()
+        if len(words) < 2:
+            raise InputFileError(p, "a GOCAD file without an object type (truncated header?)")
+        return "gocad-" + words[1].lower()
     from voxprospect.io import _sniff_extra
     fmt = _sniff_extra.sniff_text(text, p)
     if fmt:
@@ -124,15 +127,41 @@ def register_writer(suffix: str, func) -> None:
     _WRITERS[suffix.lower()] = func
 
 
+def check_volume_output(path, inputs=()) -> None:
+    """Check an output volume path before any work: a known extension, a writable
+    folder, and no file the writer would create is an input or a file an input
+    references (voxet ``@@`` files, colour tables, UBC models).
+
+    Raises
+    ------
+    OutputError
+        Naming the output and the problem.
+    """
+    from voxprospect.errors import OutputError
+    from voxprospect.io.safe_write import check_folder_writable, check_outputs_not_inputs
+    _load_optional_readers()
+    suffix = Path(path).suffix.lower()
+    if suffix not in _WRITERS and suffix not in (".tif", ".tiff"):
+        raise OutputError(f"{path}: no writer for {suffix or 'extension-less'!r} files; use one of "
+                          + ", ".join(sorted(set(_WRITERS) | {'.tif'})))
+    check_folder_writable(path)
+    check_outputs_not_inputs(path, inputs)
+
+
 def write_volume(volume, path, inputs=(), **kwargs):
-    """Write a volume; the format follows the extension (``.vti``, ``.tif``, ...)."""
+    """Write a volume; the format follows the extension (``.vti``, ``.tif``, ...).
+
+    Every writer goes through :mod:`voxprospect.io.safe_write`: nothing an input
+    references is replaced, and a failed write leaves no file and raises OutputError.
+    """
+    from voxprospect.errors import OutputError
     _load_optional_readers()
     suffix = Path(path).suffix.lower()
     if suffix in (".tif", ".tiff"):
         return write_geotiff_levels(volume, path, inputs=inputs, **kwargs)
     if suffix not in _WRITERS:
-        raise InputFileError(path, f"no writer for {suffix!r} files; use one of "
-                             + ", ".join(sorted(set(_WRITERS) | {'.tif'})))
+        raise OutputError(f"{path}: no writer for {suffix or 'extension-less'!r} files; use one of "
+                          + ", ".join(sorted(set(_WRITERS) | {'.tif'})))
     return _WRITERS[suffix](volume, path, inputs=inputs, **kwargs)
 
 

@@ -15,14 +15,14 @@ def sniff_text(text: str, path) -> str | None:
         return None
     # UBC-GIF tensor mesh: first line "nx ny nz", second "x0 y0 z0", then widths
     # (possibly as "n*w" repeats).
-    if len(lines) >= 3:
-        try:
-            n = [int(v) for v in lines[0].split()]
-            o = [float(v) for v in lines[1].split()]
-            if len(n) == 3 and len(o) == 3 and all(v > 0 for v in n):
-                return "ubc-mesh"
-        except ValueError:
-            pass
+    # Recognised by its first line alone (three whole numbers; or three words in a .msh
+    # file), so a broken count, origin or width is reported by the mesh reader, which
+    # names the field, instead of "unrecognised format".
+    first = lines[0].split("!")[0].split()
+    if len(lines) >= 2 and len(first) == 3 and all(re.fullmatch(r"[+-]?\d+", v) for v in first):
+        return "ubc-mesh"
+    if str(path).lower().endswith(".msh") and len(first) == 3:
+        return "ubc-mesh"
     # UBC-GIF model: one number per line (NaN/air allowed), no header
     if len(lines) >= 3 and all(_is_number(ln) for ln in lines[:-1][:50]):
         return "ubc-model"

@@ -29,7 +29,7 @@ import numpy as np
 
 from voxprospect.errors import InputFileError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
-from voxprospect.report import atomic_path
+from voxprospect.io.safe_write import safe_output
 from voxprospect.data.volume import Volume
 from voxprospect.io._mesh_average import _tensor_containing, average_mesh_onto_grid
 from voxprospect.io._optional import require
@@ -282,7 +282,7 @@ def write_geoh5(volume: Volume, path, inputs=(), surfaces: dict | None = None, n
 
     grid = volume.grid
     edges = [np.arange(n + 1) * d for n, d in zip(grid.shape, grid.cell_size)]
-    with atomic_path(path, inputs) as tmp:
+    with safe_output(path, inputs) as tmp:
         with _workspace(tmp, mode="w") as ws:
             bm = BlockModel.create(ws, name=name, origin=list(grid.origin), u_cell_delimiters=edges[0],
                                    v_cell_delimiters=edges[1], z_cell_delimiters=edges[2])

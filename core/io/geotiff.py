@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from voxprospect.errors import InputFileError, VoxprospectError
-from voxprospect.report import atomic_path
+from voxprospect.io.safe_write import check_outputs_not_inputs, safe_output, verify_geotiff
 
 
 def level_band_descriptions(grid) -> list[str]:
@@ -66,8 +66,9 @@ def write_geotiff_levels(volume, path, layer: str | None = None, inputs=(), comp
     nx, ny, nz = g.shape
     profile = dict(driver="GTiff", width=nx, height=ny, count=nz, dtype=dtype, crs=g.crs,
                    transform=transform, nodata=nodata, compress=compress, tiled=nx >= 256 and ny >= 256)
-    with atomic_path(path, inputs) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
+    check_outputs_not_inputs(path, inputs)  # GDAL may add PATH.aux.xml beside it
+    with safe_output(path, inputs, verify=verify_geotiff) as tmp:
+        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **profile) as dst:
             for b, k in enumerate(range(nz - 1, -1, -1), start=1):
                 # rows run north to south in a raster
                 dst.write(data[:, :, k].T[::-1, :], b)
@@ -96,14 +97,22 @@ def read_geotiff_levels(path):
             tags = src.tags()
             if "voxprospect_levels" not in tags:
                 raise InputFileError(path, "not a voxprospect depth-slice GeoTIFF (no level tags)")
+            from voxprospect.io import header_fields as hf
+            from voxprospect.limits import check_memory
+            z0 = hf.number(path, "tag z_origin", tags.get("z_origin"))
+            dz = hf.number(path, "tag dz", tags.get("dz"), positive=True)
+            check_memory(src.width * src.height * src.count, 2 * np.dtype(src.dtypes[0]).itemsize + 1,
+                         f"{src.width} x {src.height} pixels x {src.count} bands", path)
             data = src.read()
             t = src.transform
-            grid = VoxelGrid((t.c, t.f + t.e * src.height, float(tags["z_origin"])),
-                             (t.a, -t.e, float(tags["dz"])), (src.width, src.height, src.count),
-                             src.crs.to_string() if src.crs else None)
+            try:
+                grid = VoxelGrid((t.c, t.f + t.e * src.height, z0), (t.a, -t.e, dz),
+                                 (src.width, src.height, src.count), src.crs.to_string() if src.crs else None)
+            except VoxprospectError as e:
+                raise InputFileError(path, f"the raster's geotransform gives no voxel grid ({e})") from None
             nodata = src.nodata
-    except rasterio.errors.RasterioIOError as e:
-        raise InputFileError(path, f"cannot read GeoTIFF ({e})") from None
+    except (rasterio.errors.RasterioError, UnicodeDecodeError) as e:  # GDAL's errors, garbled tags
+        raise InputFileError(path, f"cannot read GeoTIFF ({str(e)[:160]})") from None
     arr = data[::-1].transpose(2, 1, 0)[:, ::-1, :]
     if np.issubdtype(arr.dtype, np.floating):
         active = np.isfinite(arr)

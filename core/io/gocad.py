@@ -27,6 +27,7 @@ a header, ``PROP_FORMAT ASCII`` reads a text file of values. A stated byte order
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import re
@@ -36,9 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
-from voxprospect.errors import InputFileError, OutputError
+from voxprospect.errors import InputFileError, OutputError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
-from voxprospect.report import atomic_path
+from voxprospect.io import header_fields as hf
+from voxprospect.limits import check_memory
+from voxprospect.io.safe_write import check_outputs_not_inputs, safe_output, verify_size
 from voxprospect.data.volume import Volume
 
 log = logging.getLogger(__name__)
@@ -86,13 +89,33 @@ class VoxetHeader:
 
 # -- header -----------------------------------------------------------------------------
 def _floats(path, key, toks, count):
+    return np.array(hf.numbers(path, key, toks, count), dtype=float)
+
+
+def read_header_text(path) -> str:
+    """A text header's characters: UTF-8 (as voxprospect writes it), else Latin-1 (old GOCAD files)."""
+    raw = Path(path).read_bytes()
     try:
-        vals = [float(t) for t in toks[:count]]
-    except ValueError:
-        vals = []
-    if len(vals) != count:
-        raise InputFileError(path, f"{key} needs {count} numbers, got {' '.join(toks)!r}")
-    return np.array(vals, dtype=float)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+_RE_PROP_FILE = re.compile(r"^\S+\s+\S+\s+(.*?)\s*$")
+
+
+def _file_name(line: str, toks: list[str]) -> str:
+    """``PROP_FILE n name``: quoted names as written, unquoted ones verbatim (two spaces kept)."""
+    m = _RE_PROP_FILE.match(line)
+    rest = m.group(1) if m else " ".join(toks[2:])
+    if rest[:1] in "\"'":
+        try:
+            parts = shlex.split(rest, posix=True)
+            if len(parts) == 1:
+                return parts[0]
+        except ValueError:
+            pass
+    return rest
 
 
 def parse_voxet_header(path) -> VoxetHeader:
@@ -117,7 +140,7 @@ def parse_voxet_header(path) -> VoxetHeader:
     if fmt != "gocad-voxet":
         raise InputFileError(p, f"not a GOCAD Voxet header (its content is {fmt}); "
                              "voxprospect.io.read_volume reads any format by content")
-    text = p.read_text(encoding="latin-1")
+    text = read_header_text(p)
     hdr = VoxetHeader(path=p)
     in_block = None
     for raw in text.splitlines():
@@ -156,12 +179,9 @@ def parse_voxet_header(path) -> VoxetHeader:
         elif key == "AXIS_D":
             hdr.axis_d = _floats(p, key, rest, 3)
         elif key == "AXIS_N":
-            n = _floats(p, key, rest, 3)
-            if not np.all(n == np.round(n)) or np.any(n < 1):
-                raise InputFileError(p, f"AXIS_N must be three positive integers, got {' '.join(rest)!r}")
-            hdr.n = tuple(int(v) for v in n)
+            hdr.n = tuple(hf.numbers(p, key, rest, 3, integer=True, minimum=1))
         elif key == "ZPOSITIVE" and rest:
-            hdr.zpositive = rest[0].capitalize()
+            hdr.zpositive = hf.choice(p, key, rest[0], ("ELEVATION", "DEPTH")).capitalize()
         elif key in ("NAME", "PROJECTION", "DATUM") and rest:
             m = re.search(r"EPSG[:\s]*(\d+)", " ".join(rest), re.IGNORECASE)
             if m and hdr.crs is None:
@@ -174,12 +194,19 @@ def parse_voxet_header(path) -> VoxetHeader:
             idx = _prop_index(p, key, rest)
             prop = hdr.properties.setdefault(idx, VoxetProperty(idx, f"property_{idx}"))
             val = rest[1:]
+            if key == "PROP_FILE":
+                val = [_file_name(line, toks)]
             _set_property_key(p, prop, key, val)
     if hdr.n is None:
         raise InputFileError(p, "voxet header has no AXIS_N (number of nodes along each axis)")
     if not hdr.properties:
         raise InputFileError(p, "voxet header declares no PROPERTY")
     return hdr
+
+
+def voxet_bytes_per_node(hdr: VoxetHeader) -> int:
+    """Memory a read takes per node: each property's raw values and its native copy, plus masks."""
+    return sum(q.esize + max(q.esize, 4) for q in hdr.properties.values()) + 2
 
 
 def _prop_index(path, key, rest) -> int:
@@ -189,32 +216,35 @@ def _prop_index(path, key, rest) -> int:
         raise InputFileError(path, f"{key} needs a property number, got {rest[0]!r}") from None
 
 
+_ETYPES = ("IEEE", "INT", "INTEGER", "OCTET", "SIGNED", "UNSIGNED")
+_KNOWN_PROP_KEYS = ("PROP_FILE", "PROP_ESIZE", "PROP_ETYPE", "PROP_SIGNED", "PROP_STORAGE_TYPE",
+                    "PROPERTY_SUBCLASS", "PROP_NO_DATA_VALUE", "PROP_OFFSET", "PROP_FORMAT",
+                    "PROP_BYTE_ORDER", "PROP_ENDIANNESS", "PROP_ENDIAN")
+
+
 def _set_property_key(path, prop: VoxetProperty, key: str, val: list[str]) -> None:
     if not val:
         return
+    field_name = f"{key} {prop.index}"
     if key == "PROP_FILE":
-        prop.file = " ".join(val)
+        prop.file = val[0]
     elif key == "PROP_ESIZE":
-        if val[0] not in ("1", "2", "4", "8"):
-            raise InputFileError(path, f"PROP_ESIZE {prop.index} is {val[0]!r}; GOCAD uses 1, 2, 4 or 8 bytes")
-        prop.esize = int(val[0])
+        prop.esize = int(hf.choice(path, field_name, val[0], ("1", "2", "4", "8")))
     elif key == "PROP_ETYPE":
-        prop.etype = val[0].upper()
+        prop.etype = hf.choice(path, field_name, val[0], _ETYPES)
     elif key == "PROP_SIGNED":
-        prop.signed = val[0] not in ("0", "false", "off")
+        prop.signed = hf.choice(path, field_name, val[0], ("0", "1", "TRUE", "FALSE", "ON", "OFF")) \
+            in ("1", "TRUE", "ON")
     elif key == "PROP_STORAGE_TYPE":
         prop.storage = val[0].lower()
     elif key == "PROPERTY_SUBCLASS":
         prop.subclass = val[0].upper()
     elif key == "PROP_NO_DATA_VALUE":
-        try:
-            prop.no_data = float(val[0])
-        except ValueError:
-            raise InputFileError(path, f"PROP_NO_DATA_VALUE {prop.index} is not a number: {val[0]!r}") from None
+        prop.no_data = hf.number(path, field_name, val[0], finite=False)
     elif key == "PROP_OFFSET":
-        prop.offset = int(float(val[0]))
+        prop.offset = hf.number(path, field_name, val[0], integer=True, minimum=0)
     elif key == "PROP_FORMAT":
-        prop.format = val[0].upper()
+        prop.format = hf.choice(path, field_name, val[0], ("RAW", "ASCII"))
     elif key in ("PROP_BYTE_ORDER", "PROP_ENDIANNESS", "PROP_ENDIAN"):
         word = val[0].lower()
         prop.byteorder = "little" if word in ("little", "lsb", "lsbfirst", "intel") else "big"
@@ -243,7 +273,12 @@ def voxet_grid(hdr: VoxetHeader, crs=None) -> _Placement:
         # z is depth below datum: elevation = -z
         axes[:, 2] *= -1
         origin[2] *= -1
-    n = np.array(hdr.n)
+    n = np.array(hdr.n, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _placement(hdr, p, axes, origin, n, crs)
+
+
+def _placement(hdr, p, axes, origin, n, crs) -> _Placement:
     node0 = origin + hdr.axis_min @ axes
     steps = np.zeros((3, 3))
     for a in range(3):
@@ -271,6 +306,9 @@ def voxet_grid(hdr: VoxetHeader, crs=None) -> _Placement:
         if perm[d] is not None:
             raise InputFileError(p, f"AXIS_{name} is parallel to AXIS_{'UVW'[perm[d]]}: the voxet is degenerate")
         perm[d] = a
+    far = node0 + steps.T @ (n - 1)
+    if not (np.all(np.isfinite(node0)) and np.all(np.isfinite(far)) and np.all(np.isfinite(steps))):
+        raise InputFileError(p, "AXIS_O and AXIS_U/V/W are too large: the voxet's box overflows a float")
     cell = np.zeros(3)
     grid_origin = np.zeros(3)
     flip = [False, False, False]
@@ -282,7 +320,10 @@ def voxet_grid(hdr: VoxetHeader, crs=None) -> _Placement:
         flip[d] = step < 0
         grid_origin[d] = min(first, last) - cell[d] / 2
     shape = tuple(int(n[perm[d]]) for d in range(3))
-    grid = VoxelGrid(tuple(grid_origin), tuple(cell), shape, crs if crs is not None else hdr.crs)
+    try:
+        grid = VoxelGrid(tuple(grid_origin), tuple(cell), shape, crs if crs is not None else hdr.crs)
+    except VoxprospectError as e:  # axis vectors so large that the box overflows
+        raise InputFileError(p, f"the axes give no usable grid ({e})") from None
     return _Placement(grid, tuple(perm), tuple(flip))
 
 
@@ -320,7 +361,10 @@ def _read_property(prop: VoxetProperty, hdr: VoxetHeader, n_nodes: int, byteorde
         raise InputFileError(vo, f"property {prop.name!r}: its file {f} is missing "
                              f"(expected {n_nodes * prop.esize + prop.offset} bytes)")
     if prop.format == "ASCII" or (prop.format is None and hdr.ascii_header):
-        return _read_ascii_property(f, prop, n_nodes)
+        try:
+            return _read_ascii_property(f, prop, n_nodes)
+        except InputFileError as e:
+            raise InputFileError(f, f"{e.problem} (a property of {vo.name})") from None
     dt = _dtype(prop, vo, byteorder)
     expected = prop.offset + n_nodes * dt.itemsize
     actual = f.stat().st_size
@@ -364,19 +408,24 @@ def _is_class_property(prop: VoxetProperty, arr: np.ndarray) -> bool:
     return np.issubdtype(arr.dtype, np.integer) and prop.subclass != "QUANTITY"
 
 
+def _colour_table_paths(hdr: VoxetHeader, prop: VoxetProperty) -> list[Path]:
+    """The colour tables beside a property file that exist (``<file stem>_colours.csv``)."""
+    if not prop.file:
+        return []
+    stem = prop.file[:-2] if prop.file.endswith("@@") else Path(prop.file).stem
+    cands = (hdr.path.parent / f"{stem}_colours.csv", hdr.path.parent / f"{stem}_colors.csv")
+    return [c for c in cands if c.is_file()]
+
+
 def _class_table(hdr: VoxetHeader, prop: VoxetProperty, ids) -> dict[int, str]:
     """Class names from a ``<property file>_colours.csv`` beside the voxet
     (``id,"name",r,g,b``, as geomodel-2-3dweb ships for the Yilgarn model), else ids."""
     table = {}
-    if prop.file:
-        stem = prop.file[:-2] if prop.file.endswith("@@") else Path(prop.file).stem
-        for cand in (hdr.path.parent / f"{stem}_colours.csv", hdr.path.parent / f"{stem}_colors.csv"):
-            if cand.is_file():
-                with open(cand, newline="", encoding="utf-8") as fh:
-                    for row in csv.reader(fh):
-                        if len(row) >= 2 and row[0].strip().lstrip("-").isdigit():
-                            table[int(row[0])] = row[1].strip()
-                break
+    for cand in _colour_table_paths(hdr, prop)[:1]:
+        text = read_header_text(cand)
+        for row in csv.reader(text.splitlines()):
+            if len(row) >= 2 and row[0].strip().lstrip("-").isdigit():
+                table[int(row[0])] = row[1].strip()
     for i in ids:
         table.setdefault(int(i), str(int(i)))
     return table
@@ -412,8 +461,9 @@ def read_voxet(path, properties=None, crs=None, byteorder: str = "big", **_) -> 
         property file is missing or of the wrong size (expected and actual sizes given).
     """
     hdr = parse_voxet_header(path)
+    n_nodes = hdr.n[0] * hdr.n[1] * hdr.n[2]  # Python ints: no overflow
+    check_memory(n_nodes, voxet_bytes_per_node(hdr), f"AXIS_N {hdr.n[0]} {hdr.n[1]} {hdr.n[2]}", path)
     plc = voxet_grid(hdr, crs)
-    n_nodes = int(np.prod(hdr.n))
     props = sorted(hdr.properties.values(), key=lambda q: q.index)
     if properties is not None:
         names = [q.name for q in props]
@@ -464,6 +514,36 @@ def _int_no_data(arr: np.ndarray):
     return None
 
 
+def _layer_bases(names: list[str]) -> list[str]:
+    used, out = set(), []
+    for name in names:
+        base = _safe(name)
+        while base in used:
+            base += "_"
+        used.add(base)
+        out.append(base)
+    return out
+
+
+def voxet_file_names(stem: str, layer_names: list[str], with_colours: bool = False) -> list[str]:
+    """Names of the side files :func:`write_voxet` writes for ``<stem>.vo``: one
+    ``<stem>_<layer>@@`` per layer and ``_active`` (and, when ``with_colours``, the
+    ``<stem>_<layer>_colours.csv`` any class layer would get)."""
+    bases = _layer_bases(list(layer_names) + [ACTIVE_PROPERTY])
+    out = [f"{stem}_{b}@@" for b in bases]
+    if with_colours:
+        out += [f"{stem}_{b}_colours.csv" for b in bases[:-1]]
+    return out
+
+
+def _quoted(name: str) -> str:
+    """Double quotes (as GOCAD writes names with spaces) when needed; inside them only
+    ``\\`` and ``"`` are escaped, which is what the reader's shlex undoes."""
+    if not re.search(r"[\s\"'\\]", name):
+        return name
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def write_voxet(volume: Volume, path, inputs=(), layers=None, **_) -> Path:
     """Write a volume as a GOCAD Voxet: ``path`` (``.vo``) + ``<stem>_<layer>@@`` files.
 
@@ -508,19 +588,16 @@ def write_voxet(volume: Volume, path, inputs=(), layers=None, **_) -> Path:
              f"AXIS_U {span[0]:.10g} 0 0", f"AXIS_V 0 {span[1]:.10g} 0", f"AXIS_W 0 0 {span[2]:.10g}",
              "AXIS_MIN 0 0 0", "AXIS_MAX 1 1 1", "AXIS_N {} {} {}".format(*g.shape),
              "AXIS_NAME \"X\" \"Y\" \"Z\"", "AXIS_UNIT \"m\" \"m\" \"m\"", "AXIS_TYPE even even even", ""]
+    check_outputs_not_inputs(path, inputs, layer_names=names)
     files = []  # (path, bytes)
-    used = set()
     entries = [(n, volume[n]) for n in names] + [(ACTIVE_PROPERTY, volume.active.astype(np.uint8))]
-    for idx, (name, arr) in enumerate(entries, start=1):
+    bases = _layer_bases([e[0] for e in entries])
+    for idx, ((name, arr), base) in enumerate(zip(entries, bases, strict=True), start=1):
         arr = np.asarray(arr)
-        base = _safe(name)
-        while base in used:
-            base += "_"
-        used.add(base)
         fname = f"{stem}_{base}@@"
         if arr.dtype == bool:
             arr = arr.astype(np.uint8)
-        lines += [f"PROPERTY {idx} {json.dumps(name) if ' ' in name else name}"]
+        lines += [f"PROPERTY {idx} {_quoted(name)}"]
         if np.issubdtype(arr.dtype, np.floating):
             arr = arr.astype(arr.dtype if arr.itemsize in (4, 8) else np.float32)
             nd = NO_DATA_FLOAT
@@ -543,19 +620,39 @@ def write_voxet(volume: Volume, path, inputs=(), layers=None, **_) -> Path:
                       + {1: "Octet", 2: "Short", 4: "Integer", 8: "Long"}[arr.itemsize]]
         else:
             raise OutputError(f"{path}: layer {name!r} has type {arr.dtype}, which a voxet cannot store")
-        lines += [f"PROP_FORMAT {idx} RAW", f"PROP_OFFSET {idx} 0", f"PROP_FILE {idx} {fname}", ""]
+        lines += [f"PROP_FORMAT {idx} RAW", f"PROP_OFFSET {idx} 0", f"PROP_FILE {idx} {_quoted(fname)}", ""]
         files.append((path.parent / fname, np.ascontiguousarray(data).ravel(order="F").tobytes()))
         if name in volume.classes:
-            rows = [f'{i},"{n}",0.5,0.5,0.5' for i, n in sorted(volume.classes[name].items())]
-            files.append((path.parent / f"{stem}_{base}_colours.csv", ("\n".join(rows) + "\n").encode()))
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerows(
+                [i, n, 0.5, 0.5, 0.5] for i, n in sorted(volume.classes[name].items()))
+            files.append((path.parent / f"{stem}_{base}_colours.csv", buf.getvalue().encode("utf-8")))
     lines.append("END")
-    # property files first, header last: a reader never finds a header whose files are missing
-    for f, blob in files:
-        with atomic_path(f, inputs) as tmp:
-            Path(tmp).write_bytes(blob)
-    with atomic_path(path, inputs) as tmp:
-        Path(tmp).write_text("\n".join(lines) + "\n")
+    files.append((path, ("\n".join(lines) + "\n").encode("utf-8")))
+    _write_all(files, inputs)
     return path
+
+
+def _write_all(files, inputs) -> None:
+    """Write every file through the safe path; property files first, the header last (a
+    reader never finds a header whose files are missing). If one fails, the files this
+    call already wrote are removed, so no half voxet is left."""
+    done = []
+    header = files[-1][0]
+    try:
+        for f, blob in files:
+            size = len(blob)
+            with safe_output(f, inputs, verify=lambda t, n=size: verify_size(t, n)) as tmp:
+                with open(tmp, "wb") as fh:
+                    fh.write(blob)
+            done.append(f)
+    except BaseException as e:
+        for f in done:
+            Path(f).unlink(missing_ok=True)
+        if isinstance(e, OutputError) and f != header and "would replace" not in str(e):
+            raise OutputError(f"{header}: writing its property file {Path(f).name} failed "
+                              f"({str(e).split(': ', 1)[-1]})") from None
+        raise
 
 
 def _register():

@@ -28,7 +28,7 @@ import numpy as np
 
 from voxprospect.errors import InputFileError
 from voxprospect.data.grid import VoxelGrid
-from voxprospect.report import atomic_path
+from voxprospect.io.safe_write import safe_output
 from voxprospect.data.volume import Volume
 from voxprospect.io._mesh_average import average_mesh_onto_grid
 from voxprospect.io._optional import require
@@ -236,7 +236,7 @@ def write_omf(volume: Volume, path, inputs=(), surfaces: dict | None = None, lin
             vertices=np.asarray(mesh.points, float), segments=segs)))
     project = omf.Project(name=name, description="written by voxprospect", elements=elements)
     project.validate()
-    with atomic_path(path, inputs) as tmp:
+    with safe_output(path, inputs) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             omf.OMFWriter(project, str(tmp))

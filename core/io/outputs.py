@@ -114,7 +114,7 @@ def check_output_file(path, suffixes: Iterable[str] | None = None, *, what: str 
                               f"(got {path.suffix or 'no suffix'!r})")
     if path.is_dir():
         raise OutputError(f"{path}: the {what} is a folder; give a file name")
-    from voxprospect.report import check_not_input
+    from voxprospect.io.safe_write import check_not_input
     check_not_input(path, inputs)
     check_folder(path.parent if str(path.parent) else Path("."), what=f"folder of {path.name}",
                  need_bytes=need_bytes)

@@ -12,7 +12,7 @@ import csv
 
 import numpy as np
 
-from voxprospect.report import atomic_path
+from voxprospect.io.safe_write import safe_output
 
 
 def write_points_csv(volume, path, layers=None, inputs=()):
@@ -47,8 +47,8 @@ def write_points_csv(volume, path, layers=None, inputs=()):
             columns.append(np.array([table.get(int(v), str(int(v))) for v in vals], dtype=object))
         else:
             columns.append(vals)
-    with atomic_path(path, inputs) as tmp:
-        with open(tmp, "w", newline="") as f:
+    with safe_output(path, inputs) as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
             f.write(f"# voxprospect cell centres; grid: {volume.grid.describe()}\n")
             w = csv.writer(f)
             w.writerow(["x", "y", "z", "i", "j", "k", *names])

@@ -209,12 +209,20 @@ def _is_integer_raster(path, band: int) -> bool:
 def describe_raster(path) -> dict:
     """Size, CRS, bounds, resolution and band statistics of a raster (for ``info``)."""
     import rasterio
-    from rasterio.errors import RasterioIOError
     try:
-        src = rasterio.open(path)
-    except RasterioIOError as e:
-        raise InputFileError(path, f"not a raster rasterio can open ({str(e)[:120]})") from None
+        return _describe_raster(path)
+    except (rasterio.errors.RasterioError, UnicodeDecodeError) as e:  # GDAL's errors, garbled metadata
+        raise InputFileError(path, f"not a raster rasterio can read ({str(e)[:120]})") from None
+
+
+def _describe_raster(path) -> dict:
+    import rasterio
+    from rasterio.errors import RasterioIOError
+    src = rasterio.open(path)
     with src:
+        from voxprospect.limits import check_memory
+        check_memory(src.width * src.height, 2 * np.dtype(src.dtypes[0]).itemsize + 9,
+                     f"{src.width} x {src.height} pixels", path)
         d = {"raster": {"width": src.width, "height": src.height, "bands": src.count,
                         "crs": _crs_text(src.crs) if src.crs else None,
                         "bounds": list(src.bounds), "resolution": list(src.res),

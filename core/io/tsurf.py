@@ -70,49 +70,49 @@ def read_tsurf(path) -> dict:
     cur: _Builder | None = None
     in_block = False
     count = 0
-    with open(p, encoding="latin-1") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            if in_block:
-                if line.startswith("}"):
-                    in_block = False
-                elif cur is not None and line.lower().startswith("name:"):
-                    cur.name = line.split(":", 1)[1].strip() or cur.name
-                continue
-            toks = line.split()
-            key = toks[0].upper()
-            if key == "GOCAD":
-                if cur is not None:
-                    raise InputFileError(p, f"line {lineno}: a new GOCAD object starts before END of {cur.name!r}")
-                if len(toks) < 2 or toks[1].upper() != "TSURF":
-                    raise InputFileError(p, f"line {lineno}: {' '.join(toks[:2])} objects are not read; "
-                                            "only GOCAD TSurf")
-                count += 1
-                cur = _Builder(count)
-                continue
-            if cur is None:
-                raise InputFileError(p, f"line {lineno}: {toks[0]} outside a GOCAD TSurf object")
-            if line.endswith("{"):
-                in_block = True
-                if key == "HEADER" and len(toks) > 2:  # one-line "HEADER {name:x}" is rare
-                    pass
-                continue
-            try:
-                _line(cur, key, toks, line)
-            except (ValueError, IndexError):
-                raise InputFileError(p, f"line {lineno}: malformed {toks[0]} line: {line[:80]!r}") from None
-            except KeyError as e:
-                raise InputFileError(p, f"line {lineno}: {toks[0]} refers to vertex {e.args[0]}, "
-                                        "which is not defined") from None
-            if key == "END":
-                name = cur.name
-                k = 2
-                while name in surfaces:
-                    name, k = f"{cur.name}_{k}", k + 1
-                surfaces[name] = _to_polydata(cur, p)
-                cur = None
+    from voxprospect.io.gocad import read_header_text
+    for lineno, raw in enumerate(read_header_text(p).splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if in_block:
+            if line.startswith("}"):
+                in_block = False
+            elif cur is not None and line.lower().startswith("name:"):
+                cur.name = line.split(":", 1)[1].strip() or cur.name
+            continue
+        toks = line.split()
+        key = toks[0].upper()
+        if key == "GOCAD":
+            if cur is not None:
+                raise InputFileError(p, f"line {lineno}: a new GOCAD object starts before END of {cur.name!r}")
+            if len(toks) < 2 or toks[1].upper() != "TSURF":
+                raise InputFileError(p, f"line {lineno}: {' '.join(toks[:2])} objects are not read; "
+                                        "only GOCAD TSurf")
+            count += 1
+            cur = _Builder(count)
+            continue
+        if cur is None:
+            raise InputFileError(p, f"line {lineno}: {toks[0]} outside a GOCAD TSurf object")
+        if line.endswith("{"):
+            in_block = True
+            if key == "HEADER" and len(toks) > 2:  # one-line "HEADER {name:x}" is rare
+                pass
+            continue
+        try:
+            _line(cur, key, toks, line)
+        except (ValueError, IndexError):
+            raise InputFileError(p, f"line {lineno}: malformed {toks[0]} line: {line[:80]!r}") from None
+        except KeyError as e:
+            raise InputFileError(p, f"line {lineno}: {toks[0]} refers to vertex {e.args[0]}, "
+                                    "which is not defined") from None
+        if key == "END":
+            name = cur.name
+            k = 2
+            while name in surfaces:
+                name, k = f"{cur.name}_{k}", k + 1
+            surfaces[name] = _to_polydata(cur, p)
+            cur = None
     if cur is not None:
         raise InputFileError(p, f"surface {cur.name!r} has no END (truncated file?)")
     if not surfaces:
@@ -124,6 +124,8 @@ def _line(cur: _Builder, key: str, toks: list[str], line: str) -> None:
     if key in ("VRTX", "PVRTX"):
         vid = int(toks[1])
         xyz = [float(toks[2]), float(toks[3]), float(toks[4]) * cur.zsign]
+        if not all(np.isfinite(xyz)):
+            raise ValueError("not finite")
         cur.id_to_row[vid] = len(cur.points)
         cur.points.append(xyz)
         vals = [float(v) for v in toks[5:5 + len(cur.prop_names)]] if key == "PVRTX" else []
@@ -131,6 +133,8 @@ def _line(cur: _Builder, key: str, toks: list[str], line: str) -> None:
     elif key in ("ATOM", "PATOM"):
         cur.id_to_row[int(toks[1])] = cur.id_to_row[int(toks[2])]
     elif key == "TRGL":
+        if len(toks) < 4:
+            raise ValueError("a triangle needs three vertices")
         cur.triangles.append(tuple(cur.id_to_row[int(t)] for t in toks[1:4]))
         cur.parts.append(max(cur.part, 0))
     elif key == "TFACE":

@@ -32,7 +32,9 @@ import numpy as np
 
 from voxprospect.errors import InputFileError, OutputError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
-from voxprospect.report import atomic_path
+from voxprospect.io import header_fields as hf
+from voxprospect.limits import check_memory
+from voxprospect.io.safe_write import check_outputs_not_inputs, safe_output
 from voxprospect.data.volume import Volume
 from voxprospect.data.rectilinear import RectilinearVolume, resample_to_grid
 
@@ -160,6 +162,9 @@ def resample_rectilinear(rect: RectilinearVolume, grid: VoxelGrid, method: str =
         raise VoxprospectError(f"unknown resampling method {method!r}; use mean, nearest or linear")
     if rect.crs and grid.crs and rect.crs != grid.crs:
         raise GridMismatchError(f"the mesh's CRS {rect.crs} differs from the target grid's {grid.crs}")
+    # index grids, cover and mask, then per layer the sums, weights and result
+    check_memory(grid.n_cells, 24 + 8 * 3 + 2 + 24 * len(rect.layers),
+                 f"resampling onto {' x '.join(map(str, grid.shape))} cells")
     meta = dict(rect.meta)
     meta["resampled"] = {"from": "rectilinear mesh", "shape": list(rect.shape), "method": method}
     if method != "mean":
@@ -188,19 +193,22 @@ def resample_rectilinear(rect: RectilinearVolume, grid: VoxelGrid, method: str =
 
 
 # -- reading ------------------------------------------------------------------------------
-def _expand_widths(path, tokens: list[str]) -> list[float]:
+def _expand_widths(path, tokens: list[str], need: int) -> list[float]:
+    """Cell widths, ``n*w`` expanded; never more than ``need`` (a huge ``n`` is refused, not allocated)."""
     out = []
     for t in tokens:
-        try:
-            if "*" in t:
-                n, w = t.split("*", 1)
-                if int(n) < 1:
-                    raise ValueError(t)
-                out += [float(w)] * int(n)
-            else:
-                out.append(float(t))
-        except ValueError:
-            raise InputFileError(path, f"unreadable cell width {t!r} (expected a number or n*width)") from None
+        if "*" in t:
+            n, w = t.split("*", 1)
+            count = hf.number(path, "cell widths (n*width)", n, integer=True, minimum=1)
+            width = hf.number(path, "cell widths", w)
+            if len(out) + count > need:
+                raise InputFileError(path, f"the mesh lists more cell widths than its {need} "
+                                           f"(nx + ny + nz) cells need (at {t!r})")
+            out += [width] * count
+        else:
+            out.append(hf.number(path, "cell widths", t))
+            if len(out) > need:
+                break
     return out
 
 
@@ -210,8 +218,9 @@ def read_ubc_mesh(path, crs=None) -> RectilinearVolume:
     Raises
     ------
     InputFileError
-        If the file is of another format (named in the message), is truncated, or
-        has a width count or width that does not match ``nx ny nz``.
+        If the file is of another format (named in the message), is truncated, has a
+        count, origin or width that is not a number (the field named), or a width
+        count that does not match ``nx ny nz``.
     """
     p = Path(path)
     from voxprospect.io import sniff_format
@@ -219,16 +228,20 @@ def read_ubc_mesh(path, crs=None) -> RectilinearVolume:
     if fmt != "ubc-mesh":
         raise InputFileError(p, f"not a UBC-GIF tensor mesh (its content is {fmt}); "
                              "voxprospect.io.read_volume reads any format by content")
-    text = p.read_text(encoding="latin-1")
+    from voxprospect.io.gocad import read_header_text
+    text = read_header_text(p)
     lines = [ln.split("!")[0].strip() for ln in text.splitlines()]
     lines = [ln for ln in lines if ln]
-    n = [int(v) for v in lines[0].split()[:3]]
-    x0, y0, z0 = (float(v) for v in lines[1].split()[:3])
-    widths = _expand_widths(p, " ".join(lines[2:]).split())
+    if len(lines) < 2:
+        raise InputFileError(p, "a UBC-GIF mesh needs the cell counts, the origin and the cell widths "
+                                "(truncated?)")
+    n = hf.numbers(p, "cell counts (nx ny nz, line 1)", lines[0].split(), 3, integer=True, minimum=1)
+    x0, y0, z0 = hf.numbers(p, "origin (x0 y0 z0, line 2)", lines[1].split(), 3)
     need = sum(n)
+    widths = _expand_widths(p, " ".join(lines[2:]).split(), need)
     if len(widths) != need:
-        raise InputFileError(p, f"the mesh lists {len(widths)} cell widths, {n[0]} x {n[1]} x {n[2]} cells "
-                                f"need {need} ({n[0]} + {n[1]} + {n[2]})"
+        raise InputFileError(p, f"the mesh lists {len(widths)}{'+' if len(widths) > need else ''} cell widths, "
+                                f"{n[0]} x {n[1]} x {n[2]} cells need {need} ({n[0]} + {n[1]} + {n[2]})"
                                 + (" (truncated?)" if len(widths) < need else ""))
     w = np.array(widths)
     if np.any(w <= 0) or not np.all(np.isfinite(w)):
@@ -237,6 +250,10 @@ def read_ubc_mesh(path, crs=None) -> RectilinearVolume:
     x_edges = x0 + np.concatenate([[0.0], np.cumsum(wx)])
     y_edges = y0 + np.concatenate([[0.0], np.cumsum(wy)])
     z_edges = (z0 - np.concatenate([[0.0], np.cumsum(wz_top_down)]))[::-1]
+    if not all(np.all(np.isfinite(e)) for e in (x_edges, y_edges, z_edges)):
+        raise InputFileError(p, "the origin plus the cell widths overflow (numbers too large)")
+    # the volume holds an active mask, and info/resampling the cell volumes and a layer
+    check_memory(n[0] * n[1] * n[2], 1 + 8 + 8, f"the mesh's {n[0]} x {n[1]} x {n[2]} cells", p)
     return RectilinearVolume(x_edges=x_edges, y_edges=y_edges, z_edges=z_edges, crs=crs,
                              meta={"source": {"format": "ubc-mesh", "mesh": str(p)}})
 
@@ -267,10 +284,13 @@ def read_ubc_model(mesh: RectilinearVolume, path, no_data=None) -> tuple[np.ndar
     """
     p = Path(path)
     if not p.is_file():
-        raise InputFileError(p, "model file not found")
-    tokens = p.read_text(encoding="latin-1").split()
+        raise InputFileError(p, "model file not found" if not p.is_dir() else "is a folder, not a model file")
     nx, ny, nz = mesh.shape
     n = nx * ny * nz
+    # a token takes about 60 bytes as a Python string; the arrays 8 + 8 + 1 + 1 per cell
+    check_memory(n, 18, f"the mesh's {nx} x {ny} x {nz} cells", p)
+    check_memory(p.stat().st_size, 60, "the model's text", p)
+    tokens = p.read_text(encoding="latin-1").split()
     if len(tokens) != n:
         cols = ""
         if len(tokens) == 3 * n:
@@ -340,6 +360,8 @@ def read_ubc(mesh_path, model=None, no_data=None, crs=None) -> RectilinearVolume
         See :func:`read_ubc_mesh` and :func:`read_ubc_model`.
     """
     mesh = read_ubc_mesh(mesh_path, crs)
+    nx, ny, nz = mesh.shape
+    check_memory(nx * ny * nz, 8 * 3 + 2, f"the mesh's {nx} x {ny} x {nz} cells", mesh_path)
     if model is None:
         models = {layer_name_for(q, mesh_path): q for q in find_models(mesh_path)}
     elif isinstance(model, Mapping):
@@ -457,9 +479,10 @@ def write_ubc(volume, msh_path, mod_path=None, layer: str | None = None, inputs=
             layer = list(rect.layers)[0]
         if layer not in rect.layers:
             raise OutputError(f"{mod_path}: no layer {layer!r}; layers are {', '.join(list(rect.layers))}")
+        check_outputs_not_inputs(mod_path, inputs, layer_names=[])
         _write_model(rect, layer, Path(mod_path), inputs, no_data)
-    with atomic_path(msh_path, inputs) as tmp:
-        Path(tmp).write_text(text)
+    from voxprospect.io.safe_write import write_text
+    write_text(msh_path, text, inputs)
     return msh_path, (Path(mod_path) if mod_path is not None else None)
 
 
@@ -469,8 +492,17 @@ def _write_model(rect, layer, path, inputs, no_data):
     vals = vals[:, :, ::-1].transpose(1, 0, 2).ravel()  # y slowest, x, z top->bottom fastest
     # 17 digits: float32 and float64 values both read back bit for bit as float64
     fmt = "%.17g" if np.issubdtype(arr.dtype, np.floating) else "%d"
-    with atomic_path(path, inputs) as tmp:
+    with safe_output(path, inputs, verify=lambda t: _verify_model(t, vals.size)) as tmp:
         np.savetxt(tmp, vals, fmt=fmt)
+    return path
+
+
+def _verify_model(tmp, n_values: int) -> None:
+    """One value a line: the file must end with a newline after exactly ``n_values`` lines."""
+    with open(tmp, "rb") as f:
+        lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+    if lines != n_values:
+        raise OutputError(f"{lines} values written of {n_values}")
 
 
 def write_ubc_volume(volume, path, inputs=(), layers=None, **_) -> Path:
@@ -478,11 +510,26 @@ def write_ubc_volume(volume, path, inputs=(), layers=None, **_) -> Path:
     which :func:`read_ubc` finds again by name."""
     path = Path(path)
     rect = _as_rect(volume)
-    for name in (list(rect.layers) if layers is None else layers):
-        safe = re.sub(r"[^\w.\-]+", "_", name)
-        _write_model(rect, name, path.with_name(f"{path.stem}_{safe}.mod"), inputs, -99999.0)
-    write_ubc(rect, path, inputs=inputs)
+    names = list(rect.layers) if layers is None else list(layers)
+    check_outputs_not_inputs(path, inputs, layer_names=names)
+    done = []
+    try:
+        for name in names:
+            done.append(_write_model(rect, name, path.with_name(model_file_name(path, name)), inputs, -99999.0))
+        write_ubc(rect, path, inputs=inputs)
+    except BaseException as e:
+        for f in done:  # no mesh without its models, no models without their mesh
+            f.unlink(missing_ok=True)
+        if isinstance(e, OutputError) and not str(e).startswith(str(path)):
+            raise OutputError(f"{path}: writing its model file failed ({e})") from None
+        raise
     return path
+
+
+def model_file_name(mesh_path, layer: str) -> str:
+    """``<mesh stem>_<layer>.mod``: the model file :func:`write_ubc_volume` writes for a layer."""
+    safe = re.sub(r"[^\w.\-]+", "_", layer)
+    return f"{Path(mesh_path).stem}_{safe}.mod"
 
 
 def _model_alone(path, **_):

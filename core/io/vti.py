@@ -15,7 +15,7 @@ import numpy as np
 
 from voxprospect.errors import InputFileError
 from voxprospect.data.grid import VoxelGrid
-from voxprospect.report import atomic_path
+from voxprospect.io.safe_write import safe_output, verify_vtk_xml, vtk_errors
 from voxprospect.data.volume import Volume
 
 META_KEY = "voxprospect_meta"
@@ -40,16 +40,29 @@ def volume_to_imagedata(volume: Volume):
 
 
 def write_vti(volume: Volume, path, inputs=()):
-    """Write ``volume`` to a ``.vti`` file atomically.
+    """Write ``volume`` to a ``.vti`` file through the validated write path.
+
+    VTK reports a failed write only through its error events; they are captured and,
+    like a file that does not end with ``</VTKFile>``, make the write fail.
 
     Raises
     ------
     OutputError
-        If ``path`` is one of ``inputs``.
+        If ``path`` is one of ``inputs`` (or a file one references), or the write
+        failed (file-size limit, full disk...): nothing is left at ``path``.
     """
+    from vtkmodules.vtkIOXML import vtkXMLImageDataWriter
+
     img = volume_to_imagedata(volume)
-    with atomic_path(path, inputs) as tmp:
-        img.save(str(tmp), binary=True)
+    with safe_output(path, inputs, verify=verify_vtk_xml) as tmp:
+        writer = vtkXMLImageDataWriter()
+        writer.SetFileName(str(tmp))
+        writer.SetInputData(img)
+        writer.SetDataModeToBinary()  # as pyvista's save(binary=True): base64, zlib-compressed
+        writer.SetCompressorTypeToZLib()
+        message = vtk_errors(writer)
+        if message:
+            raise OSError(message)
     return path
 
 
@@ -67,6 +80,8 @@ def read_vti(path, **_):
     """
     import pyvista as pv
 
+    from voxprospect.io.vtk_any import check_vtk_size
+    check_vtk_size(path)
     try:
         img = _quiet_read(pv, path)
     except Exception as e:  # VTK raises many kinds on corrupt XML
@@ -74,6 +89,9 @@ def read_vti(path, **_):
     if not isinstance(img, pv.ImageData) or img.n_cells == 0:
         raise InputFileError(path, "not a VTK ImageData file with cells (truncated or empty?)")
     dims = tuple(int(d) - 1 for d in img.dimensions)
+    if min(dims) < 1:
+        raise InputFileError(path, f"the image has {tuple(img.dimensions)} points: no cells "
+                                   "(a volume needs at least two points along each axis)")
     meta = None
     if META_KEY in img.field_data:
         try:
@@ -117,46 +135,12 @@ def _quiet_read(pv, path):
 
     reader = vtkXMLImageDataReader()
     reader.SetFileName(str(path))
-    message = update_quietly(reader)
+    message = vtk_errors(reader)
     if message:
         raise ValueError(message)
     return pv.wrap(reader.GetOutput())
 
 
 def update_quietly(reader) -> str | None:
-    """Run a VTK reader with its error output captured.
-
-    Returns
-    -------
-    str or None
-        The last line of the first VTK error (at most 200 characters), or None when
-        the reader succeeded. VTK prints errors instead of raising; callers turn the
-        message into an :class:`~voxprospect.errors.InputFileError` naming the file.
-    """
-    import vtk
-
-    observer = _ErrorObserver()
-    reader.AddObserver("ErrorEvent", observer)
-    reader.GetExecutive().AddObserver("ErrorEvent", observer)
-    prev = vtk.vtkObject.GetGlobalWarningDisplay()
-    vtk.vtkObject.GlobalWarningDisplayOff()
-    try:
-        reader.Update()
-    finally:
-        vtk.vtkObject.SetGlobalWarningDisplay(prev)
-    if observer.message:
-        return observer.message.strip().splitlines()[-1][:200]
-    return None
-
-
-class _ErrorObserver:
-    """Keeps the first VTK error message instead of letting VTK print it."""
-
-    def __init__(self):
-        self.message = None
-
-    def __call__(self, obj, event, calldata=None):
-        if self.message is None:
-            self.message = str(calldata) if calldata else f"VTK {event}"
-
-    __call__.CallDataType = "string0"  # VTK passes the message text as call data
+    """Run a VTK reader with its error output captured (see :func:`~voxprospect.io.safe_write.vtk_errors`)."""
+    return vtk_errors(reader)

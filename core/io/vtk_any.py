@@ -67,16 +67,62 @@ def vtk_data_type(path) -> str:
     raise InputFileError(p, f"not a VTK file (its content is {fmt})")
 
 
+def check_vtk_size(path) -> None:
+    """Refuse a VTK file whose header declares more points than memory allows, before VTK
+    allocates them (:func:`~voxprospect.limits.check_memory`).
+
+    Extents and counts that are not whole numbers are refused naming the attribute.
+    """
+    from voxprospect.io import header_fields as hf
+    from voxprospect.limits import check_memory
+
+    p = Path(path)
+    with open(p, "rb") as f:
+        head = f.read(1 << 16).decode("latin-1")
+    n_arrays = max(1, head.count("<DataArray") + len(re.findall(r"^\s*(SCALARS|VECTORS|FIELD|COLOR_SCALARS)\b",
+                                                                 head, re.MULTILINE | re.IGNORECASE)))
+    points = 0
+    for m in re.finditer(r'WholeExtent="([^"]*)"', head):
+        e = hf.numbers(p, "WholeExtent", m.group(1).split(), 6, integer=True)
+        sizes = [e[1] - e[0] + 1 for e in (e[0:2], e[2:4], e[4:6])]
+        if min(sizes) < 1:
+            raise InputFileError(p, f"WholeExtent {m.group(1)!r} is empty or inverted")
+        points = max(points, sizes[0] * sizes[1] * sizes[2])
+    for attr in ("NumberOfPoints", "NumberOfCells"):
+        for m in re.finditer(attr + r'="([^"]*)"', head):
+            points = max(points, hf.number(p, attr, m.group(1), integer=True, minimum=0))
+    m = re.search(r"^\s*DIMENSIONS\s+(.*)$", head, re.MULTILINE | re.IGNORECASE)
+    if m:
+        d = hf.numbers(p, "DIMENSIONS", m.group(1).split(), 3, integer=True, minimum=1)
+        points = max(points, d[0] * d[1] * d[2])
+    for key in ("POINTS", "CELLS", "POLYGONS", "CELL_TYPES", "POINT_DATA", "CELL_DATA"):
+        for m in re.finditer(r"^\s*" + key + r"\s+(\S+)", head, re.MULTILINE):
+            points = max(points, hf.number(p, key, m.group(1), integer=True, minimum=0))
+    for m in re.finditer(r"^\s*[XYZ]_COORDINATES\s+(\S+)", head, re.MULTILINE):
+        hf.number(p, "X/Y/Z_COORDINATES", m.group(1), integer=True, minimum=0)
+    components = [hf.number(p, "NumberOfComponents", m.group(1), integer=True, minimum=1)
+                  for m in re.finditer(r'NumberOfComponents="([^"]*)"', head)]
+    for m in re.finditer(r"^\s*(SCALARS|COLOR_SCALARS)\s+\S+\s+(\S+)(?:[ \t]+(\S+))?", head, re.MULTILINE):
+        if m.group(1) == "SCALARS" and m.group(3) is not None:
+            components.append(hf.number(p, "SCALARS components", m.group(3), integer=True, minimum=1, maximum=4))
+        elif m.group(1) == "COLOR_SCALARS":
+            components.append(hf.number(p, "COLOR_SCALARS components", m.group(2), integer=True, minimum=1,
+                                        maximum=4))
+    per_point = 8 * (sum(components) + max(0, n_arrays - len(components)) + 3)
+    check_memory(points, per_point, f"the VTK header's {points:,} points or cells", p)
+
+
 def _read_dataset(path):
     """The file's dataset as a pyvista object; VTK's errors become InputFileError."""
     import importlib
 
     import pyvista as pv
 
-    from voxprospect.io.vti import update_quietly
+    from voxprospect.io.safe_write import vtk_errors
 
     p = Path(path)
     kind = vtk_data_type(p)
+    check_vtk_size(p)
     from voxprospect.io import sniff_format
     if sniff_format(p) == "vtk-legacy":
         from vtkmodules.vtkIOLegacy import vtkDataSetReader
@@ -88,13 +134,27 @@ def _read_dataset(path):
         mod, cls = _XML_READERS[kind]
         reader = getattr(importlib.import_module(f"vtkmodules.{mod}"), cls)()
     reader.SetFileName(str(p))
-    message = update_quietly(reader)
+    message = vtk_errors(reader)
     if message:
         raise InputFileError(p, f"cannot read VTK {kind} ({message})")
     data = pv.wrap(reader.GetOutput())
     if data is None or data.n_points == 0:
         raise InputFileError(p, f"the VTK {kind} has no points (truncated or empty file?)")
+    _check_declared_arrays(p, data)
     return data
+
+
+def _check_declared_arrays(p: Path, data) -> None:
+    """Every array a legacy header declares was read (VTK drops a truncated one silently)."""
+    with open(p, "rb") as f:
+        head = f.read(1 << 20).decode("latin-1")
+    if not head.lstrip().startswith("# vtk DataFile"):
+        return
+    have = set(data.point_data.keys()) | set(data.cell_data.keys()) | set(data.field_data.keys())
+    for m in re.finditer(r"^\s*(SCALARS|VECTORS|NORMALS|TENSORS|COLOR_SCALARS)\s+(\S+)", head, re.MULTILINE):
+        if m.group(2) not in have:
+            raise InputFileError(p, f"the header declares {m.group(1)} {m.group(2)} but its values could "
+                                    "not be read (truncated file?)")
 
 
 def read_vtk_mesh(path, **_) -> dict:
@@ -181,6 +241,9 @@ def mesh_to_volume(mesh, grid: VoxelGrid, layers=None) -> Volume:
     if isinstance(mesh, pv.PolyData):
         raise VoxprospectError("a surface (PolyData) has no inside to sample: use voxelise.solid_mask "
                                "for closed surfaces or voxelise.surface_distance for open ones")
+    from voxprospect.limits import check_memory
+    n_arrays = len(mesh.cell_data.keys()) + len(mesh.point_data.keys())
+    check_memory(grid.n_cells, 24 * 3 + 8 * n_arrays + 2, f"sampling the mesh at {grid.n_cells:,} cell centres")
     probe = pv.PolyData(grid.cell_centres())
     sampled = probe.sample(mesh)
     valid = np.asarray(sampled["vtkValidPointMask"]).astype(bool).reshape(grid.shape, order="F")
@@ -225,8 +288,13 @@ def read_vtk_volume(path, grid: VoxelGrid | None = None, cell_size=None, method:
     kind = vtk_data_type(path)
     data = _read_dataset(path)
     if kind == "ImageData":  # legacy STRUCTURED_POINTS (.vti files go to io.vti)
-        g = VoxelGrid(tuple(data.origin), tuple(data.spacing), tuple(int(d) - 1 for d in data.dimensions))
-        vol = Volume(g, {n: a.reshape(g.shape, order="F") for n, a in _cell_arrays(data).items()})
+        dims = tuple(int(d) - 1 for d in data.dimensions)
+        arrays = _cell_arrays(data)
+        if min(dims) < 1 or not arrays:
+            raise InputFileError(path, f"the STRUCTURED_POINTS dataset has {tuple(data.dimensions)} points and "
+                                       f"{len(arrays)} data arrays: no volume to read (truncated file?)")
+        g = VoxelGrid(tuple(data.origin), tuple(data.spacing), dims)
+        vol = Volume(g, {n: a.reshape(g.shape, order="F") for n, a in arrays.items()})
         if grid is None and cell_size is not None:
             grid = VoxelGrid.from_bounds(g.bounds, cell_size)
         if grid is None:

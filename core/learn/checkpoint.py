@@ -81,7 +81,8 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
     from safetensors.numpy import save_file
 
     from voxprospect import __version__
-    from voxprospect.report import jsonable, atomic_path, versions
+    from voxprospect.io.safe_write import safe_output, verify_safetensors
+    from voxprospect.report import jsonable, versions
     from voxprospect.learn.estimators import CNNClassifier, RandomForestModel
 
     channels = [str(c) for c in channels]
@@ -123,7 +124,7 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
     meta["library_versions"] = versions()
     header = {"format": FORMAT_TAG, "format_version": str(FORMAT_VERSION),
               _META_KEY: json.dumps(jsonable(meta), allow_nan=False)}
-    with atomic_path(path, inputs) as tmp:
+    with safe_output(path, inputs, verify=verify_safetensors) as tmp:
         save_file(tensors, str(tmp), metadata=header)
     return Path(path)
 

@@ -382,7 +382,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         matplotlib.use("Agg", force=False)
         from matplotlib.figure import Figure
 
-        from voxprospect.report import atomic_path
+        from voxprospect.io.safe_write import safe_output, verify_png
 
         self._check_fitted()
         epochs = [r["epoch"] for r in self.history_]
@@ -400,7 +400,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             ax.legend()
         fig.suptitle(title or f"{self.preset} training ({len(epochs)} epochs)")
         fig.tight_layout()
-        with atomic_path(path) as tmp:
+        with safe_output(path, verify=verify_png) as tmp:
             fig.savefig(tmp, format="png")
         return Path(path)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from voxprospect.errors import LayerError, NoPositivesError, VoxprospectError
-from voxprospect.report import atomic_path
+from voxprospect.io.safe_write import safe_output, verify_png
 
 
 # -- classification metrics -------------------------------------------------------
@@ -341,7 +341,7 @@ def plot_prediction_area(result: PAResult, path, title: str | None = None, input
 
     fig = prediction_area_figure(result, title)
     FigureCanvasAgg(fig)
-    with atomic_path(path, inputs) as tmp:
+    with safe_output(path, inputs, verify=verify_png) as tmp:
         fig.savefig(tmp, format="png", dpi=150)
     return Path(path)
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from voxprospect.data.volume import Volume
 from voxprospect.errors import LayerError
-from voxprospect.report import atomic_path
+from voxprospect.io.safe_write import safe_output
 
 __all__ = ["FigureSet", "choose_levels", "draw_sections"]
 
@@ -161,7 +161,7 @@ def draw_sections(prospectivity: Volume, outdir, name: str = "prospectivity", la
         fig.colorbar(mesh, ax=fig.axes, label=f"{layer} (0-1)", shrink=0.8)
     fig.suptitle(f"{name}: depth slices ({crs}); black: known orebodies, white: targets", fontsize=10)
     path = outdir / f"{name}_depth_slices.png"
-    with atomic_path(path, inputs) as tmp:
+    with safe_output(path, inputs) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     result.paths["depth_slices"] = path
     result.levels_m = [float(zc[k]) for k in levels]
@@ -184,7 +184,7 @@ def draw_sections(prospectivity: Volume, outdir, name: str = "prospectivity", la
     fig.colorbar(mesh, ax=fig.axes, label=f"{layer} (0-1)", shrink=0.8)
     fig.suptitle(f"{name}: cross-sections ({crs}); black: known orebodies, white: targets", fontsize=10)
     path = outdir / f"{name}_sections.png"
-    with atomic_path(path, inputs) as tmp:
+    with safe_output(path, inputs) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     result.paths["sections"] = path
     return result

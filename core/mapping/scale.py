@@ -30,15 +30,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from voxprospect.errors import InputFileError, LayerError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
+from voxprospect.io.safe_write import safe_output_dir
 from voxprospect.data.volume import Volume
 
 ZARR_FORMAT_TAG = "voxprospect-volume"
@@ -61,25 +59,6 @@ def _chunks3(chunks, shape) -> tuple[int, int, int]:
     return tuple(min(c, s) for c, s in zip(chunks, shape))
 
 
-@contextlib.contextmanager
-def _atomic_dir(path, inputs=()):
-    """A temporary folder beside ``path``, renamed onto it on success."""
-    from voxprospect.report import check_not_input
-
-    path = Path(path)
-    check_not_input(path, inputs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        yield tmp
-        if path.exists():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
 def write_zarr(volume: Volume, path, chunks=DEFAULT_CHUNKS, inputs=()) -> Path:
     """Write a volume as a Zarr group: one chunked array per layer plus ``active``.
 
@@ -100,7 +79,7 @@ def write_zarr(volume: Volume, path, chunks=DEFAULT_CHUNKS, inputs=()) -> Path:
     import zarr
 
     chunks = _chunks3(chunks, volume.grid.shape)
-    with _atomic_dir(path, inputs) as tmp:
+    with safe_output_dir(path, inputs) as tmp:
         group = zarr.open_group(str(tmp), mode="w")
         for name in volume.names:
             arr = np.ascontiguousarray(volume[name])
@@ -239,7 +218,7 @@ def write_zarr_array(array, path, name: str, grid: VoxelGrid, active=None, sched
 
     from voxprospect.report import jsonable
 
-    with _atomic_dir(path, inputs) as tmp:
+    with safe_output_dir(path, inputs) as tmp:
         group = zarr.open_group(str(tmp), mode="w")
         arrays = {name: array}
         if active is not None:

@@ -29,7 +29,7 @@ import numpy as np
 
 from voxprospect.errors import LayerError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
-from voxprospect.report import atomic_path
+from voxprospect.io.safe_write import safe_output, verify_sqlite
 from voxprospect.data.volume import Volume
 
 #: Columns of the target table, in order (``deposits`` is a list in the table and
@@ -232,7 +232,7 @@ def write_targets_csv(targets: TargetSet, path, inputs=()) -> Path:
 
     Known deposits are joined with ``"; "``. An empty set gives the header alone.
     """
-    with atomic_path(path, inputs) as tmp:
+    with safe_output(path, inputs) as tmp:
         with open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(TARGET_COLUMNS))
             w.writeheader()
@@ -333,7 +333,7 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
     labels = targets.labels
     levels = np.flatnonzero(labels.reshape(-1, grid.shape[2]).any(axis=0)) if targets.count else []
 
-    with atomic_path(path, inputs) as tmp:
+    with safe_output(path, inputs, verify=verify_sqlite) as tmp:
         with fiona.open(tmp, "w", driver="GPKG", layer="target_outlines", schema=outline_schema,
                         crs=crs) as dst:
             for k in levels:

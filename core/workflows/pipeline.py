@@ -146,8 +146,8 @@ def prepare_training(project, progress=None, evidence=None) -> TrainingData:
         raise NoPositivesError(f"{where}: {e}") from None
     n_windows = len(samples.labels)
     n_values = n_windows * len(channels) * s["window"] ** 3
-    check_memory(project.path, f"{n_windows:,} training windows of {s['window']}^3 voxels x {len(channels)} "
-                               "channels", n_values, 4 * n_values)
+    check_memory(n_values, 4, f"{n_windows:,} training windows of {s['window']}^3 voxels x {len(channels)} "
+                              "channels", project.path)
     _say(progress, 0.9, f"{samples.n_positive} positive and {samples.n_negative} negative windows")
     windows = samples_windows(evidence.stack(channels), samples)
     return TrainingData(evidence, channels, orebody, names, samples, windows, dict(s))

@@ -491,8 +491,8 @@ def load_project(path) -> Project:
             n_cells = math.prod(shape)
             # the evidence stack (float32 a channel) plus the active mask, at the least
             n_channels = max(sum(isinstance(e, Mapping) for e in raw.get("evidence", []) or []), 1)
-            check_memory(path, f"grid.shape {shape} with {n_channels} evidence channel(s)", n_cells,
-                         n_cells * (4 * n_channels + 1))
+            check_memory(n_cells, 4 * n_channels + 1, f"grid.shape {shape} with {n_channels} evidence channel(s)",
+                         path)
             try:
                 grid = VoxelGrid(tuple(origin), tuple(cell_size), tuple(shape), gc.get("crs", "str"))
             except VoxprospectError as e:

@@ -4,7 +4,8 @@ import json
 import pytest
 
 from voxprospect import InputFileError
-from voxprospect.report import RunReport, atomic_path
+from voxprospect.report import RunReport
+from voxprospect.io.safe_write import safe_output
 
 
 def test_report_records_inputs_and_timings(tmp_path):
@@ -32,7 +33,7 @@ def test_atomic_path_keeps_old_file_on_error(tmp_path):
     p = tmp_path / "out.txt"
     p.write_text("old")
     with pytest.raises(RuntimeError):
-        with atomic_path(p) as tmp:
+        with safe_output(p) as tmp:
             tmp.write_text("half")
             raise RuntimeError("boom")
     assert p.read_text() == "old"
