@@ -280,7 +280,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def _training_forward(self, model):
         """The callable giving training logits: the fast forward or the module itself."""
-        from ..fasttrain import AUTO_WINDOWS, METHOD_NAME, TrainingForward, supports
+        from ..fasttrain import AUTO_WINDOWS, METHOD_NAME, SlicedModule, TrainingForward, supports
 
         fast = self.fast
         if fast not in ("auto", True, False):
@@ -292,7 +292,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             on_cpu = next(model.parameters()).device.type == "cpu"
             use = on_cpu and self.window_ in AUTO_WINDOWS and supports(model, self.window_)
         self.training_path_ = METHOD_NAME if use else "module"
-        return TrainingForward(model, self.window_) if use else model
+        if use:
+            return TrainingForward(model, self.window_)
+        # the module itself, batch cut into fixed slices on the CPU so the result
+        # does not depend on the thread count
+        return SlicedModule(model)
 
     def _score(self, model, X, y, loss_fn):
         import torch
