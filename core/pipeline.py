@@ -157,10 +157,25 @@ def _estimator_factory(name: str, training: dict, seed: int, epochs: int | None 
                   batch_size=int(training.get("batch_size", 256)),
                   learning_rate=float(training.get("learning_rate", 1e-3)),
                   device=device or training.get("device", "auto"), seed=seed)
-    if training.get("early_stopping_patience"):
-        params.update(validation_fraction=float(training.get("validation_fraction", 0.1)),
-                      early_stopping_patience=int(training["early_stopping_patience"]))
+    params.update(weight_decay=float(training.get("weight_decay", 0.0) or 0.0),
+                  augment=str(training.get("augment", "none") or "none"))
+    fraction = float(training.get("validation_fraction", 0.0) or 0.0)
+    if fraction > 0:
+        params["validation_fraction"] = fraction
+        if training.get("early_stopping_patience"):
+            params["early_stopping_patience"] = int(training["early_stopping_patience"])
     return lambda: make_estimator(key, progress=progress, **params)
+
+
+def _fit_context(data: TrainingData) -> dict:
+    """What a CNN's fit uses beyond the windows: centres (spatial validation) and cell sizes (rotations)."""
+    return {"centres": np.asarray(data.samples.centres), "cell_size": tuple(data.evidence.grid.cell_size)}
+
+
+def _fit(est, X, y, centres=None, cell_size=None):
+    """``est.fit`` with the centres and cell sizes when the estimator takes them (the CNN)."""
+    from .train import fit_with_context
+    return fit_with_context(est, X, y, centres=centres, cell_size=cell_size)
 
 
 def model_size(estimator, n_channels: int, window: int) -> dict:
@@ -191,16 +206,20 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
     timer = report.timer if report is not None else _null_timer
     with timer(f"{name}.evaluate"):
         metrics = evaluate_protocols(factory, data.windows, data.samples, protocols=protocols, seed=seed,
-                                     progress=_scaled(progress, 0.0, 0.75))
+                                     progress=_scaled(progress, 0.0, 0.75),
+                                     cell_size=tuple(data.evidence.grid.cell_size))
     _say(progress, 0.75, f"{name}: final fit on all {len(y)} windows")
     final_factory = _estimator_factory(name, training, seed, epochs, device,
                                        progress=_scaled(progress, 0.75, 1.0))
     with timer(f"{name}.fit"):
-        est = final_factory().fit(data.windows, y)
+        est = _fit(final_factory(), data.windows, y, **_fit_context(data))
     ckpt = Path(outdir) / f"{name}{CHECKPOINT_SUFFIX}"
     summary = {"model": name, "metrics": metrics, **model_size(est, len(data.channels), data.samples.window)}
     if getattr(est, "training_path_", None):
         summary["training_path"] = est.training_path_
+    for attr in ("best_epoch_", "validation_", "augmentation_"):
+        if getattr(est, attr, None) is not None:
+            summary[attr.rstrip("_")] = getattr(est, attr)
     history = getattr(est, "history_", None)
     if history:
         summary["history"] = history
@@ -562,7 +581,9 @@ def _heldout_study(name, data, training, seed, epochs, device, chunk, deposit_id
     if keep.all():
         raise NoPositivesError(f"deposit {deposit_id} has no positive window to hold out")
     est = _estimator_factory(name, training, seed, epochs, device, progress=_scaled(progress, 0, 0.5))()
-    est.fit(data.windows[keep], data.samples.labels[keep].astype(np.int64))
+    ctx = _fit_context(data)
+    _fit(est, data.windows[keep], data.samples.labels[keep].astype(np.int64), centres=ctx["centres"][keep],
+         cell_size=ctx["cell_size"])
     prosp = _predict_estimator(est, data, chunk, _scaled(progress, 0.5, 1.0))
     return {"n_train": int(keep.sum()), "n_held_out": int((~keep).sum()), "prospectivity": prosp}
 

@@ -440,16 +440,27 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             centres = np.asarray(centres, np.int64).reshape(-1, 3)
             if len(centres) != len(y):
                 raise ValueError(f"{len(centres)} centres for {len(y)} windows")
-            train_idx, val_idx, info = spatial_holdout(centres, y, X.shape[2], float(self.validation_fraction),
-                                                       seed)
-            X_val, y_val = X[val_idx], y[val_idx]
-            self.validation_ = {"kind": "spatial blocks", "n_validation": int(len(val_idx)),
-                                "n_train": int(len(train_idx)),
-                                "n_dropped_gap": int(len(y) - len(train_idx) - len(val_idx)),
-                                "block_size_cells": info.get("block_size_cells"),
-                                "fraction": float(self.validation_fraction)}
-            X, y = X[train_idx], y[train_idx]
-        if self.early_stopping_patience is not None and X_val is None:
+            try:
+                train_idx, val_idx, info = spatial_holdout(centres, y, X.shape[2],
+                                                           float(self.validation_fraction), seed)
+            except NoPositivesError as exc:
+                # too few, too clustered positives (a small fold): train on all of
+                # them for the full schedule and say so, rather than fail the study
+                import warnings
+                warnings.warn(f"no inner validation: {exc}", RuntimeWarning, stacklevel=2)
+                self.validation_ = {"kind": "none", "reason": str(exc)}
+            else:
+                X_val, y_val = X[val_idx], y[val_idx]
+                self.validation_ = {"kind": "spatial blocks", "n_validation": int(len(val_idx)),
+                                    "n_train": int(len(train_idx)),
+                                    "n_dropped_gap": int(len(y) - len(train_idx) - len(val_idx)),
+                                    "block_size_cells": info.get("block_size_cells"),
+                                    "fraction": float(self.validation_fraction)}
+                X, y = X[train_idx], y[train_idx]
+        patience = self.early_stopping_patience
+        if self.validation_ is not None and self.validation_["kind"] == "none":
+            patience = None
+        elif patience is not None and X_val is None:
             raise ValueError("early_stopping_patience needs validation windows "
                              "(validation_fraction > 0 with centres, or validation_data)")
 
@@ -488,7 +499,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             self.history_, self.best_epoch_ = train_loop(
                 model, forward, optimiser, Xt, yt, epochs=n_epochs, batches=batches, device=self.device_,
                 augment=self.augmentation_, generator=augmenter, validate=validate,
-                patience=self.early_stopping_patience, on_epoch=on_epoch)
+                patience=patience, on_epoch=on_epoch)
         model.eval()
         self.model_ = model
         return self
