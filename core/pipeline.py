@@ -225,8 +225,9 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
         summary["history"] = history
         est.plot_history(Path(outdir) / f"training_{name}.png", title=f"{name} training")
         summary["training_curves"] = f"training_{name}.png"
+    from .transfer import input_ranges
     save_checkpoint(est, ckpt, channels=data.channels, window=data.samples.window, edge=data.samples.edge,
-                    standardisation_stats=data.stats,
+                    standardisation_stats=data.stats, input_range=input_ranges(data.evidence, data.channels),
                     training_report={k: v for k, v in summary.items() if k != "history"}
                     | {"samples": data.samples.to_dict(), "seed": seed,
                        "evidence_channels": data.evidence.meta.get("evidence", {}).get("channels")})
@@ -360,8 +361,11 @@ def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels:
     """Predict a prospectivity volume with a checkpoint over an evidence volume.
 
     The evidence must carry the model's channels, in any order (they are selected by
-    name); it must have been standardised with the model's statistics (as
-    ``voxprospect evidence`` does for the training project).
+    name). Channels standardised with other statistics than the checkpoint's (the
+    evidence of a new area, fitted on its own data) are re-standardised with the
+    checkpoint's (:mod:`voxprospect.transfer`); the share of active voxels outside
+    the training range is logged as a warning per channel and reported under
+    ``transfer``.
     """
     from .io import read_volume, write_volume
     from .models import check_channels, load
@@ -379,6 +383,19 @@ def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels:
     check_channels(model, [c for c in evidence.names if c in model.channels])
     for c in model.channels:
         evidence.require_finite(c, evidence_path)
+    # the model's inputs on the training scale, and how far the new data reach beyond it
+    from .transfer import apply_training_standardisation, range_shift, shift_warnings
+    evidence, actions = apply_training_standardisation(evidence, model.standardisation_stats, model.channels,
+                                                       where=str(evidence_path))
+    shift = range_shift(evidence, model.metadata.get("input_range"), model.channels)
+    report["transfer"] = {"standardisation": actions, "outside_training_range": shift,
+                          "warnings": shift_warnings(shift)}
+    for c, action in actions.items():
+        if action == "restandardised":
+            log.info("%s: channel %r re-standardised with the checkpoint's statistics", evidence_path, c)
+        elif action == "unchecked":
+            log.warning("%s: channel %r carries no standardisation record; assumed to be on the training "
+                        "scale", evidence_path, c)
     with report.timer("predict"):
         prosp = _predict(model, evidence.select(model.channels), chunk_voxels, progress)
     inputs = (model_path, evidence_path)
