@@ -11,6 +11,8 @@ from voxprospect.fasttrain import AUTO_WINDOWS, METHOD_NAME, TrainingForward, su
 from voxprospect.models import CNNClassifier, load, save_checkpoint
 from voxprospect.models.network import PRESETS, RCNNLAM, build_model
 
+from float_truth import assert_near_truth, truth_probability
+
 torch.set_num_threads(1)
 
 
@@ -138,9 +140,10 @@ def separable(n=96, channels=3, window=3, seed=0):
 
 def test_training_history_is_the_same_with_and_without_the_fast_forward():
     X, y = separable()
-    params = dict(preset="DL4", epochs=2, batch_size=32, num_threads=1, seed=5, validation_fraction=0.2)
-    fast = CNNClassifier(fast=True, **params).fit(X, y)
-    plain = CNNClassifier(fast=False, **params).fit(X, y)
+    params = dict(preset="DL4", epochs=2, batch_size=32, num_threads=1, seed=5)
+    val = separable(n=24, seed=9)
+    fast = CNNClassifier(fast=True, **params).fit(X, y, validation_data=val)
+    plain = CNNClassifier(fast=False, **params).fit(X, y, validation_data=val)
     assert fast.training_path_ == METHOD_NAME and plain.training_path_ == "module"
     for a, b in zip(fast.history_, plain.history_):
         assert abs(a["loss"] - b["loss"]) <= 1e-4
@@ -177,7 +180,9 @@ def test_fast_trained_checkpoint_holds_the_plain_network_and_predicts_identicall
     Xt, _ = separable(n=40, seed=7)
     expected = est.predict_proba(Xt)
     assert np.ptp(expected[:, 1]) > 0
-    np.testing.assert_allclose(loaded.predict_proba(Xt), expected, rtol=0, atol=1e-6)
+    # both are torch's float32 module on the same weights (loaded's batches may differ)
+    truth = truth_probability(est.model_, Xt)
+    assert_near_truth(loaded.predict_proba(Xt)[:, 1], expected[:, 1], truth, k=4)
 
 
 @pytest.mark.parametrize("fast,window,preset", [(True, 3, "DL4"), (False, 3, "DL4"), (False, 5, "DL1")])
