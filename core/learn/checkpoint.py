@@ -46,7 +46,7 @@ _MAX_HEADER = 100 * 1024 * 1024
 
 
 def save_checkpoint(estimator, path, channels, window=None, edge="edge", standardisation_stats=None,
-                    training_report=None, inputs=()):
+                    training_report=None, inputs=(), input_range=None):
     """Write a fitted estimator and everything needed to use it into one file.
 
     Parameters
@@ -68,6 +68,9 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
         Metrics, protocols, sample counts, seed... (JSON-able).
     inputs : iterable of path-like
         The run's inputs, which the output may not overwrite.
+    input_range : dict, optional
+        ``{channel: {"min", "max"}}`` of the model's inputs on the training
+        volume; prediction warns where new evidence leaves it.
 
     Returns
     -------
@@ -105,14 +108,17 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
         "voxprospect_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "channels": channels, "window": window, "edge": str(edge),
-        "standardisation": standardisation_stats, "training_report": training_report,
+        "standardisation": standardisation_stats, "input_range": input_range,
+        "training_report": training_report,
         "estimator_params": params, "n_params": int(estimator.n_params_),
         "flops": int(estimator.flops_per_window()), "flops_unit": estimator.flops_unit,
     }
     if isinstance(estimator, CNNClassifier):
         model = estimator.model_
         meta.update(kind="cnn", preset=str(estimator.preset).upper(), architecture=model.config,
-                    history=estimator.history_)
+                    history=estimator.history_, best_epoch=getattr(estimator, "best_epoch_", None),
+                    augmentation=getattr(estimator, "augmentation_", None),
+                    validation=getattr(estimator, "validation_", None))
         tensors = {k: v.detach().to("cpu").contiguous().numpy().copy()
                    for k, v in model.state_dict().items()}
     elif isinstance(estimator, RandomForestModel):

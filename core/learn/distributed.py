@@ -65,11 +65,14 @@ def _init(backend: str | None):
 
 def train_distributed(X, y, preset: str = "DL4", epochs: int = 200, batch_size: int = 256,
                       learning_rate: float = 1e-3, seed: int = 42, backend: str | None = None,
-                      verbose: bool = False):
+                      verbose: bool = False, weight_decay: float = 0.0, augment: str = "none",
+                      validation_data=None, early_stopping_patience: int | None = None, cell_size=None):
     """Train on this process's shard inside a torch.distributed job.
 
     Every rank calls this with the same ``X`` and ``y`` (each reads its own shard
-    through a ``DistributedSampler``).
+    through a ``DistributedSampler``). The epochs run through the same loop as
+    :class:`~voxprospect.learn.CNNClassifier` (:func:`voxprospect.learn.estimators.train_loop`):
+    weight decay, symmetry augmentation and validation with the best epoch kept.
 
     Parameters
     ----------
@@ -78,13 +81,21 @@ def train_distributed(X, y, preset: str = "DL4", epochs: int = 200, batch_size: 
     preset : {"DL1", "DL2", "DL3", "DL4"}
     epochs, batch_size : int
         ``batch_size`` per process.
-    learning_rate : float
+    learning_rate, weight_decay : float
     seed : int
         Same on every rank: identical initial replicas and a shared shuffle.
     backend : {"gloo", "nccl"}, optional
         Default ``nccl`` when CUDA is available, else ``gloo``.
     verbose : bool
         Rank 0 prints one line per epoch.
+    augment : str
+        See :data:`voxprospect.learn.estimators.AUGMENTS`.
+    validation_data : (X_val, y_val), optional
+        The same on every rank; scored on every rank and averaged, so every rank
+        keeps the same best epoch.
+    early_stopping_patience : int, optional
+    cell_size : (dx, dy, dz), optional
+        Rotations about z only when dx == dy.
 
     Returns
     -------
@@ -96,46 +107,60 @@ def train_distributed(X, y, preset: str = "DL4", epochs: int = 200, batch_size: 
     """
     import torch
     import torch.distributed as dist
-    from torch import nn
     from torch.nn.parallel import DistributedDataParallel
-    from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+    from torch.utils.data import DistributedSampler
 
-    from voxprospect.learn.estimators import CLASSES, CNNClassifier, check_labels, check_windows
+    from voxprospect.learn.estimators import (CLASSES, CNNClassifier, check_labels, check_windows,
+                                              augmentation_ops, make_optimiser, train_loop)
     from voxprospect.learn.network import build_model, count_parameters
 
     X = check_windows(X)
     y = check_labels(y, X.shape[0])
+    ops = augmentation_ops(augment, cell_size)
+    if early_stopping_patience is not None and validation_data is None:
+        raise ValueError("early_stopping_patience needs validation_data")
     rank, world, device = _init(backend)
     backend = dist.get_backend()
     torch.manual_seed(seed)
     net = build_model(preset, X.shape[1]).to(device)
     ddp = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-    optimiser = torch.optim.Adam(ddp.parameters(), lr=float(learning_rate))
-    loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    data = TensorDataset(torch.from_numpy(X), torch.from_numpy(y))
-    sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=seed)
-    loader = DataLoader(data, batch_size=int(batch_size), sampler=sampler)
-    history = []
-    for epoch in range(1, int(epochs) + 1):
+    optimiser = make_optimiser(ddp.parameters(), learning_rate, weight_decay)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    sampler = DistributedSampler(range(len(y)), num_replicas=world, rank=rank, shuffle=True, seed=seed)
+    bs = max(1, int(batch_size))
+
+    def batches(epoch):
         sampler.set_epoch(epoch)
-        ddp.train()
-        totals = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, count
-        for xb, yb in loader:
-            xb, yb = xb.to(device), yb.to(device)
-            optimiser.zero_grad(set_to_none=True)
-            logits = ddp(xb)
-            loss = loss_fn(logits, yb)
-            (loss / len(yb)).backward()
-            optimiser.step()
-            totals += torch.tensor([float(loss.detach()), float((logits.argmax(1) == yb).sum()), len(yb)],
-                                   dtype=torch.float64, device=device)
+        order = torch.as_tensor(list(sampler), dtype=torch.long)
+        return [order[start:start + bs] for start in range(0, len(order), bs)]
+
+    def reduce(totals):
+        totals = totals.to(device)
         dist.all_reduce(totals)
-        row = {"epoch": epoch, "loss": float(totals[0] / totals[2]), "accuracy": float(totals[1] / totals[2]),
-               "val_loss": None, "val_accuracy": None}
-        history.append(row)
+        return totals.cpu()
+
+    helper = CNNClassifier(preset=preset, batch_size=int(batch_size), device=str(device), seed=seed)
+    helper.device_ = str(device)
+    validate = None
+    if validation_data is not None:
+        X_val = check_windows(validation_data[0], X.shape[1], X.shape[2])
+        y_val = np.asarray(validation_data[1]).reshape(-1).astype(np.int64)
+
+        def validate(model):
+            scores = torch.tensor(helper._score(model, X_val, y_val), dtype=torch.float64, device=device)
+            dist.all_reduce(scores)  # identical on every rank, so every rank keeps the same epoch
+            return float(scores[0]) / world, float(scores[1]) / world
+
+    def on_epoch(row):
         if verbose and rank == 0:
-            print(f"epoch {epoch}/{epochs} loss {row['loss']:.4f} accuracy {row['accuracy']:.3f} "
+            print(f"epoch {row['epoch']}/{epochs} loss {row['loss']:.4f} accuracy {row['accuracy']:.3f} "
                   f"({world} processes, {backend})", flush=True)
+
+    history, best_epoch = train_loop(net, ddp, optimiser, Xt, yt, epochs=int(epochs), batches=batches,
+                                     device=device, augment=ops,
+                                     generator=torch.Generator().manual_seed(seed + 1 + rank),
+                                     validate=validate, patience=early_stopping_patience, reduce=reduce,
+                                     on_epoch=on_epoch)
 
     # replicas must agree: DDP averages gradients, so any drift is a bug
     flat = torch.cat([p.detach().reshape(-1) for p in net.parameters()]).to(torch.float64)
@@ -145,7 +170,8 @@ def train_distributed(X, y, preset: str = "DL4", epochs: int = 200, batch_size: 
     identical = all(torch.equal(g, gathered[0]) for g in gathered)
 
     est = CNNClassifier(preset=preset, epochs=int(epochs), batch_size=int(batch_size),
-                        learning_rate=float(learning_rate), device="cpu", seed=seed)
+                        learning_rate=float(learning_rate), weight_decay=float(weight_decay), augment=augment,
+                        early_stopping_patience=early_stopping_patience, device="cpu", seed=seed)
     est.model_ = net.to("cpu").eval()
     est.classes_ = CLASSES.copy()
     est.n_channels_ = int(X.shape[1])
@@ -153,7 +179,10 @@ def train_distributed(X, y, preset: str = "DL4", epochs: int = 200, batch_size: 
     est.history_ = history
     est.n_params_ = count_parameters(net)
     est.device_ = "cpu"
-    est.best_epoch_ = len(history)
+    est.best_epoch_ = best_epoch
+    est.augmentation_ = ops
+    est.validation_ = None if validation_data is None else {"kind": "given", "n_validation": int(len(y_val))}
+    est.training_path_ = "module (DistributedDataParallel)"
     est.distributed_ = {"world_size": world, "backend": backend, "replicas_identical": bool(identical),
                         "batch_size_per_process": int(batch_size)}
     return est
@@ -191,6 +220,8 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=256, help="per process")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--augment", default="none", help="none, flips, flips+z, symmetry, symmetry+z")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--edge", default="edge")
     parser.add_argument("--backend", choices=["gloo", "nccl"], default=None)
@@ -205,7 +236,7 @@ def main(argv=None) -> int:
     try:
         est = train_distributed(X, y, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
                                 learning_rate=args.learning_rate, seed=args.seed, backend=args.backend,
-                                verbose=args.verbose)
+                                verbose=args.verbose, weight_decay=args.weight_decay, augment=args.augment)
         if dist.get_rank() == 0:
             save_checkpoint(est, args.out, channels, edge=args.edge,
                             training_report={"distributed": est.distributed_, "n_windows": int(len(y))},

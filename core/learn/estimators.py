@@ -94,30 +94,237 @@ def resolve_device(device: str = "auto") -> str:
     return str(device)
 
 
+#: Symmetry augmentations of the windows ``(N, C, k, k, k)`` with axes (x, y, z):
+#: flips of x and y, optionally z, and rotations by 90 degrees about the vertical
+#: (z) axis, which mix x and y and so are valid only on square (dx == dy) cells.
+AUGMENTS = {
+    "none": {"flips": (), "rot90": False},
+    "flips": {"flips": ("x", "y"), "rot90": False},
+    "flips+z": {"flips": ("x", "y", "z"), "rot90": False},
+    "symmetry": {"flips": ("x", "y"), "rot90": True},
+    "symmetry+z": {"flips": ("x", "y", "z"), "rot90": True},
+}
+_AXIS_DIM = {"x": 2, "y": 3, "z": 4}
+
+
+def augmentation_ops(augment, cell_size=None) -> dict:
+    """The transforms ``augment`` asks for, with rotations dropped on non-square cells.
+
+    Parameters
+    ----------
+    augment : str or None
+        A key of :data:`AUGMENTS` (None = ``"none"``).
+    cell_size : (dx, dy, dz), optional
+        Cell sizes; a 90-degree rotation about z maps x onto y, so it is kept only
+        when ``dx == dy``. Unknown cell sizes keep it (the caller vouches).
+
+    Returns
+    -------
+    dict
+        ``flips`` (axes), ``rot90`` (bool), ``dropped`` (reason or None).
+    """
+    key = "none" if augment in (None, False) else str(augment)
+    if key not in AUGMENTS:
+        raise ValueError(f"augment must be one of {sorted(AUGMENTS)}, got {augment!r}")
+    ops = dict(AUGMENTS[key], dropped=None)
+    if ops["rot90"] and cell_size is not None:
+        dx, dy = float(cell_size[0]), float(cell_size[1])
+        if not np.isclose(dx, dy, rtol=1e-9, atol=0.0):
+            ops["rot90"] = False
+            ops["dropped"] = (f"90-degree rotations about z dropped: cells are {dx:g} x {dy:g} m, "
+                              "not square, so a rotation would not be a symmetry of the grid")
+    return ops
+
+
+def augment_windows(xb, ops: dict, generator):
+    """A random symmetry of each window of ``xb`` ``(N, C, k, k, k)`` (torch), drawn from ``generator``.
+
+    Each window gets an independent flip of every axis in ``ops["flips"]`` and,
+    with ``ops["rot90"]``, a rotation by 0, 90, 180 or 270 degrees about z; all
+    draws come from ``generator`` (CPU), so they are seeded and independent of
+    the thread count.
+    """
+    import torch
+
+    flips = list(ops.get("flips", ()))
+    rot = bool(ops.get("rot90"))
+    if not flips and not rot:
+        return xb
+    n = xb.shape[0]
+    draws = torch.randint(0, 2, (n, max(len(flips), 1)), generator=generator)
+    turns = torch.randint(0, 4, (n,), generator=generator) if rot else torch.zeros(n, dtype=torch.long)
+    code = turns.clone()
+    for j in range(len(flips)):
+        code = code * 2 + draws[:, j]
+    out = xb.clone()
+    for c in torch.unique(code).tolist():
+        members = torch.nonzero(code == c).reshape(-1)
+        part = xb.index_select(0, members)
+        rest = c
+        bits = []
+        for _ in flips:
+            bits.append(rest % 2)
+            rest //= 2
+        bits = bits[::-1]
+        dims = [_AXIS_DIM[a] for a, b in zip(flips, bits) if b]
+        if dims:
+            part = torch.flip(part, dims)
+        if rest % 4:
+            part = torch.rot90(part, int(rest % 4), dims=(2, 3))
+        out[members] = part
+    return out
+
+
+def spatial_holdout(centres, y, window: int, fraction: float, seed: int):
+    """Indices ``(train, validation)`` of an inner spatial split of training windows.
+
+    Whole spatial blocks of window centres are held out (about ``fraction`` of
+    each class), and training windows that share a voxel with a validation
+    window are dropped (:func:`voxprospect.learn.protocols.split_spatial`); blocks shrink
+    from the default size, down to three windows, until the positives span two
+    blocks.
+
+    Raises
+    ------
+    NoPositivesError
+        If the positives fit in one block at every size tried.
+    """
+    from voxprospect.learn.protocols import default_block_size, split_spatial
+
+    centres = np.asarray(centres, np.int64).reshape(-1, 3)
+    block = default_block_size(centres, window)
+    last = None
+    while True:
+        try:
+            split = split_spatial(centres, y, window, block_size_cells=block, test_fraction=fraction, seed=seed)
+        except NoPositivesError as exc:
+            last = exc
+        else:
+            if np.unique(y[split.train]).size == 2 and np.unique(y[split.test]).size == 2:
+                return split.train, split.test, split.info
+            last = NoPositivesError("the inner validation split left one side with a single class")
+        if block <= 3 * int(window):
+            raise NoPositivesError(f"no spatial validation split of {len(y)} training windows: {last}")
+        block = max(3 * int(window), block // 2)
+
+
+def train_loop(model, forward, optimiser, X, y, *, epochs: int, batches, device, augment=None,
+               generator=None, validate=None, patience=None, reduce=None, on_epoch=None):
+    """The one training loop of the CNN, for :class:`CNNClassifier` and :mod:`voxprospect.learn.distributed`.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network (its ``state_dict`` is what is kept).
+    forward : callable
+        Training logits of a batch (the module, :class:`~voxprospect.learn.fasttrain.SlicedModule`,
+        the fast forward or a DDP wrapper).
+    optimiser : torch.optim.Optimizer
+    X, y : torch tensors (CPU)
+        Windows and labels.
+    epochs : int
+    batches : callable
+        ``batches(epoch)`` -> iterable of index tensors into ``X``.
+    device : str or torch.device
+    augment : dict, optional
+        From :func:`augmentation_ops`; drawn per window from ``generator``.
+    validate : callable, optional
+        ``validate(model)`` -> ``(val_loss, val_accuracy)``; the epoch with the
+        lowest validation loss is kept.
+    patience : int, optional
+        Stop after this many epochs without a lower validation loss.
+    reduce : callable, optional
+        ``reduce(totals)`` on the float64 ``(loss sum, correct, count)`` of an
+        epoch (``all_reduce`` across processes); identity by default.
+    on_epoch : callable, optional
+        ``on_epoch(row)`` after each epoch (progress, printing; may raise).
+
+    Returns
+    -------
+    (history, best_epoch)
+        ``history`` a list of ``{epoch, loss, accuracy, val_loss, val_accuracy}``;
+        ``best_epoch`` the epoch whose weights ``model`` holds on return (the last
+        one without validation).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    history = []
+    best_loss, best_state, best_epoch = np.inf, None, 0
+    waited = 0
+    for epoch in range(1, int(epochs) + 1):
+        model.train()
+        totals = torch.zeros(3, dtype=torch.float64)
+        for idx in batches(epoch):
+            xb = X[idx]
+            if augment:
+                xb = augment_windows(xb, augment, generator)
+            xb, yb = xb.to(device), y[idx].to(device)
+            optimiser.zero_grad(set_to_none=True)
+            logits = forward(xb)
+            loss = F.cross_entropy(logits, yb)
+            loss.backward()
+            optimiser.step()
+            totals += torch.tensor([float(loss.detach()) * len(yb), float((logits.detach().argmax(1) == yb).sum()),
+                                    float(len(yb))], dtype=torch.float64)
+        if reduce is not None:
+            totals = reduce(totals)
+        count = max(float(totals[2]), 1.0)
+        row = {"epoch": epoch, "loss": float(totals[0]) / count, "accuracy": float(totals[1]) / count,
+               "val_loss": None, "val_accuracy": None}
+        if validate is not None:
+            row["val_loss"], row["val_accuracy"] = validate(model)
+        history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+        if validate is not None:
+            if row["val_loss"] < best_loss:
+                best_loss, best_epoch, waited = row["val_loss"], epoch, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                waited += 1
+                if patience is not None and waited >= int(patience):
+                    break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    else:
+        best_epoch = len(history)
+    return history, best_epoch
+
+
 class CNNClassifier(ClassifierMixin, BaseEstimator):
-    """The RCNN-LAM network trained with Adam on cross-entropy.
+    """The RCNN-LAM network trained with Adam (AdamW with weight decay) on cross-entropy.
 
     Parameters
     ----------
     preset : {"DL1", "DL2", "DL3", "DL4"}
         Architecture (Table 1's ablation); DL4 is the paper's model.
     epochs : int
-        Passes over the training windows (200 in the paper).
+        Most passes over the training windows (200 in the paper).
     batch_size : int
     learning_rate : float
         Adam's step size (0.001 in the paper).
+    weight_decay : float
+        Decoupled weight decay (AdamW); 0 trains with plain Adam, as the paper.
     validation_fraction : float
-        Share of the training windows held out (stratified, at random) to report
-        ``val_loss`` and drive early stopping. 0 disables it. A random hold-out
-        of stride-1 windows leaks; pass ``validation_data`` to :meth:`fit` for a
-        spatially separated one.
+        Share of the training windows held out as an inner **spatial** validation
+        set (whole blocks of window centres, training windows sharing a voxel with
+        them dropped; :func:`spatial_holdout`): fit needs the windows' ``centres``.
+        The epoch with the lowest validation loss is kept. 0 disables it.
     early_stopping_patience : int or None
-        Stop after this many epochs without a lower validation loss and keep the
-        best weights. Needs validation windows.
+        Stop after this many epochs without a lower validation loss (the best
+        epoch is kept either way). Needs validation windows.
+    augment : str
+        Symmetry augmentation (:data:`AUGMENTS`): ``"none"``, ``"flips"`` (x, y),
+        ``"flips+z"``, ``"symmetry"`` (x, y flips and 90-degree rotations about z)
+        or ``"symmetry+z"``. Rotations need square cells: pass ``cell_size`` to
+        fit, and they are dropped (``augmentation_`` says so) when dx != dy.
     device : str
         ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``...
     seed : int
-        Seeds python, numpy and torch; deterministic kernels are requested.
+        Seeds python, numpy and torch (weights, shuffles, validation blocks,
+        augmentation draws); deterministic kernels are requested. On the CPU the
+        result does not depend on ``num_threads``.
     num_threads : int or None
         CPU threads torch may use while fitting/predicting (None: torch's default).
     verbose : bool
@@ -136,30 +343,39 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     model_ : RCNNLAM
-        The trained network (CPU or ``device_``), in eval mode after fit.
+        The trained network (CPU or ``device_``), in eval mode after fit: the
+        weights of ``best_epoch_``.
     history_ : list of dict
         Per epoch: ``epoch, loss, accuracy, val_loss, val_accuracy`` (None when
-        there is no validation set).
+        there is no validation set): the training and validation curves.
+    best_epoch_ : int
+        The epoch whose weights ``model_`` holds (lowest validation loss; the last
+        epoch without validation).
+    validation_ : dict or None
+        How the inner validation set was made (``kind``, counts, blocks).
+    augmentation_ : dict
+        The augmentation applied (``flips``, ``rot90``, ``dropped``).
     classes_ : ndarray ``[0, 1]``
     n_channels_, window_ : int
     n_params_ : int
     device_ : str
-    best_epoch_ : int
     training_path_ : str
         ``"zero-skip-train"`` when fit used the fast forward, ``"module"`` otherwise.
     """
 
     flops_unit = "FLOPs per window (2 x multiply-accumulates, torch.utils.flop_counter)"
 
-    def __init__(self, preset="DL4", epochs=200, batch_size=256, learning_rate=1e-3,
-                 validation_fraction=0.0, early_stopping_patience=None, device="auto", seed=42,
+    def __init__(self, preset="DL4", epochs=200, batch_size=256, learning_rate=1e-3, weight_decay=0.0,
+                 validation_fraction=0.0, early_stopping_patience=None, augment="none", device="auto", seed=42,
                  num_threads=None, verbose=False, progress=None, fast="auto"):
         self.preset = preset
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
+        self.augment = augment
         self.device = device
         self.seed = seed
         self.num_threads = num_threads
@@ -169,7 +385,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     # -- fitting ---------------------------------------------------------
 
-    def fit(self, X, y, validation_data=None):
+    def fit(self, X, y, validation_data=None, centres=None, cell_size=None):
         """Train on windows ``X`` and labels ``y``.
 
         Parameters
@@ -177,8 +393,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         X : ndarray, shape (N, C, k, k, k)
         y : ndarray of {0, 1}, shape (N,)
         validation_data : tuple (X_val, y_val), optional
-            Held-out windows for ``val_loss`` / early stopping; overrides
+            Held-out windows for ``val_loss`` / the best epoch; overrides
             ``validation_fraction``.
+        centres : ndarray of int, shape (N, 3), optional
+            Grid indices of the window centres: the inner spatial validation split
+            (``validation_fraction``) needs them.
+        cell_size : (dx, dy, dz), optional
+            Cell sizes in metres: rotations about z are applied only when dx == dy.
 
         Returns
         -------
@@ -187,100 +408,105 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Raises
         ------
         NoPositivesError
-            If ``y`` holds only one class.
+            If ``y`` holds only one class, or no spatial validation split keeps both.
+        ValueError
+            ``validation_fraction`` without ``centres``, patience without validation,
+            an unknown ``augment``.
         voxprospect.errors.Cancelled
             If the ``progress`` callback cancels.
         """
         import torch
-        from torch import nn
 
         from voxprospect.learn.network import build_model, count_parameters
 
         X = check_windows(X)
         y = check_labels(y, X.shape[0])
         seed = int(self.seed) if self.seed is not None else 0
-        rng = np.random.default_rng(seed)
+        self.augmentation_ = augmentation_ops(self.augment, cell_size)
+        if self.augmentation_["dropped"]:
+            import warnings
+            warnings.warn(self.augmentation_["dropped"], RuntimeWarning, stacklevel=2)
 
         X_val = y_val = None
+        self.validation_ = None
         if validation_data is not None:
             X_val = check_windows(validation_data[0], X.shape[1], X.shape[2])
             y_val = np.asarray(validation_data[1]).reshape(-1).astype(np.int64)
+            self.validation_ = {"kind": "given", "n_validation": int(len(y_val))}
         elif self.validation_fraction and self.validation_fraction > 0:
-            val_idx = _stratified_holdout(y, float(self.validation_fraction), rng)
-            keep = np.ones(len(y), bool)
-            keep[val_idx] = False
-            X_val, y_val = X[val_idx], y[val_idx]
-            X, y = X[keep], y[keep]
-            check_labels(y, X.shape[0])
-        if self.early_stopping_patience is not None and X_val is None:
+            if centres is None:
+                raise ValueError("validation_fraction needs the windows' centres (fit(X, y, centres=...)) for a "
+                                 "spatial validation split; a random hold-out of stride-1 windows leaks")
+            centres = np.asarray(centres, np.int64).reshape(-1, 3)
+            if len(centres) != len(y):
+                raise ValueError(f"{len(centres)} centres for {len(y)} windows")
+            try:
+                train_idx, val_idx, info = spatial_holdout(centres, y, X.shape[2],
+                                                           float(self.validation_fraction), seed)
+            except NoPositivesError as exc:
+                # too few, too clustered positives (a small fold): train on all of
+                # them for the full schedule and say so, rather than fail the study
+                import warnings
+                warnings.warn(f"no inner validation: {exc}", RuntimeWarning, stacklevel=2)
+                self.validation_ = {"kind": "none", "reason": str(exc)}
+            else:
+                X_val, y_val = X[val_idx], y[val_idx]
+                self.validation_ = {"kind": "spatial blocks", "n_validation": int(len(val_idx)),
+                                    "n_train": int(len(train_idx)),
+                                    "n_dropped_gap": int(len(y) - len(train_idx) - len(val_idx)),
+                                    "block_size_cells": info.get("block_size_cells"),
+                                    "fraction": float(self.validation_fraction)}
+                X, y = X[train_idx], y[train_idx]
+        patience = self.early_stopping_patience
+        if self.validation_ is not None and self.validation_["kind"] == "none":
+            patience = None
+        elif patience is not None and X_val is None:
             raise ValueError("early_stopping_patience needs validation windows "
-                             "(validation_fraction > 0 or validation_data)")
+                             "(validation_fraction > 0 with centres, or validation_data)")
 
         self.device_ = resolve_device(self.device)
         self.classes_ = CLASSES.copy()
         self.n_channels_ = int(X.shape[1])
         self.window_ = int(X.shape[2])
-        self.history_ = []
 
         with _torch_session(seed, self.num_threads, deterministic=True):
             model = build_model(self.preset, self.n_channels_).to(self.device_)
             self.n_params_ = count_parameters(model)
             forward = self._training_forward(model)
-            optimiser = torch.optim.Adam(model.parameters(), lr=float(self.learning_rate))
-            loss_fn = nn.CrossEntropyLoss()
+            optimiser = make_optimiser(model.parameters(), self.learning_rate, self.weight_decay)
             Xt = torch.from_numpy(X)
             yt = torch.from_numpy(y)
             shuffler = torch.Generator().manual_seed(seed)
-            best = (np.inf, None, 0)
-            waited = 0
+            augmenter = torch.Generator().manual_seed(seed + 1)
             n_epochs = int(self.epochs)
             bs = max(1, int(self.batch_size))
-            for epoch in range(1, n_epochs + 1):
-                model.train()
+
+            def batches(epoch):
                 order = torch.randperm(len(yt), generator=shuffler)
-                total_loss, correct = 0.0, 0
-                for start in range(0, len(order), bs):
-                    idx = order[start:start + bs]
-                    xb = Xt[idx].to(self.device_)
-                    yb = yt[idx].to(self.device_)
-                    optimiser.zero_grad(set_to_none=True)
-                    logits = forward(xb)
-                    loss = loss_fn(logits, yb)
-                    loss.backward()
-                    optimiser.step()
-                    total_loss += float(loss.detach()) * len(idx)
-                    correct += int((logits.detach().argmax(1) == yb).sum())
-                row = {"epoch": epoch, "loss": total_loss / len(yt), "accuracy": correct / len(yt),
-                       "val_loss": None, "val_accuracy": None}
-                if X_val is not None:
-                    vl, va = self._score(model, X_val, y_val, loss_fn)
-                    row["val_loss"], row["val_accuracy"] = vl, va
-                self.history_.append(row)
+                return [order[start:start + bs] for start in range(0, len(order), bs)]
+
+            validate = None
+            if X_val is not None:
+                def validate(m):
+                    return self._score(m, X_val, y_val)
+
+            def on_epoch(row):
                 if self.verbose:
                     print(_format_epoch(row, n_epochs))
                 if self.progress is not None:
-                    self.progress(epoch / n_epochs, _format_epoch(row, n_epochs))
-                if self.early_stopping_patience is not None:
-                    if row["val_loss"] < best[0]:
-                        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                        best = (row["val_loss"], state, epoch)
-                        waited = 0
-                    else:
-                        waited += 1
-                        if waited >= int(self.early_stopping_patience):
-                            break
-            if best[1] is not None:
-                model.load_state_dict(best[1])
-                self.best_epoch_ = best[2]
-            else:
-                self.best_epoch_ = len(self.history_)
+                    self.progress(row["epoch"] / n_epochs, _format_epoch(row, n_epochs))
+
+            self.history_, self.best_epoch_ = train_loop(
+                model, forward, optimiser, Xt, yt, epochs=n_epochs, batches=batches, device=self.device_,
+                augment=self.augmentation_, generator=augmenter, validate=validate,
+                patience=patience, on_epoch=on_epoch)
         model.eval()
         self.model_ = model
         return self
 
     def _training_forward(self, model):
         """The callable giving training logits: the fast forward or the module itself."""
-        from voxprospect.learn.fasttrain import AUTO_WINDOWS, METHOD_NAME, TrainingForward, supports
+        from voxprospect.learn.fasttrain import (AUTO_WINDOWS, METHOD_NAME, SlicedModule, TrainingForward, supports)
 
         fast = self.fast
         if fast not in ("auto", True, False):
@@ -292,14 +518,19 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             on_cpu = next(model.parameters()).device.type == "cpu"
             use = on_cpu and self.window_ in AUTO_WINDOWS and supports(model, self.window_)
         self.training_path_ = METHOD_NAME if use else "module"
-        return TrainingForward(model, self.window_) if use else model
+        if use:
+            return TrainingForward(model, self.window_)
+        # the module itself, batch cut into fixed slices on the CPU so the result
+        # does not depend on the thread count
+        return SlicedModule(model)
 
-    def _score(self, model, X, y, loss_fn):
+    def _score(self, model, X, y):
         import torch
+        import torch.nn.functional as F
 
         logits = self._logits(model, X)
         yt = torch.from_numpy(y)
-        return float(loss_fn(logits, yt)), float((logits.argmax(1) == yt).float().mean())
+        return float(F.cross_entropy(logits, yt)), float((logits.argmax(1) == yt).float().mean())
 
     def _logits(self, model, X, batch_size=None):
         import torch
@@ -381,6 +612,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         import matplotlib
         matplotlib.use("Agg", force=False)
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
         from voxprospect.io.safe_write import safe_output, verify_png
 
@@ -395,7 +627,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             ax_acc.plot(epochs, [r["val_accuracy"] for r in self.history_], label="validation")
         ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
         ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1.02))
+        best = getattr(self, "best_epoch_", None)
         for ax in (ax_loss, ax_acc):
+            # epochs are whole numbers: no 2.5 on the axis
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if best and len(epochs) > 1 and best != epochs[-1]:
+                ax.axvline(best, color="0.4", linestyle="--", linewidth=1, label=f"kept: epoch {best}")
             ax.grid(alpha=0.3)
             ax.legend()
         fig.suptitle(title or f"{self.preset} training ({len(epochs)} epochs)")
@@ -405,21 +642,23 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return Path(path)
 
 
+def make_optimiser(parameters, learning_rate, weight_decay=0.0):
+    """Adam (the paper's), or AdamW with decoupled ``weight_decay`` when it is positive."""
+    import torch
+
+    wd = float(weight_decay or 0.0)
+    if wd < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    if wd > 0:
+        return torch.optim.AdamW(parameters, lr=float(learning_rate), weight_decay=wd)
+    return torch.optim.Adam(parameters, lr=float(learning_rate))
+
+
 def _format_epoch(row, n_epochs) -> str:
     text = f"epoch {row['epoch']}/{n_epochs} loss {row['loss']:.4f} accuracy {row['accuracy']:.3f}"
     if row["val_loss"] is not None:
         text += f" val_loss {row['val_loss']:.4f} val_accuracy {row['val_accuracy']:.3f}"
     return text
-
-
-def _stratified_holdout(y: np.ndarray, fraction: float, rng) -> np.ndarray:
-    idx = []
-    for c in CLASSES:
-        members = np.flatnonzero(y == c)
-        n = int(round(fraction * len(members)))
-        n = min(max(n, 1), len(members) - 1)
-        idx.append(rng.permutation(members)[:n])
-    return np.sort(np.concatenate(idx))
 
 
 # ----------------------------------------------------------- random forest

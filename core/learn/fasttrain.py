@@ -31,13 +31,18 @@ differentiable torch operations, so autograd gives the gradients:
   channel FC, channel mean and max, the depthwise 3x3x3 convolution as one dense
   ``(P, P)`` map built from its 27 weights, pointwise 2 -> 1) is computed in the
   same layout.
-* On the CPU a batch is split into one slice per torch thread, each run forward
-  and backward on its own worker thread with one torch thread; the slices'
-  gradients are summed in a fixed order.
+* On the CPU a batch is cut into slices of :data:`SLICE` windows (a fixed size,
+  never the thread count), each run forward and backward with one torch thread on
+  one of up to torch's thread count worker threads; the slices' gradients are
+  summed in slice order. Every product is therefore computed the same way on 1, 2
+  or 16 threads, and training is bitwise independent of the thread count
+  (``tests/learn/test_fasttrain.py``). :class:`SlicedModule` gives the module path
+  (windows the zero-skip forward does not serve) the same slicing.
 
 Only the summation order differs from torch's convolutions. In float64 logits and
 gradients equal the module's to 1e-10 and 1e-7 (every preset, windows 3 and 5);
-in float32 logits agree to 1e-5 of their scale and gradients to a relative 1e-4
+in float32 logits and gradients are no further from the float64 truth than 4x
+torch's own float32 module plus a few hundred float32 epsilons
 (``tests/learn/test_fasttrain.py``). The 5-point algorithm rounds about ten times more
 than a direct sum (still ~3e-6 of a convolution's output); ``transform_axes=0``
 keeps the direct sums at some speed. ``CNNClassifier(fast="auto")`` trains through
@@ -49,6 +54,10 @@ from __future__ import annotations
 import numpy as np
 
 METHOD_NAME = "zero-skip-train"
+#: Windows per slice of a training batch on the CPU. Fixed, so the arithmetic of a
+#: step (which windows share a product, the order gradients are summed in) never
+#: depends on the thread count; only how many slices run at once does.
+SLICE = 32
 #: Window sizes the fast training path serves (the paper's 3 and the common 5).
 WINDOWS = (3, 5)
 #: Window sizes ``CNNClassifier(fast="auto")`` trains through it on the CPU (where it
@@ -316,11 +325,11 @@ class TrainingForward:
     Holds only index tensors; every call reads the network's current parameters,
     so gradients land in the module's own ``.grad`` and the optimiser updates it.
 
-    On the CPU a batch is cut into ``n_workers`` slices of windows, each run
-    forward and backward by its own thread with one torch thread: no barrier per
+    On the CPU a batch is cut into slices of :data:`SLICE` windows, each run
+    forward and backward by a worker thread with one torch thread: no barrier per
     (small) product, and a core busy with other work slows only its own slice.
-    The slices' parameter gradients are summed in a fixed order, so results do
-    not depend on thread timing.
+    The slices' parameter gradients are summed in slice order, so results depend
+    neither on thread timing nor on the thread count.
 
     Parameters
     ----------
@@ -333,8 +342,8 @@ class TrainingForward:
         ``k = 3`` (default :data:`DEFAULT_TRANSFORM_AXES`); 0 gathers the
         in-window taps on all three axes (always so for ``k = 5``).
     n_workers : int, optional
-        Threads per batch on the CPU (default: torch's thread count when called;
-        1 runs the batch on the calling thread with torch's own threading).
+        Worker threads per batch on the CPU (default: torch's thread count when
+        called). Changes only how many slices run at once, never the result.
 
     Raises
     ------
@@ -343,8 +352,8 @@ class TrainingForward:
         ``transform_axes`` is not 0 or 2.
     """
 
-    #: Fewest windows per worker's slice; smaller batches run on one thread.
-    MIN_SLICE = 32
+    #: Windows per slice (kept under its old name for callers).
+    MIN_SLICE = SLICE
 
     def __init__(self, net, window: int, transform_axes: int | None = None, n_workers: int | None = None):
         found = network_of(net)
@@ -363,24 +372,19 @@ class TrainingForward:
         self.plan = ConvPlan(k)
         self._dw_index = {}
         self._maps = {}
-        self._pool = None
+        self._pool = _Pool()
 
     def __call__(self, x):
         return self.forward(x)
 
     def forward(self, x):
         """Logits ``(N, n_classes)`` of windows ``x`` ``(N, C, k, k, k)``, differentiable."""
-        import torch
-
         if x.dim() != 5 or tuple(x.shape[2:]) != (self.window,) * 3:
             raise ValueError(f"expected {self.window}-voxel windows (N, C, k, k, k), got {tuple(x.shape)}")
-        workers = int(self.n_workers or torch.get_num_threads())
-        workers = min(workers, x.shape[0] // self.MIN_SLICE)
         prepared = self.prepare(dict(self.net.named_parameters()))
-        if workers <= 1 or x.device.type != "cpu":
+        if x.device.type != "cpu":
             return self.logits(x, prepared)
-        names, tensors = zip(*prepared.items())
-        return _SlicedLogits.apply(self, workers, names, x, *tensors)
+        return sliced_logits(self.logits, prepared, x, self._pool, self.n_workers)
 
     def prepare(self, params):
         """Parameters as :meth:`logits` reads them: the blocks' 3x3x3 kernels at the 5 points.
@@ -408,20 +412,6 @@ class TrainingForward:
         g = torch.tensor(TOOM_G, dtype=torch.float64, device=weight.device)
         w = weight.permute(2, 3, 4, 1, 0).double().reshape(9, 3 * cin * cout)
         return torch.mm(torch.kron(g, g), w).to(weight.dtype).view(25, 3, cin, cout)
-
-    def _workers(self, n):
-        from concurrent.futures import ThreadPoolExecutor
-
-        if self._pool is None or self._pool._max_workers != n:
-            if self._pool is not None:
-                self._pool.shutdown()
-            self._pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="voxprospect-train")
-        return self._pool
-
-    def __del__(self):
-        pool = getattr(self, "_pool", None)
-        if pool is not None:
-            pool.shutdown(wait=False)
 
     # -- layers, in (P, C, N) layout -------------------------------------------------
 
@@ -519,6 +509,90 @@ class TrainingForward:
         return F.linear(feats, p["head.weight"], p["head.bias"])
 
 
+class _Pool:
+    """Worker threads for the slices, rebuilt when the wanted count changes."""
+
+    def __init__(self):
+        self._executor = None
+
+    def get(self, n: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._executor is None or self._executor._max_workers != n:
+            self.close()
+            self._executor = ThreadPoolExecutor(max_workers=n, thread_name_prefix="voxprospect-train")
+        return self._executor
+
+    def close(self):
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    def __del__(self):
+        self.close()
+
+
+def sliced_logits(logits_fn, params: dict, x, pool: _Pool, n_workers: int | None = None):
+    """``logits_fn(x, params)`` computed over slices of :data:`SLICE` windows, differentiable.
+
+    Each slice runs forward and backward with one torch thread on a worker thread;
+    the slices' parameter gradients are summed in slice order. The slicing and the
+    summation order depend only on ``len(x)``, so the result is the same, bit for
+    bit, whatever the thread count (``n_workers``, default torch's, only sets how
+    many slices run at once).
+    """
+    import torch
+
+    n_slices = max(1, -(-x.shape[0] // SLICE))
+    workers = max(1, min(int(n_workers or torch.get_num_threads()), n_slices))
+    names, tensors = zip(*params.items())
+    return _SlicedLogits.apply(logits_fn, pool.get(workers), names, x, *tensors)
+
+
+class SlicedModule:
+    """Training logits of any ``nn.Module`` through :func:`sliced_logits` (CPU).
+
+    The module's own forward (``torch.func.functional_call`` on the slice, with
+    the module's parameters), so weights, checkpoints and the mathematics are the
+    module's; only the batch is cut into fixed slices so that the result does not
+    depend on the thread count. Not for modules whose output for one window
+    depends on the rest of the batch (batch normalisation): RCNN-LAM has none.
+    """
+
+    def __init__(self, module, n_workers: int | None = None):
+        import threading
+
+        self.module = module
+        self.n_workers = n_workers
+        self._pool = _Pool()
+        self._local = threading.local()
+
+    def _replica(self):
+        """This worker thread's own copy of the module's structure.
+
+        ``functional_call`` swaps the parameters into the module it is given for
+        the call, which is not safe with several threads on one module; each
+        worker gets its own copy, always called with the real parameters.
+        """
+        import copy
+
+        replica = getattr(self._local, "module", None)
+        if replica is None:
+            replica = self._local.module = copy.deepcopy(self.module)
+        replica.train(self.module.training)
+        return replica
+
+    def _logits(self, xs, params):
+        from torch.func import functional_call
+
+        return functional_call(self._replica(), params, (xs,))
+
+    def __call__(self, x):
+        if x.device.type != "cpu":
+            return self.module(x)
+        return sliced_logits(self._logits, dict(self.module.named_parameters()), x, self._pool, self.n_workers)
+
+
 def _sliced_logits_function():
     import torch
 
@@ -539,24 +613,23 @@ def _sliced_logits_function():
         """
 
         @staticmethod
-        def forward(ctx, fw, workers, names, x, *params):
-            slices = x.chunk(workers)
-            pool = fw._workers(len(slices))
+        def forward(ctx, logits_fn, pool, names, x, *params):
+            slices = x.split(SLICE)
 
             def run(xs):
                 with torch.enable_grad():
                     leaves = {n: p.detach().requires_grad_(p.requires_grad) for n, p in zip(names, params)}
-                    return fw.logits(xs, leaves), leaves
+                    return logits_fn(xs, leaves), leaves
 
             results = single_threaded(lambda: [f.result() for f in [pool.submit(run, xs) for xs in slices]])
-            ctx.fw, ctx.names = fw, names
+            ctx.pool, ctx.names = pool, names
             ctx.slices = results
             ctx.sizes = [len(xs) for xs in slices]
             return torch.cat([logits.detach() for logits, _ in results])
 
         @staticmethod
         def backward(ctx, grad_logits):
-            pool = ctx.fw._workers(len(ctx.slices))
+            pool = ctx.pool
             grads = grad_logits.split(ctx.sizes)
 
             def run(i):

@@ -282,9 +282,29 @@ def classification_scores(y_true, proba) -> dict:
             "f1": float(f1_score(y_true, pred, zero_division=0))}
 
 
+def fit_with_context(est, X, y, centres=None, cell_size=None):
+    """``est.fit(X, y)``, adding ``centres`` and ``cell_size`` when its ``fit`` takes them.
+
+    The CNN's inner spatial validation split needs the training windows' centres,
+    and its rotations the cell sizes; the random forest takes neither.
+    """
+    import inspect
+
+    try:
+        accepted = inspect.signature(est.fit).parameters
+    except (TypeError, ValueError):
+        accepted = {}
+    extra = {}
+    if centres is not None and "centres" in accepted:
+        extra["centres"] = centres
+    if cell_size is not None and "cell_size" in accepted:
+        extra["cell_size"] = cell_size
+    return est.fit(X, y, **extra)
+
+
 def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, seed: int | None = 42,
                        test_fraction: float = 0.3, block_size_cells: int | None = None,
-                       progress=None) -> dict:
+                       progress=None, cell_size=None) -> dict:
     """Train and score a model under each evaluation protocol.
 
     Parameters
@@ -306,6 +326,8 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
     progress : callable, optional
         ``progress(fraction, message)`` after each fit; may raise
         :class:`~voxprospect.errors.Cancelled`.
+    cell_size : (dx, dy, dz), optional
+        Passed to fits that take it (the CNN's rotations need square cells).
 
     Returns
     -------
@@ -352,7 +374,9 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
                 row = {"skipped": "training side holds a single class after the gap"}
             else:
                 est = _fresh(make_estimator)
-                est.fit(X[split.train], y_train)
+                # the training side's own centres: an inner validation split sees
+                # no test window
+                fit_with_context(est, X[split.train], y_train, centres=centres[split.train], cell_size=cell_size)
                 p = np.asarray(est.predict_proba(X[split.test]))[:, 1]
                 row = classification_scores(y_test, p)
                 pooled_y.append(y_test)

@@ -168,10 +168,25 @@ def _estimator_factory(name: str, training: dict, seed: int, epochs: int | None 
                   batch_size=int(training.get("batch_size", 256)),
                   learning_rate=float(training.get("learning_rate", 1e-3)),
                   device=device or training.get("device", "auto"), seed=seed)
-    if training.get("early_stopping_patience"):
-        params.update(validation_fraction=float(training.get("validation_fraction", 0.1)),
-                      early_stopping_patience=int(training["early_stopping_patience"]))
+    params.update(weight_decay=float(training.get("weight_decay", 0.0) or 0.0),
+                  augment=str(training.get("augment", "none") or "none"))
+    fraction = float(training.get("validation_fraction", 0.0) or 0.0)
+    if fraction > 0:
+        params["validation_fraction"] = fraction
+        if training.get("early_stopping_patience"):
+            params["early_stopping_patience"] = int(training["early_stopping_patience"])
     return lambda: make_estimator(key, progress=progress, **params)
+
+
+def _fit_context(data: TrainingData) -> dict:
+    """What a CNN's fit uses beyond the windows: centres (spatial validation) and cell sizes (rotations)."""
+    return {"centres": np.asarray(data.samples.centres), "cell_size": tuple(data.evidence.grid.cell_size)}
+
+
+def _fit(est, X, y, centres=None, cell_size=None):
+    """``est.fit`` with the centres and cell sizes when the estimator takes them (the CNN)."""
+    from voxprospect.learn.protocols import fit_with_context
+    return fit_with_context(est, X, y, centres=centres, cell_size=cell_size)
 
 
 def model_size(estimator, n_channels: int, window: int) -> dict:
@@ -202,23 +217,28 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
     timer = report.timer if report is not None else _null_timer
     with timer(f"{name}.evaluate"):
         metrics = evaluate_protocols(factory, data.windows, data.samples, protocols=protocols, seed=seed,
-                                     progress=_scaled(progress, 0.0, 0.75))
+                                     progress=_scaled(progress, 0.0, 0.75),
+                                     cell_size=tuple(data.evidence.grid.cell_size))
     _say(progress, 0.75, f"{name}: final fit on all {len(y)} windows")
     final_factory = _estimator_factory(name, training, seed, epochs, device,
                                        progress=_scaled(progress, 0.75, 1.0))
     with timer(f"{name}.fit"):
-        est = final_factory().fit(data.windows, y)
+        est = _fit(final_factory(), data.windows, y, **_fit_context(data))
     ckpt = Path(outdir) / f"{name}{CHECKPOINT_SUFFIX}"
     summary = {"model": name, "metrics": metrics, **model_size(est, len(data.channels), data.samples.window)}
     if getattr(est, "training_path_", None):
         summary["training_path"] = est.training_path_
+    for attr in ("best_epoch_", "validation_", "augmentation_"):
+        if getattr(est, attr, None) is not None:
+            summary[attr.rstrip("_")] = getattr(est, attr)
     history = getattr(est, "history_", None)
     if history:
         summary["history"] = history
         est.plot_history(Path(outdir) / f"training_{name}.png", title=f"{name} training")
         summary["training_curves"] = f"training_{name}.png"
+    from voxprospect.evidence.transfer import input_ranges
     save_checkpoint(est, ckpt, channels=data.channels, window=data.samples.window, edge=data.samples.edge,
-                    standardisation_stats=data.stats,
+                    standardisation_stats=data.stats, input_range=input_ranges(data.evidence, data.channels),
                     training_report={k: v for k, v in summary.items() if k != "history"}
                     | {"samples": data.samples.to_dict(), "seed": seed,
                        "evidence_channels": data.evidence.meta.get("evidence", {}).get("channels")})
@@ -364,8 +384,11 @@ def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels:
     """Predict a prospectivity volume with a checkpoint over an evidence volume.
 
     The evidence must carry the model's channels, in any order (they are selected by
-    name); it must have been standardised with the model's statistics (as
-    ``voxprospect evidence`` does for the training project).
+    name). Channels standardised with other statistics than the checkpoint's (the
+    evidence of a new area, fitted on its own data) are re-standardised with the
+    checkpoint's (:mod:`voxprospect.evidence.transfer`); the share of active voxels outside
+    the training range is logged as a warning per channel and reported under
+    ``transfer``.
     """
     from voxprospect.io.outputs import GEOTIFF_SUFFIXES, check_output_file, volume_suffixes
 
@@ -398,6 +421,19 @@ def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, pr
         evidence.require_finite(c, evidence_path)
     check_folder(out_path.parent, what=f"folder of {out_path.name}",
                  need_bytes=volume_bytes(evidence.grid.n_cells, 1))
+    # the model's inputs on the training scale, and how far the new data reach beyond it
+    from voxprospect.evidence.transfer import apply_training_standardisation, range_shift, shift_warnings
+    evidence, actions = apply_training_standardisation(evidence, model.standardisation_stats, model.channels,
+                                                       where=str(evidence_path))
+    shift = range_shift(evidence, model.metadata.get("input_range"), model.channels)
+    report["transfer"] = {"standardisation": actions, "outside_training_range": shift,
+                          "warnings": shift_warnings(shift)}
+    for c, action in actions.items():
+        if action == "restandardised":
+            log.info("%s: channel %r re-standardised with the checkpoint's statistics", evidence_path, c)
+        elif action == "unchecked":
+            log.warning("%s: channel %r carries no standardisation record; assumed to be on the training "
+                        "scale", evidence_path, c)
     with report.timer("predict"):
         prosp = _predict(model, evidence.select(model.channels), chunk_voxels, progress)
     inputs = (model_path, evidence_path)
@@ -649,7 +685,9 @@ def _heldout_study(name, data, training, seed, epochs, device, chunk, deposit_id
     if keep.all():
         raise NoPositivesError(f"deposit {deposit_id} has no positive window to hold out")
     est = _estimator_factory(name, training, seed, epochs, device, progress=_scaled(progress, 0, 0.5))()
-    est.fit(data.windows[keep], data.samples.labels[keep].astype(np.int64))
+    ctx = _fit_context(data)
+    _fit(est, data.windows[keep], data.samples.labels[keep].astype(np.int64), centres=ctx["centres"][keep],
+         cell_size=ctx["cell_size"])
     prosp = _predict_estimator(est, data, chunk, _scaled(progress, 0.5, 1.0))
     return {"n_train": int(keep.sum()), "n_held_out": int((~keep).sum()), "prospectivity": prosp}
 

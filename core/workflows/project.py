@@ -52,7 +52,8 @@ EVIDENCE_KEYS = ("name", "kind", "source", "layer", "classes", "transform", "max
 OREBODY_KEYS = ("source", "layer", "deposits")
 SAMPLE_KEYS = ("window", "min_distance_m", "edge", "negatives_per_positive")
 TRAINING_KEYS = ("models", "epochs", "batch_size", "learning_rate", "protocols", "early_stopping_patience",
-                 "device")
+                 "device", "weight_decay", "validation_fraction", "augment")
+AUGMENTS = ("none", "flips", "flips+z", "symmetry", "symmetry+z")
 PREDICTION_KEYS = ("chunk_voxels",)
 TARGET_KEYS = ("threshold", "min_voxels")
 
@@ -110,8 +111,15 @@ class TrainingSettings:
     batch_size: int = 256
     learning_rate: float = 0.001
     protocols: tuple[str, ...] = PROTOCOLS
-    early_stopping_patience: int | None = None
+    early_stopping_patience: int | None = 10
     device: str = "auto"
+    #: AdamW's decoupled weight decay (0: the paper's plain Adam).
+    weight_decay: float = 1e-4
+    #: Share of each fit's training windows held out as spatial blocks to pick the
+    #: best epoch (0: none, every epoch trains and the last is kept).
+    validation_fraction: float = 0.2
+    #: Symmetry augmentation of the CNN's windows (rotations about z need square cells).
+    augment: str = "symmetry"
 
 
 @dataclass(frozen=True)
@@ -574,8 +582,15 @@ def load_project(path) -> Project:
                                           f"protocols are: {', '.join(PROTOCOLS)}")
     training = TrainingSettings(models, tc.positive("epochs", "int", 200), tc.positive("batch_size", "int", 256),
                                 float(tc.positive("learning_rate", "number", 0.001)), protocols,
-                                tc.positive("early_stopping_patience", "int", None),
-                                tc.choice("device", DEVICES, "auto"))
+                                tc.positive("early_stopping_patience", "int", TrainingSettings.early_stopping_patience),
+                                tc.choice("device", DEVICES, "auto"),
+                                float(tc.positive("weight_decay", "number", TrainingSettings.weight_decay,
+                                                  allow_zero=True)),
+                                float(tc.positive("validation_fraction", "number",
+                                                  TrainingSettings.validation_fraction, allow_zero=True)),
+                                tc.choice("augment", AUGMENTS, TrainingSettings.augment))
+    if not training.validation_fraction < 0.5:
+        tc.fail("training.validation_fraction", f"must be below 0.5, got {training.validation_fraction!r}")
 
     # [prediction], [targets]
     prc = _Checker(path, top.get("prediction", "table", {}), "prediction", PREDICTION_KEYS)

@@ -32,7 +32,7 @@ def test_torchrun_two_gloo_processes_train_and_save_a_loadable_checkpoint(tmp_pa
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "voxprospect.learn.distributed", "--windows", str(data), "--out", str(out),
            "--preset", "DL1", "--epochs", "6", "--batch-size", "16", "--backend", "gloo",
-           "--learning-rate", "0.003", "--verbose"]
+           "--learning-rate", "0.003", "--weight-decay", "1e-4", "--verbose"]
     # own session, so a hung run is killed with its worker processes
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)

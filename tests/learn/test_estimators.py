@@ -6,10 +6,7 @@ import torch
 from sklearn.base import clone
 
 from voxprospect.errors import Cancelled, NoPositivesError
-from voxprospect.learn.estimators import (RF_SEARCH_SPACE,
-                                          CNNClassifier,
-                                          RandomForestModel,
-                                          make_estimator,
+from voxprospect.learn.estimators import (RF_SEARCH_SPACE, CNNClassifier, RandomForestModel, make_estimator,
                                           tune_random_forest)
 
 torch.set_num_threads(1)
@@ -68,13 +65,92 @@ def test_sklearn_face_params_and_clone():
     assert not hasattr(other, "model_")  # __init__ learns nothing
 
 
-def test_validation_split_and_early_stopping_record_val_scores():
-    X, y = separable_windows(n=96)
-    model = small_cnn(epochs=30, validation_fraction=0.25, early_stopping_patience=2).fit(X, y)
+def spread_centres(n, seed=0, extent=60):
+    """Window centres scattered over a 60 x 60 x 4-cell area."""
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.integers(0, extent, n), rng.integers(0, extent, n), rng.integers(0, 4, n)])
+
+
+def test_spatial_validation_split_keeps_the_best_epoch_and_stops_early():
+    X, y = separable_windows(n=192)
+    centres = spread_centres(len(y))
+    model = small_cnn(epochs=30, validation_fraction=0.25, early_stopping_patience=2, weight_decay=1e-3,
+                      augment="symmetry").fit(X, y, centres=centres, cell_size=(25.0, 25.0, 10.0))
     assert all(r["val_loss"] is not None for r in model.history_)
     best = min(range(len(model.history_)), key=lambda i: model.history_[i]["val_loss"])
     assert model.best_epoch_ == best + 1
     assert len(model.history_) <= model.best_epoch_ + 2
+    v = model.validation_
+    assert v["kind"] == "spatial blocks" and v["n_validation"] > 0
+    assert v["n_train"] + v["n_validation"] + v["n_dropped_gap"] == len(y)
+    assert model.augmentation_["rot90"] is True and model.augmentation_["dropped"] is None
+
+
+def test_validation_windows_share_no_voxel_with_the_training_windows():
+    from voxprospect.learn.estimators import spatial_holdout
+    from voxprospect.learn.protocols import overlapping
+
+    _, y = separable_windows(n=192)
+    centres = spread_centres(len(y), seed=2)
+    train, val, _ = spatial_holdout(centres, y, 3, 0.25, seed=0)
+    assert len(np.intersect1d(train, val)) == 0 and len(val) > 0
+    assert not overlapping(centres, train, val, 3).any()
+    assert set(y[train]) == {0, 1} and set(y[val]) == {0, 1}
+
+
+def test_a_random_validation_hold_out_is_refused():
+    X, y = separable_windows(n=64)
+    with pytest.raises(ValueError, match="centres"):
+        small_cnn(validation_fraction=0.2).fit(X, y)
+    with pytest.raises(ValueError, match="validation"):
+        small_cnn(early_stopping_patience=3).fit(X, y)
+
+
+def test_symmetry_augmentation_flips_and_rotates_about_z_only():
+    from voxprospect.learn.estimators import augment_windows, augmentation_ops
+
+    base = torch.arange(27, dtype=torch.float32).reshape(1, 1, 3, 3, 3)
+    xb = base.repeat(400, 1, 1, 1, 1)
+    ops = augmentation_ops("symmetry")
+    out = augment_windows(xb, ops, torch.Generator().manual_seed(0))
+    # the 8 symmetries of the square about z (4 rotations, each mirrored), nothing else
+    group = set()
+    for k in range(4):
+        r = torch.rot90(base, k, dims=(2, 3))
+        group |= {r.flatten().tolist().__str__(), torch.flip(r, [2]).flatten().tolist().__str__()}
+    seen = {w.flatten().tolist().__str__() for w in out}
+    assert seen == group  # 400 draws reach all 8
+    # z is never touched: every vertical column of cell values stays in order
+    assert torch.equal(out[:, :, :, :, 1] - out[:, :, :, :, 0], torch.ones_like(out[:, :, :, :, 0]))
+    with_z = augment_windows(xb, augmentation_ops("symmetry+z"), torch.Generator().manual_seed(0))
+    assert (with_z[:, 0, 0, 0, 1] - with_z[:, 0, 0, 0, 0] < 0).any()  # some windows flipped in z
+    # square cells keep the rotations; 25 x 50 m cells lose them, with the reason
+    assert augmentation_ops("symmetry", (25.0, 25.0, 10.0))["rot90"] is True
+    aniso = augmentation_ops("symmetry", (25.0, 50.0, 10.0))
+    assert aniso["rot90"] is False and "not square" in aniso["dropped"] and aniso["flips"] == ("x", "y")
+    flips = augment_windows(xb, aniso, torch.Generator().manual_seed(0))
+    assert len({w.flatten().tolist().__str__() for w in flips}) == 4
+    with pytest.raises(ValueError, match="augment"):
+        augmentation_ops("spin")
+
+
+def test_weight_decay_uses_adamw_and_shrinks_the_weights():
+    from voxprospect.learn.estimators import make_optimiser
+
+    X, y = separable_windows(n=64)
+    assert isinstance(make_optimiser([torch.zeros(1, requires_grad=True)], 1e-3, 0.0), torch.optim.Adam)
+    assert isinstance(make_optimiser([torch.zeros(1, requires_grad=True)], 1e-3, 0.1), torch.optim.AdamW)
+    plain = small_cnn(epochs=3).fit(X, y)
+    decayed = small_cnn(epochs=3, weight_decay=0.5).fit(X, y)
+    norm = lambda m: float(sum((p.detach().double() ** 2).sum() for p in m.model_.parameters()))  # noqa: E731
+    assert norm(decayed) < norm(plain)
+
+
+def test_fast_path_trains_with_augmentation():
+    X, y = separable_windows(n=64)
+    model = small_cnn(epochs=2, augment="symmetry", fast=True).fit(X, y)
+    assert model.training_path_ == "zero-skip-train"
+    assert model.history_[0]["loss"] != model.history_[1]["loss"]
 
 
 def test_progress_can_cancel_training():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from voxprospect import LayerError, OutputError
+from voxprospect import LayerError, OutputError, Volume
 from voxprospect.io import read_volume, write_volume
 from voxprospect_cli.main import cli
 
@@ -182,3 +182,73 @@ def test_cli_ablation_writes_table_one(tmp_path):
     assert not list((tmp_path / "abl").glob("prospectivity_*"))
     r = CliRunner().invoke(cli, ["ablation", str(project), "-o", str(tmp_path / "x"), "--models", "DL9"])
     assert r.exit_code != 0 and "DL9" in r.output
+
+
+def _refit_copy(evidence, channel, shift_in_scales):
+    """The evidence as a new area's own refit would store it: the same raw values,
+    standardised with a centre moved by ``shift_in_scales`` training scales."""
+    ev = evidence.meta["evidence"]
+    st = dict(ev["stats"][channel])
+    moved = dict(st, center=st["center"] + shift_in_scales * st["scale"])
+    layers = dict(evidence.layers)
+    raw = np.asarray(evidence[channel], np.float64) * st["scale"] + st["center"]
+    layers[channel] = ((raw - moved["center"]) / moved["scale"]).astype(np.float32)
+    meta = dict(evidence.meta, evidence=dict(ev, stats=dict(ev["stats"], **{channel: moved})))
+    return Volume(evidence.grid, layers, evidence.active, dict(evidence.classes), meta)
+
+
+def test_predict_applies_the_checkpoints_standardisation_to_refit_evidence(study, tmp_path):
+    from voxprospect.learn import load
+    from voxprospect.workflows.pipeline import run_predict
+    from voxprospect.evidence.transfer import apply_training_standardisation
+    folder, _ = study
+    out = folder / "out"
+    evidence = read_volume(out / "evidence.vti")
+    model = load(out / "RF.vxp.safetensors")
+    channel = next(iter(model.standardisation_stats))
+    refit = _refit_copy(evidence, channel, 3.0)
+    assert np.nanmax(np.abs(refit[channel] - evidence[channel])) > 2.9  # the refit moved the inputs
+    back, actions = apply_training_standardisation(refit, model.standardisation_stats, model.channels)
+    assert actions[channel] == "restandardised"
+    assert all(a in ("same", "not standardised") for c, a in actions.items() if c != channel)
+    # back on the training scale up to float32 rounding of the stored values (|z| + 3 scales)
+    z = np.asarray(evidence[channel], np.float64)
+    eps32 = float(np.finfo(np.float32).eps)
+    assert np.nanmax(np.abs(back[channel] - z) / (np.abs(z) + 3.0)) <= 4 * eps32
+    write_volume(refit, tmp_path / "refit.vti")
+    rep = run_predict(out / "RF.vxp.safetensors", tmp_path / "refit.vti", tmp_path / "p.vti")
+    assert rep["transfer"]["standardisation"][channel] == "restandardised"
+    assert rep["transfer"]["outside_training_range"][channel]["share_outside"] == 0.0
+    assert rep["transfer"]["warnings"] == []
+    again = read_volume(tmp_path / "p.vti")["prospectivity"]
+    before = read_volume(out / "prospectivity_RF.vti")["prospectivity"]
+    assert np.nanmax(np.abs(again - before)) == 0.0
+
+
+def test_predict_warns_per_channel_when_new_evidence_leaves_the_training_range(study, tmp_path, caplog):
+    from voxprospect.learn import load
+    from voxprospect.workflows.pipeline import run_predict
+    folder, _ = study
+    out = folder / "out"
+    evidence = read_volume(out / "evidence.vti")
+    model = load(out / "DL1.vxp.safetensors")
+    rng = model.metadata["input_range"]
+    assert set(rng) == set(model.channels)
+    channel = next(iter(model.standardisation_stats))
+    # a new area whose raw values sit higher, standardised with the training statistics
+    layers = dict(evidence.layers)
+    top = rng[channel]["max"]
+    layers[channel] = np.asarray(evidence[channel]) + np.float32(top)
+    shifted = Volume(evidence.grid, layers, evidence.active, dict(evidence.classes), evidence.meta)
+    expected = float((np.asarray(layers[channel], np.float64)[evidence.active] > top).mean())
+    assert 0 < expected < 1
+    write_volume(shifted, tmp_path / "shifted.vti")
+    with caplog.at_level("WARNING"):
+        rep = run_predict(out / "DL1.vxp.safetensors", tmp_path / "shifted.vti", tmp_path / "p.vti")
+    shift = rep["transfer"]["outside_training_range"]
+    assert shift[channel]["share_outside"] == pytest.approx(expected, rel=0, abs=0)
+    assert all(shift[c]["share_outside"] == 0.0 for c in model.channels if c != channel)
+    assert len(rep["transfer"]["warnings"]) == 1 and channel in rep["transfer"]["warnings"][0]
+    assert any(channel in r.getMessage() and "outside the training range" in r.getMessage() for r in caplog.records)
+    saved = json.loads((tmp_path / "p.report.json").read_text())
+    assert saved["transfer"]["warnings"] == rep["transfer"]["warnings"]
