@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import device_option, echo
+from .options import buffer_option, device_option, echo, fmt_score
 
 
 @click.command(short_help="Train a model on evidence windows.")
@@ -14,14 +14,25 @@ from .options import device_option, echo
               show_default=True, help="RCNN-LAM preset (Table 1) or the random forest.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the project's epochs.")
 @click.option("--seed", type=int, default=None, help="Override the project's seed.")
-@click.option("--tune", is_flag=True, help="RF only: seeded Bayesian hyper-parameter search (optuna TPE).")
+@click.option("--tune", is_flag=True, help="RF only: nested, seeded Bayesian hyper-parameter search (optuna TPE) "
+                                         "inside every training fold with spatial inner folds.")
+@buffer_option
 @device_option
-def train(project, outdir, model_name, epochs, seed, tune, device):
+def train(project, outdir, model_name, epochs, seed, tune, buffer_m, device):
     """Train MODEL on the windows around the project's orebodies, evaluate it under
     the project's protocols, and write the checkpoint, training curves and report."""
     from voxprospect.pipeline import run_train
 
-    summary = run_train(project, outdir, model=model_name, seed=seed, epochs=epochs, tune=tune, device=device)
+    summary = run_train(project, outdir, model=model_name, seed=seed, epochs=epochs, tune=tune, device=device,
+                        buffer_m=buffer_m)
     echo(None, f"checkpoint: {summary['checkpoint']}")
+    base = summary.get("baselines", {})
     for protocol, m in summary.get("metrics", {}).items():
-        echo(None, f"  {protocol:8s} accuracy {m['accuracy']:.3f}  AUC {m['auc']:.3f}  F1 {m['f1']:.3f}")
+        if "skipped" in m:
+            echo(None, f"  {protocol:8s} skipped: {m['skipped']}")
+            continue
+        line = (f"  {protocol:8s} accuracy {fmt_score(m.get('accuracy'))}  AUC {fmt_score(m.get('auc'))}  "
+                f"F1 {fmt_score(m.get('f1'))}")
+        for b, bm in base.items():
+            line += f"  | {b} AUC {fmt_score(bm['metrics'].get(protocol, {}).get('auc'))}"
+        echo(None, line)

@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .predict import _block_starts, _padded_block, block_shape, register_fast_path
+from .predict import _block_starts, _padded_block, block_shape, register_fast_path, resolve_fill
 
 METHOD_NAME = "zero-skip"
 PRECISIONS = ("float32", "tf32", "bf16")
@@ -524,6 +524,7 @@ def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
     bs = max(1, min(int(batch_size or DEFAULT_BATCH.get(window, 512)), int(chunk_voxels)))
     r = window // 2
     layers = [evidence[c] for c in channels]
+    fill = resolve_fill(model, evidence, channels)
     # Blocks of about one batch: small enough that the halo'd slab copies stay in
     # cache, and a partly active block tops up the next batch instead of running alone.
     block = block_shape(grid.shape, bs)
@@ -576,7 +577,7 @@ def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
                 sub_active = active[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
                 if not sub_active.any():
                     continue
-                padded = _padded_block(layers, grid.shape, lo, hi, r, edge)
+                padded = _padded_block(layers, grid.shape, lo, hi, r, edge, fill)
                 pending.append(_block_windows(padded, sub_active, window))
                 pending_index.append(np.argwhere(sub_active) + np.asarray(lo))
                 n_pending += pending[-1].shape[2]

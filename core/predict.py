@@ -13,9 +13,11 @@ the model sees them. Neither all windows nor a padded copy of the whole evidence
 stack ever exists, and the result equals cutting every window from the padded whole
 grid at once (``samples.pad_stack`` + ``samples.extract_windows``), value for value.
 
-Evidence NaN (inactive cells, gaps in a geophysical volume) is filled with 0 before
-the windows are cut, as in training (``docs/architecture.md``, Windows): 0 is the
-standardised mean, so a gap reads as "no information".
+Evidence NaN (inactive cells, gaps in a geophysical volume) is filled before the
+windows are cut with the per-channel neutral values training used
+(:func:`resolve_fill`: the checkpoint's ``fill_values``, else the evidence's
+recorded ones; ``voxprospect.evidence.neutral_fill``), so a gap reads as "average
+evidence" exactly as it did in training.
 
 A faster exact path for fully convolutional models (issue 6) can replace the
 per-window path: register it with :func:`register_fast_path`; ``method="auto"`` uses
@@ -146,10 +148,25 @@ def predict_volume(model, evidence: Volume, channels=None, window: int | None = 
     finally:
         close()
 
+    fill = resolve_fill(model, evidence, channels)
     meta = {"prediction": {"channels": list(channels), "window": int(window), "edge": edge,
                            "method": chosen, "model": type(model).__name__,
-                           "nan_fill": 0.0}}
+                           "nan_fill": dict(zip(channels, fill.astype(float).tolist()))}}
     return Volume(evidence.grid, {layer_name: proba}, evidence.active, {}, meta)
+
+
+def resolve_fill(model, evidence: Volume, channels) -> np.ndarray:
+    """Per-channel value for NaN evidence: the training's neutral fill values.
+
+    In order: the model's recorded ``fill_values`` (a checkpoint's training report,
+    or a ``fill_values`` attribute), then the evidence's recorded ones, then 0.
+    """
+    rec = getattr(model, "fill_values", None)
+    if rec is None:
+        rec = (getattr(model, "training_report", None) or {}).get("fill_values")
+    if rec is None:
+        rec = evidence.meta.get("evidence", {}).get("fill_values") or {}
+    return np.asarray([float(rec.get(c, 0.0)) for c in channels], dtype=np.float32)
 
 
 def _load_builtin_fast_paths() -> None:
@@ -169,6 +186,7 @@ def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, repo
     r = window // 2
     block = block_shape(grid.shape, chunk_voxels)
     layers = [evidence[c] for c in channels]
+    fill = resolve_fill(model, evidence, channels)
 
     pending_windows: list[np.ndarray] = []
     pending_index: list[np.ndarray] = []
@@ -198,7 +216,7 @@ def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, repo
         n_here = int(sub_active.sum())
         if pending + n_here > chunk_voxels:
             flush()
-        padded = _padded_block(layers, grid.shape, lo, hi, r, edge)
+        padded = _padded_block(layers, grid.shape, lo, hi, r, edge, fill)
         local = np.argwhere(sub_active)
         # the padded block starts at grid index lo - r, so a window's start in the
         # padded block is its centre's index relative to lo
@@ -229,8 +247,10 @@ def _block_starts(shape, block):
                 yield (i, j, k)
 
 
-def _padded_block(layers, shape, lo, hi, r, edge) -> np.ndarray:
+def _padded_block(layers, shape, lo, hi, r, edge, fill=0.0) -> np.ndarray:
     """Evidence of block ``[lo, hi)`` plus an ``r``-cell halo, padded like ``pad_stack``.
+
+    NaN become ``fill`` (one value, or one per channel) before padding.
 
     The halo comes from the neighbouring cells where the grid has them; only the
     part that falls outside the grid is padded with the edge rule, which is exactly
@@ -240,9 +260,12 @@ def _padded_block(layers, shape, lo, hi, r, edge) -> np.ndarray:
     rhi = [min(b + r, n) for b, n in zip(hi, shape)]
     sl = tuple(slice(a, b) for a, b in zip(rlo, rhi))
     data = np.empty((len(layers),) + tuple(b - a for a, b in zip(rlo, rhi)), dtype=np.float32)
+    fills = np.broadcast_to(np.asarray(fill, dtype=np.float32), (len(layers),))
     for c, layer in enumerate(layers):
         data[c] = layer[sl]
-    np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        bad = ~np.isfinite(data[c])
+        if bad.any():
+            data[c][bad] = fills[c]
     pad = [(0, 0)] + [(r - (a - ra), r - (rb - b)) for a, b, ra, rb in zip(lo, hi, rlo, rhi)]
     if r == 0 or not any(p for pair in pad for p in pair):
         return data

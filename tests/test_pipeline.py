@@ -238,14 +238,24 @@ def test_cli_ablation_writes_table_one(tmp_path):
     r = CliRunner().invoke(cli, ["ablation", str(project), "-o", str(tmp_path / "abl"), "--epochs", "1",
                                  "--models", "DL1,DL3,RF"])
     assert r.exit_code == 0, r.output
-    table = json.loads((tmp_path / "abl" / "ablation.json").read_text())
+    saved = json.loads((tmp_path / "abl" / "ablation.json").read_text())
+    table = saved["models"]
     assert list(table) == ["DL1", "DL3", "RF"]
     from voxprospect.models import build_model, count_parameters
     assert table["DL3"]["n_params"] == count_parameters(build_model("DL3", 2)) > table["DL1"]["n_params"]
     for name in table:
         assert set(table[name]["metrics"]) == {"random", "spatial", "deposit"}
+    # the baselines beside them, on the same folds, and what each model adds
+    assert set(saved["baselines"]) == {"best_channel", "logistic"}
+    for b in saved["baselines"].values():
+        for p, m in b["metrics"].items():
+            if "folds_id" in m:
+                assert m["folds_id"] == table["RF"]["metrics"][p]["folds_id"]
+    assert set(saved["skill_over_baselines"]["DL1"]["spatial"]) == {"best_channel", "logistic"}
+    assert saved["evaluation"]["buffer_m"] > saved["evaluation"]["window_extent_m"]
     md = (tmp_path / "abl" / "ablation.md").read_text()
-    assert "| DL3 |" in md and "leaky" in md
+    assert "| DL3 |" in md and "leaky" in md and "baseline: best_channel" in md
+    assert "share 18, 12 and 8 of its 27 voxels" in md
     # the ablation scores models; it does not map them
     assert not list((tmp_path / "abl").glob("prospectivity_*"))
     r = CliRunner().invoke(cli, ["ablation", str(project), "-o", str(tmp_path / "x"), "--models", "DL9"])

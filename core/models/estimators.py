@@ -552,7 +552,8 @@ class RandomForestModel(ClassifierMixin, BaseEstimator):
 RF_SEARCH_SPACE = {"n_estimators": (10, 200), "max_depth": (2, 15), "max_features": (1, 7)}
 
 
-def tune_random_forest(X, y, n_trials=30, seed=42, cv=3, features="centre", n_jobs=1, search_space=None):
+def tune_random_forest(X, y, n_trials=30, seed=42, cv=3, features="centre", n_jobs=1, search_space=None,
+                       observer=None):
     """Choose the forest's hyper-parameters by Bayesian optimisation, as the paper did.
 
     Optuna's tree-structured Parzen estimator (seeded) maximises the mean ROC AUC
@@ -573,6 +574,9 @@ def tune_random_forest(X, y, n_trials=30, seed=42, cv=3, features="centre", n_jo
     n_jobs : int
     search_space : dict, optional
         ``{name: (low, high)}`` overriding :data:`RF_SEARCH_SPACE`.
+    observer : callable, optional
+        ``observer(train_rows, test_rows)`` for every fit the objective makes (rows of
+        ``X``); nested tuning records with it which samples the search has seen.
 
     Returns
     -------
@@ -601,6 +605,8 @@ def tune_random_forest(X, y, n_trials=30, seed=42, cv=3, features="centre", n_jo
         params = {name: trial.suggest_int(name, int(a), int(b)) for name, (a, b) in space.items()}
         scores = []
         for train_idx, test_idx in folds:
+            if observer is not None:
+                observer(train_idx, test_idx)
             model = RandomForestModel(**params, features="centre", random_state=seed, n_jobs=n_jobs)
             # F is already the feature matrix: wrap it as 1-voxel windows
             model.fit(F[train_idx][:, :, None, None, None], y[train_idx])
