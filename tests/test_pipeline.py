@@ -114,6 +114,43 @@ def test_study_report_has_the_issue_keys(study):
     assert "total" in saved["timings_s"] and saved["versions"]["torch"]
 
 
+def test_study_reports_baselines_buffer_and_sweep(study):
+    folder, rep = study
+    saved = json.loads((folder / "out" / "report.json").read_text())
+    ev = saved["evaluation"]
+    cs = np.asarray(GRID.cell_size)
+    assert ev["window_extent_m"] == pytest.approx(3 * np.linalg.norm(cs))
+    assert ev["buffer_m"] == pytest.approx(ev["window_extent_m"] + ev["smoothing_m"])
+    assert ev["neighbour_overlap"] == {"window_voxels": 27, "face": 18, "edge": 12, "corner": 8}
+    for name in ("best_channel", "logistic"):
+        for p, m in saved["baselines"][name]["metrics"].items():
+            model = saved["models"]["RF"]["metrics"][p]
+            assert ("skipped" in m) == ("skipped" in model)
+            if "folds_id" in m:
+                assert m["folds_id"] == model["folds_id"]
+    for name in ("DL1", "RF"):
+        for p, diff in saved["skill_over_baselines"][name].items():
+            m, b = saved["models"][name]["metrics"][p], saved["baselines"]["logistic"]["metrics"][p]
+            if diff["logistic"] is not None:
+                assert diff["logistic"] == pytest.approx(m["auc"] - b["auc"])
+    sweep = saved["buffer_sweep"]
+    if "rows" in sweep:
+        want = sorted([0.0, ev["window_extent_m"], 250.0, 500.0, 1000.0])
+        for rows in sweep["rows"].values():
+            assert [r["buffer_m"] for r in rows] == pytest.approx(want)
+        for f in sweep["files"]:
+            assert (folder / "out" / f).stat().st_size > 50
+    else:
+        assert sweep["skipped"]
+    # the evidence's neutral fill travels with the checkpoint
+    from voxprospect.models import load
+    fills = load(folder / "out" / "RF.vxp.safetensors").training_report["fill_values"]
+    ev_vol = read_volume(folder / "out" / "evidence.vti")
+    for c in ev_vol.names:
+        vals = np.asarray(ev_vol[c], float)[ev_vol.active]
+        assert fills[c] == pytest.approx(float(np.nanmean(vals)), rel=1e-6, abs=1e-9)
+
+
 def test_study_files_are_valid(study):
     import fiona
     folder, rep = study
@@ -228,6 +265,8 @@ def test_demo_tiny_end_to_end(tmp_path):
     assert saved["pa"]["threshold"] is not None and saved["targets"]["count"] >= 0
     summary = (out / "summary.md").read_text()
     assert "spatial AUC" in summary and "random (leaky) AUC" in summary
+    assert "baseline: best_channel" in summary and "Buffer sweep" in summary
+    assert saved["heldout_deposit"]["details"]["RF"]["buffer_m"] == pytest.approx(saved["evaluation"]["buffer_m"])
     for f in ("pa_DL4.png", "training_DL4.png", "targets_DL4.gpkg", "prospectivity_DL4.vti"):
         assert (out / f).exists()
     assert rep["summary"].endswith("summary.md")
