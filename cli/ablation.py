@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import echo, epochs_option
+from .options import buffer_option, echo, epochs_option
 
 
 @click.command(short_help="DL1-DL4 + RF under every protocol (Table 1).")
@@ -12,10 +12,12 @@ from .options import echo, epochs_option
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @epochs_option
 @click.option("--models", default="DL1,DL2,DL3,DL4,RF", show_default=True, help="Comma-separated models.")
-def ablation(project, outdir, epochs, models):
+@buffer_option
+def ablation(project, outdir, epochs, models, buffer_m):
     """Train and evaluate every model under every protocol; write ablation.md and
     ablation.json with our measured parameter counts and FLOPs."""
     from voxprospect.workflows.pipeline import run_ablation
 
-    s = run_ablation(project, outdir, epochs=epochs, models=[m.strip() for m in models.split(",") if m.strip()])
+    s = run_ablation(project, outdir, epochs=epochs, models=[m.strip() for m in models.split(",") if m.strip()],
+                     buffer_m=buffer_m)
     echo(None, s["table_markdown"])

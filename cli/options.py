@@ -60,6 +60,10 @@ outdir_argument = click.argument("outdir", type=click.Path(file_okay=False))
 project_argument = click.argument("project", type=click.Path(exists=True, dir_okay=False))
 preset_option = click.option("--preset", type=click.Choice(DISTRICT_PRESETS), default="small",
                              show_default=True, help="Size of the synthetic district.")
+buffer_option = click.option(
+    "--buffer-m", "buffer_m", type=click.FloatRange(min=0), default=None,
+    help="Metric buffer between training and test windows in metres (default: the project's buffer_m, "
+         "else the window's extent plus smoothing_m; recorded in report.json).")
 device_option = click.option("--device", type=click.Choice(DEVICES), default="auto",
                              show_default=True, callback=_device, help="Torch device for the CNN.")
 epochs_option = click.option("--epochs", type=click.IntRange(min=1, max=100_000), default=None,
@@ -95,3 +99,8 @@ def echo(ctx_or_quiet, message: str) -> None:
         bool((click.get_current_context().find_root().obj or {}).get("quiet"))
     if not quiet:
         click.echo(message)
+
+
+def fmt_score(v) -> str:
+    """A score for the terminal: three decimals, n/a when undefined (an AUC on one class)."""
+    return f"{v:.3f}" if isinstance(v, (int, float)) and v == v else "n/a"

@@ -6,7 +6,7 @@ import click
 
 from voxprospect.vocabulary import DEFAULT_MODEL, MODELS
 
-from .options import device_option, echo, epochs_option, seed_override_option
+from .options import buffer_option, device_option, echo, epochs_option, fmt_score, seed_override_option
 
 
 @click.command(short_help="Train a model on evidence windows.")
@@ -16,24 +16,29 @@ from .options import device_option, echo, epochs_option, seed_override_option
               show_default=True, help="RCNN-LAM preset (Table 1) or the random forest.")
 @epochs_option
 @seed_override_option
-@click.option("--tune", is_flag=True, help="RF only: seeded Bayesian hyper-parameter search (optuna TPE).")
+@click.option("--tune", is_flag=True, help="RF only: nested, seeded Bayesian hyper-parameter search (optuna TPE) "
+                                         "inside every training fold with spatial inner folds.")
+@buffer_option
 @device_option
-def train(project, outdir, model_name, epochs, seed, tune, device):
+def train(project, outdir, model_name, epochs, seed, tune, buffer_m, device):
     """Train MODEL on the windows around the project's orebodies, evaluate it under
     the project's protocols, and write the checkpoint, training curves and report."""
     from voxprospect.workflows.pipeline import run_train
 
-    summary = run_train(project, outdir, model=model_name, seed=seed, epochs=epochs, tune=tune, device=device)
+    summary = run_train(project, outdir, model=model_name, seed=seed, epochs=epochs, tune=tune, device=device,
+                        buffer_m=buffer_m)
     echo(None, f"checkpoint: {summary['checkpoint']}")
+    base = summary.get("baselines", {})
     for protocol, m in summary.get("metrics", {}).items():
-        echo(None, f"  {protocol:8s} " + protocol_line(m))
+        line = f"  {protocol:8s} " + protocol_line(m)
+        if "skipped" not in m:
+            for b, bm in base.items():
+                line += f"  | {b} AUC {fmt_score(bm['metrics'].get(protocol, {}).get('auc'))}"
+        echo(None, line)
 
 
 def protocol_line(m: dict) -> str:
     """One protocol's scores; a skipped protocol says why, a missing score is n/a."""
     if "skipped" in m:
         return f"skipped: {m['skipped']}"
-
-    def fmt(v):
-        return f"{v:.3f}" if isinstance(v, (int, float)) and v == v else "n/a"
-    return f"accuracy {fmt(m.get('accuracy'))}  AUC {fmt(m.get('auc'))}  F1 {fmt(m.get('f1'))}"
+    return f"accuracy {fmt_score(m.get('accuracy'))}  AUC {fmt_score(m.get('auc'))}  F1 {fmt_score(m.get('f1'))}"

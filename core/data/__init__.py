@@ -8,10 +8,10 @@ voxel grid, and :mod:`~voxprospect.data.blocks` tiles a grid into padded blocks 
 every chunked step. Imports nothing from voxprospect but :mod:`voxprospect.errors`.
 """
 
-from voxprospect.data.blocks import block_shape, block_starts, padded_block
+from voxprospect.data.blocks import block_shape, block_starts, padded_block, resolve_fill
 from voxprospect.data.grid import VoxelGrid, normalise_crs
 from voxprospect.data.rectilinear import RectilinearVolume, resample_to_grid
 from voxprospect.data.volume import Volume
 
 __all__ = ["VoxelGrid", "normalise_crs", "Volume", "RectilinearVolume", "resample_to_grid",
-           "block_shape", "block_starts", "padded_block"]
+           "block_shape", "block_starts", "padded_block", "resolve_fill"]

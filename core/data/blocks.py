@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["block_shape", "block_starts", "padded_block"]
+__all__ = ["block_shape", "block_starts", "padded_block", "resolve_fill"]
 
 
 def block_shape(shape, chunk_voxels: int) -> tuple[int, int, int]:
@@ -34,8 +34,10 @@ def block_starts(shape, block):
                 yield (i, j, k)
 
 
-def padded_block(layers, shape, lo, hi, r, edge) -> np.ndarray:
+def padded_block(layers, shape, lo, hi, r, edge, fill=0.0) -> np.ndarray:
     """Evidence of block ``[lo, hi)`` plus an ``r``-cell halo, padded like ``pad_stack``.
+
+    NaN become ``fill`` (one value, or one per channel) before padding.
 
     The halo comes from the neighbouring cells where the grid has them; only the
     part that falls outside the grid is padded with the edge rule, which is exactly
@@ -45,12 +47,29 @@ def padded_block(layers, shape, lo, hi, r, edge) -> np.ndarray:
     rhi = [min(b + r, n) for b, n in zip(hi, shape)]
     sl = tuple(slice(a, b) for a, b in zip(rlo, rhi))
     data = np.empty((len(layers),) + tuple(b - a for a, b in zip(rlo, rhi)), dtype=np.float32)
+    fills = np.broadcast_to(np.asarray(fill, dtype=np.float32), (len(layers),))
     for c, layer in enumerate(layers):
         data[c] = layer[sl]
-    np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        bad = ~np.isfinite(data[c])
+        if bad.any():
+            data[c][bad] = fills[c]
     pad = [(0, 0)] + [(r - (a - ra), r - (rb - b)) for a, b, ra, rb in zip(lo, hi, rlo, rhi)]
     if r == 0 or not any(p for pair in pad for p in pair):
         return data
     if edge == "edge":
         return np.pad(data, pad, mode="edge")
     return np.pad(data, pad, mode="constant", constant_values=0)
+
+
+def resolve_fill(model, evidence, channels) -> np.ndarray:
+    """Per-channel value for NaN evidence: the training's neutral fill values.
+
+    In order: the model's recorded ``fill_values`` (a checkpoint's training report,
+    or a ``fill_values`` attribute), then the evidence's recorded ones, then 0.
+    """
+    rec = getattr(model, "fill_values", None)
+    if rec is None:
+        rec = (getattr(model, "training_report", None) or {}).get("fill_values")
+    if rec is None:
+        rec = evidence.meta.get("evidence", {}).get("fill_values") or {}
+    return np.asarray([float(rec.get(c, 0.0)) for c in channels], dtype=np.float32)

@@ -15,9 +15,15 @@ statistics fitted on the training volume's active cells and stored in
 ``meta["evidence"]["stats"]``, so that prediction on new data re-uses the training
 statistics instead of refitting them.
 
-After standardisation 0 is the training mean (or median): :func:`fill_inactive`
-replaces the NaN of inactive cells by 0 before windows are cut, so a window that
-reaches outside the study volume sees "average" evidence there.
+Cells outside the study volume (above topography) are NaN in the evidence. Before
+windows are cut they are filled with a per-channel *neutral value*: the channel's
+mean over the training volume's active cells, after its transform and
+standardisation (:func:`neutral_fill`). A fixed 0 would not be neutral: it is
+"inside the object" for a raw distance channel and "at the cap" for a fuzzy one,
+and only roughly the centre of a standardised one. The values are recorded in
+``meta["evidence"]["fill_values"]`` and in checkpoints, and prediction uses the
+training values, so a window reaching outside the study volume sees "average"
+evidence there in training and prediction alike.
 """
 
 from __future__ import annotations
@@ -422,7 +428,8 @@ def _object_mask(spec: EvidenceSpec, vol: Volume) -> np.ndarray:
 def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str, Volume],
                    stats: Mapping[str, Mapping] | None = None,
                    progress: Callable[[float, str], None] | None = None,
-                   source_files: Mapping[str, object] | None = None) -> Volume:
+                   source_files: Mapping[str, object] | None = None,
+                   fill: Mapping[str, float] | None = None) -> Volume:
     """Build the evidence volume: one float32 channel per specification.
 
     Parameters
@@ -440,13 +447,16 @@ def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str
     source_files : mapping of str to path-like, optional
         The file each source was read from; a problem with a channel's layer then
         names that file first.
+    fill : mapping, optional
+        Neutral fill values by channel (the training volume's ``fill_values``); when
+        omitted each channel's mean over its active cells (:func:`neutral_fill`).
 
     Returns
     -------
     Volume
         Channels in ``specs`` order, NaN outside the study volume (the intersection
         of the sources' active masks). ``meta["evidence"]`` holds
-        ``{"channels": [spec dicts], "stats": {name: stats}}``.
+        ``{"channels": [spec dicts], "stats": {name: stats}, "fill_values": {name: value}}``.
 
     Raises
     ------
@@ -461,7 +471,7 @@ def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str
     """
     current = {}
     try:
-        return _build_evidence(specs, sources, stats, progress, current)
+        return _build_evidence(specs, sources, stats, progress, current, fill)
     except LayerError as e:
         spec = current.get("spec")
         path = (source_files or {}).get(spec.source) if spec is not None else None
@@ -470,7 +480,7 @@ def build_evidence(specs: Sequence[EvidenceSpec | Mapping], sources: Mapping[str
         raise LayerError(f"{path}: {e}") from None
 
 
-def _build_evidence(specs, sources, stats, progress, current) -> Volume:
+def _build_evidence(specs, sources, stats, progress, current, fill=None) -> Volume:
     specs = [s if isinstance(s, EvidenceSpec) else EvidenceSpec.from_dict(s) for s in specs]
     if not specs:
         raise VoxprospectError("no evidence channel is defined")
@@ -502,7 +512,7 @@ def _build_evidence(specs, sources, stats, progress, current) -> Volume:
     if not active.any():
         raise LayerError(f"the sources {', '.join(used)} have no active cell in common")
 
-    layers, out_stats = {}, {}
+    layers, out_stats, fills = {}, {}, {}
     current.pop("spec", None)
     for c, spec in enumerate(specs):
         current["spec"] = spec
@@ -554,32 +564,67 @@ def _build_evidence(specs, sources, stats, progress, current) -> Volume:
             raise LayerError(f"evidence channel {spec.name!r} (layer {spec.layer!r} of {spec.source!r}) is "
                              "empty or all-NaN inside the study volume")
         layers[spec.name] = out
+        if fill is not None and spec.name in fill:
+            fills[spec.name] = float(fill[spec.name])
+        else:
+            fills[spec.name] = neutral_fill(out, active)
     if progress is not None:
         progress(1.0, "evidence done")
     meta = {"evidence": {"channels": [s.to_dict() for s in specs], "stats": out_stats,
-                         "sources": used, "fill_value": 0.0}}
+                         "sources": used, "fill_values": fills,
+                         "fill_rule": FILL_RULE}}
     return Volume(grid, layers, active, {}, meta)
 
 
-def fill_inactive(stack, fill: float = 0.0) -> np.ndarray:
-    """Replace NaN (inactive cells, gaps) by ``fill`` before windows are cut.
+FILL_RULE = ("cells outside the study volume take the channel's mean over the training volume's active cells "
+             "(after transform and standardisation)")
 
-    0 is the standardised training mean/median, so a window reaching outside the
-    study volume sees "average" evidence there rather than an extreme value.
+
+def neutral_fill(values, active) -> float:
+    """The neutral value of a channel: its mean over the active, finite cells (float64)."""
+    v = np.asarray(values, dtype=np.float64)[np.asarray(active, bool)]
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else 0.0
+
+
+def fill_values(evidence: Volume, names: Sequence[str] | None = None) -> dict:
+    """The recorded neutral fill value of each channel (0 for evidence written before
+    fill values were recorded)."""
+    names = list(names or evidence.names)
+    rec = dict(evidence.meta.get("evidence", {}).get("fill_values") or {})
+    return {n: float(rec.get(n, 0.0)) for n in names}
+
+
+def fill_inactive(stack, fill=0.0) -> np.ndarray:
+    """Replace NaN (inactive cells, gaps) by ``fill`` before windows are cut.
 
     Parameters
     ----------
     stack : ndarray
         Any evidence array, e.g. the ``(C, nx, ny, nz)`` stack.
-    fill : float
+    fill : float or sequence of float
+        One value, or one per channel (axis 0) such as :func:`fill_values`.
 
     Returns
     -------
     ndarray of float32 (a new array; the input is left unchanged)
     """
     arr = np.array(stack, dtype=np.float32)
-    arr[~np.isfinite(arr)] = fill
+    _fill_nan(arr, fill)
     return arr
+
+
+def _fill_nan(arr: np.ndarray, fill) -> None:
+    """In place: NaN/inf of ``arr`` to ``fill`` (scalar, or one value per axis-0 channel)."""
+    f = np.asarray(fill, dtype=np.float32)
+    if f.ndim == 0:
+        arr[~np.isfinite(arr)] = f
+        return
+    if f.shape[0] != arr.shape[0]:
+        raise VoxprospectError(f"{f.shape[0]} fill values for {arr.shape[0]} channels")
+    for c in range(arr.shape[0]):
+        bad = ~np.isfinite(arr[c])
+        arr[c][bad] = f[c]
 
 
 def evidence_stack(evidence: Volume, names: Sequence[str] | None = None, fill: float = 0.0) -> np.ndarray:
@@ -591,12 +636,15 @@ def evidence_stack(evidence: Volume, names: Sequence[str] | None = None, fill: f
         Output of :func:`build_evidence`.
     names : sequence of str, optional
         Channel order (the evidence's own order when omitted).
-    fill : float
+    fill : float, sequence of float or "recorded"
+        ``"recorded"`` uses the evidence's own :func:`fill_values`.
 
     Returns
     -------
     ndarray of float32
     """
     out = evidence.stack(names)
-    out[~np.isfinite(out)] = fill
+    if isinstance(fill, str):
+        fill = list(fill_values(evidence, names).values())
+    _fill_nan(out, fill)
     return out

@@ -175,7 +175,7 @@ def augment_windows(xb, ops: dict, generator):
     return out
 
 
-def spatial_holdout(centres, y, window: int, fraction: float, seed: int):
+def spatial_holdout(centres, y, window: int, fraction: float, seed: int, cell_size=None):
     """Indices ``(train, validation)`` of an inner spatial split of training windows.
 
     Whole spatial blocks of window centres are held out (about ``fraction`` of
@@ -188,6 +188,9 @@ def spatial_holdout(centres, y, window: int, fraction: float, seed: int):
     ------
     NoPositivesError
         If the positives fit in one block at every size tried.
+
+    The buffer is the window's extent (no shared voxel) with no smoothing allowance:
+    the split only picks the best epoch, it scores nothing that is reported.
     """
     from voxprospect.learn.protocols import default_block_size, split_spatial
 
@@ -196,7 +199,8 @@ def spatial_holdout(centres, y, window: int, fraction: float, seed: int):
     last = None
     while True:
         try:
-            split = split_spatial(centres, y, window, block_size_cells=block, test_fraction=fraction, seed=seed)
+            split = split_spatial(centres, y, window, block_size_cells=block, test_fraction=fraction, seed=seed,
+                                  cell_size=(1.0, 1.0, 1.0) if cell_size is None else cell_size, smoothing_m=0.0)
         except NoPositivesError as exc:
             last = exc
         else:
@@ -442,7 +446,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"{len(centres)} centres for {len(y)} windows")
             try:
                 train_idx, val_idx, info = spatial_holdout(centres, y, X.shape[2],
-                                                           float(self.validation_fraction), seed)
+                                                           float(self.validation_fraction), seed, cell_size)
             except NoPositivesError as exc:
                 # too few, too clustered positives (a small fold): train on all of
                 # them for the full schedule and say so, rather than fail the study
@@ -791,7 +795,8 @@ class RandomForestModel(ClassifierMixin, BaseEstimator):
 RF_SEARCH_SPACE = {"n_estimators": (10, 200), "max_depth": (2, 15), "max_features": (1, 7)}
 
 
-def tune_random_forest(X, y, n_trials=30, seed=42, cv=3, features="centre", n_jobs=1, search_space=None):
+def tune_random_forest(X, y, n_trials=30, seed=42, cv=3, features="centre", n_jobs=1, search_space=None,
+                       observer=None):
     """Choose the forest's hyper-parameters by Bayesian optimisation, as the paper did.
 
     Optuna's tree-structured Parzen estimator (seeded) maximises the mean ROC AUC
@@ -812,6 +817,9 @@ def tune_random_forest(X, y, n_trials=30, seed=42, cv=3, features="centre", n_jo
     n_jobs : int
     search_space : dict, optional
         ``{name: (low, high)}`` overriding :data:`RF_SEARCH_SPACE`.
+    observer : callable, optional
+        ``observer(train_rows, test_rows)`` for every fit the objective makes (rows of
+        ``X``); nested tuning records with it which samples the search has seen.
 
     Returns
     -------
@@ -840,6 +848,8 @@ def tune_random_forest(X, y, n_trials=30, seed=42, cv=3, features="centre", n_jo
         params = {name: trial.suggest_int(name, int(a), int(b)) for name, (a, b) in space.items()}
         scores = []
         for train_idx, test_idx in folds:
+            if observer is not None:
+                observer(train_idx, test_idx)
             model = RandomForestModel(**params, features="centre", random_state=seed, n_jobs=n_jobs)
             # F is already the feature matrix: wrap it as 1-voxel windows
             model.fit(F[train_idx][:, :, None, None, None], y[train_idx])

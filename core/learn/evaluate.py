@@ -48,8 +48,10 @@ def classification_metrics(y_true, proba, threshold: float = 0.5) -> dict:
     Returns
     -------
     dict
-        ``{"accuracy", "auc", "f1", "n", "n_positive"}``; ``auc`` is NaN when the
-        held-out set has a single class (ROC AUC is undefined there).
+        ``{"accuracy", "auc", "f1", "n", "n_positive"}``; ``auc`` is None when the
+        held-out set has a single class (ROC AUC is undefined there). This is the one
+        metric function: the evaluation protocols (:mod:`voxprospect.learn.protocols`), the
+        baselines and the buffer sweep all score with it.
 
     Raises
     ------
@@ -66,7 +68,7 @@ def classification_metrics(y_true, proba, threshold: float = 0.5) -> dict:
     if y.size == 0 or y.size != p.size:
         raise VoxprospectError(f"cannot score {p.size} probabilities against {y.size} labels")
     pred = (p >= threshold).astype(int)
-    auc = float(roc_auc_score(y, p)) if np.unique(y).size == 2 else float("nan")
+    auc = float(roc_auc_score(y, p)) if np.unique(y).size == 2 else None
     return {"accuracy": float(accuracy_score(y, pred)), "auc": auc,
             "f1": float(f1_score(y, pred, zero_division=0.0)),
             "n": int(y.size), "n_positive": int(y.sum())}

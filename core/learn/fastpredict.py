@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from voxprospect.data.blocks import block_shape, block_starts, padded_block
+from voxprospect.data.blocks import block_shape, block_starts, padded_block, resolve_fill
 
 METHOD_NAME = "zero-skip"
 PRECISIONS = ("float32", "tf32", "bf16")
@@ -119,12 +119,8 @@ def network_of(model):
     for candidate in (model, getattr(model, "model_", None), getattr(model, "module", None)):
         if candidate is None or type(candidate).__name__ != "RCNNLAM":
             continue
-        from voxprospect.learn.network import (ChannelAttention,
-                                               LightweightAttention,
-                                               RCNNLAM,
-                                               ResBlock,
-                                               SpatialAttention,
-                                               Stem)
+        from voxprospect.learn.network import (ChannelAttention, LightweightAttention, RCNNLAM, ResBlock,
+                                               SpatialAttention, Stem)
         if type(candidate) is not RCNNLAM or type(candidate.stem) is not Stem:
             return None
         for block in candidate.blocks:
@@ -528,6 +524,7 @@ def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
     bs = max(1, min(int(batch_size or DEFAULT_BATCH.get(window, 512)), int(chunk_voxels)))
     r = window // 2
     layers = [evidence[c] for c in channels]
+    fill = resolve_fill(model, evidence, channels)
     # Blocks of about one batch: small enough that the halo'd slab copies stay in
     # cache, and a partly active block tops up the next batch instead of running alone.
     block = block_shape(grid.shape, bs)
@@ -580,7 +577,7 @@ def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
                 sub_active = active[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
                 if not sub_active.any():
                     continue
-                padded = padded_block(layers, grid.shape, lo, hi, r, edge)
+                padded = padded_block(layers, grid.shape, lo, hi, r, edge, fill)
                 pending.append(_block_windows(padded, sub_active, window))
                 pending_index.append(np.argwhere(sub_active) + np.asarray(lo))
                 n_pending += pending[-1].shape[2]

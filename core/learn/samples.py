@@ -9,8 +9,9 @@ Edge rule (recorded in every report): windows are cut from the evidence stack pa
 by ``k // 2`` cells on every side with ``edge="edge"`` (the nearest cell's value is
 repeated, so a window at the grid's edge sees the evidence continue unchanged) or
 ``edge="zero"`` (zeros, the standardised mean). Inactive cells inside the grid carry
-the evidence's fill value (0 after standardisation). Training and prediction use the
-same rule, so a model never sees a padding it was not trained on.
+the evidence's per-channel neutral fill value (``voxprospect.evidence.layers.neutral_fill``,
+the channel's mean over the active cells). Training and prediction use the same rule, so a model
+never sees a padding it was not trained on.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class WindowSamples:
         used by leave-one-deposit-out evaluation.
     window, edge, min_distance_m, seed, n_positive, n_negative
         How the set was drawn (recorded in reports).
+    cell_size : (dx, dy, dz) or None
+        The grid's cell sizes in metres: the evaluation protocols' buffers are metric.
     """
 
     centres: np.ndarray
@@ -105,6 +108,7 @@ class WindowSamples:
     seed: int | None
     n_positive: int
     n_negative: int
+    cell_size: tuple | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -114,7 +118,8 @@ class WindowSamples:
         ids, counts = np.unique(self.deposit[self.labels == 1], return_counts=True)
         return {"n_samples": len(self), "n_positive": self.n_positive, "n_negative": self.n_negative,
                 "window": self.window, "edge": self.edge, "min_distance_m": self.min_distance_m,
-                "seed": self.seed, "positives_per_deposit": {str(int(i)): int(c) for i, c in zip(ids, counts)}}
+                "seed": self.seed, "cell_size": None if self.cell_size is None else list(self.cell_size),
+                "positives_per_deposit": {str(int(i)): int(c) for i, c in zip(ids, counts)}}
 
 
 def make_samples(orebody, active, grid, window: int = 3, min_distance_m: float = 800.0,
@@ -198,7 +203,8 @@ def make_samples(orebody, active, grid, window: int = 3, min_distance_m: float =
     labels = np.concatenate([np.ones(n_pos, np.int8), np.zeros(n_neg, np.int8)])
     deposit = np.concatenate([deposit_id[tuple(positives.T)].astype(np.int32), np.zeros(n_neg, np.int32)])
     return WindowSamples(centres, labels, deposit, int(window), edge, float(min_distance_m),
-                         None if seed is None else int(seed), n_pos, n_neg)
+                         None if seed is None else int(seed), n_pos, n_neg,
+                         tuple(float(v) for v in grid.cell_size))
 
 
 def samples_windows(stack, samples: WindowSamples, fill: float = 0.0) -> np.ndarray:
@@ -209,10 +215,10 @@ def samples_windows(stack, samples: WindowSamples, fill: float = 0.0) -> np.ndar
     stack : ndarray, shape (C, nx, ny, nz), or Volume
         Evidence (a Volume is stacked in its layer order).
     samples : WindowSamples
-    fill : float
-        Value for NaN (inactive) evidence; filling after cutting gives the same
-        windows as filling the stack first, for either edge rule, and touches far
-        fewer values.
+    fill : float or sequence of float
+        Value for NaN (inactive) evidence, one or one per channel (the evidence's
+        ``fill_values``); filling after cutting gives the same windows as filling
+        the stack first, for either edge rule, and touches far fewer values.
 
     Returns
     -------
@@ -222,5 +228,12 @@ def samples_windows(stack, samples: WindowSamples, fill: float = 0.0) -> np.ndar
         stack = stack.stack()
     windows = extract_windows(pad_stack(np.asarray(stack), samples.window, samples.edge),
                               samples.centres, samples.window)
-    windows[~np.isfinite(windows)] = fill
+    f = np.asarray(fill, dtype=np.float32)
+    if f.ndim == 0:
+        windows[~np.isfinite(windows)] = f
+    else:
+        if f.shape[0] != windows.shape[1]:
+            raise ValueError(f"{f.shape[0]} fill values for {windows.shape[1]} channels")
+        bad = ~np.isfinite(windows)
+        windows[bad] = np.broadcast_to(f[None, :, None, None, None], windows.shape)[bad]
     return windows

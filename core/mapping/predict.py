@@ -13,9 +13,11 @@ the model sees them. Neither all windows nor a padded copy of the whole evidence
 stack ever exists, and the result equals cutting every window from the padded whole
 grid at once (``samples.pad_stack`` + ``samples.extract_windows``), value for value.
 
-Evidence NaN (inactive cells, gaps in a geophysical volume) is filled with 0 before
-the windows are cut, as in training (``docs/architecture.md``, Windows): 0 is the
-standardised mean, so a gap reads as "no information".
+Evidence NaN (inactive cells, gaps in a geophysical volume) is filled before the
+windows are cut with the per-channel neutral values training used
+(:func:`resolve_fill`: the checkpoint's ``fill_values``, else the evidence's
+recorded ones; ``voxprospect.evidence.layers.neutral_fill``), so a gap reads as "average
+evidence" exactly as it did in training.
 
 A faster exact path for fully convolutional models (issue 6) can replace the
 per-window path: register it with :func:`register_fast_path`; ``method="auto"`` uses
@@ -34,7 +36,7 @@ from voxprospect.errors import LayerError, VoxprospectError
 from voxprospect.learn.samples import check_window, extract_windows
 from voxprospect.data.volume import Volume
 from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS, EDGE_RULES
-from voxprospect.data.blocks import block_shape, block_starts, padded_block
+from voxprospect.data.blocks import block_shape, block_starts, padded_block, resolve_fill
 
 #: Registered exact fast paths: name -> (accepts(model) -> bool, predict(...) -> ndarray).
 #: ``predict(model, evidence, channels, window, edge, chunk_voxels, progress)`` returns
@@ -147,9 +149,10 @@ def predict_volume(model, evidence: Volume, channels=None, window: int | None = 
     finally:
         close()
 
+    fill = resolve_fill(model, evidence, channels)
     meta = {"prediction": {"channels": list(channels), "window": int(window), "edge": edge,
                            "method": chosen, "model": type(model).__name__,
-                           "nan_fill": 0.0}}
+                           "nan_fill": dict(zip(channels, fill.astype(float).tolist()))}}
     return Volume(evidence.grid, {layer_name: proba}, evidence.active, {}, meta)
 
 
@@ -177,6 +180,7 @@ def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, repo
     r = window // 2
     block = block_shape(grid.shape, chunk_voxels)
     layers = [evidence[c] for c in channels]
+    fill = resolve_fill(model, evidence, channels)
 
     pending_windows: list[np.ndarray] = []
     pending_index: list[np.ndarray] = []
@@ -206,7 +210,7 @@ def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, repo
         n_here = int(sub_active.sum())
         if pending + n_here > chunk_voxels:
             flush()
-        padded = padded_block(layers, grid.shape, lo, hi, r, edge)
+        padded = padded_block(layers, grid.shape, lo, hi, r, edge, fill)
         local = np.argwhere(sub_active)
         # the padded block starts at grid index lo - r, so a window's start in the
         # padded block is its centre's index relative to lo

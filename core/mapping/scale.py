@@ -313,6 +313,16 @@ def buffer_evidence(mask, cell_size, transform: str, max_distance_m: float,
 
 # -- prediction ----------------------------------------------------------------------
 
+def _fill_channels(block, fill, block_info=None):
+    """NaN/inf of a ``(C, ...)`` block to one fill value per channel (the block's
+    channels located through dask's ``block_info``)."""
+    block = np.array(block, dtype=np.float32)
+    c0, c1 = (0, block.shape[0]) if not block_info else block_info[0]["array-location"][0]
+    bad = ~np.isfinite(block)
+    block[bad] = np.broadcast_to(fill[c0:c1], block.shape)[bad]
+    return block
+
+
 def _predict_block(padded, active, model, window, fast):
     """Probabilities of one chunk from its evidence read with a ``k // 2`` halo."""
     from voxprospect.mapping.predict import class1_probability
@@ -393,8 +403,13 @@ def predict_dask(model, layers, active, window: int | None = None, edge: str | N
     # every chunk must be at least the halo deep along each axis
     active = active.rechunk(tuple(max(c[0], r) if s >= r else s for c, s in zip(active.chunks, active.shape)))
     stack = da.stack([da.asarray(a).astype(np.float32).rechunk(active.chunks) for a in arrays])
-    # NaN -> 0 before the halo is made, as the in-memory path fills before padding
-    stack = stack.map_blocks(np.nan_to_num, nan=0.0, posinf=0.0, neginf=0.0, dtype=np.float32)
+    # NaN -> the training's neutral fill before the halo is made, as the in-memory path
+    # fills before padding (voxprospect.data.blocks.resolve_fill; 0 without a record)
+    names = names if isinstance(layers, dict) else list(getattr(model, "channels", None) or range(len(arrays)))
+    rec = (getattr(model, "fill_values", None)
+           or (getattr(model, "training_report", None) or {}).get("fill_values") or {})
+    fill = np.asarray([float(rec.get(c, 0.0)) for c in names], dtype=np.float32).reshape(-1, 1, 1, 1)
+    stack = stack.map_blocks(_fill_channels, fill=fill, dtype=np.float32)
     boundary = "nearest" if edge == "edge" else 0.0
     padded = da.overlap.overlap(stack, depth={0: 0, 1: r, 2: r, 3: r},
                                 boundary={0: "none", 1: boundary, 2: boundary, 3: boundary})

@@ -8,8 +8,15 @@ edge or a corner. Targets are numbered 1, 2, ... by descending maximum prospecti
 
 Each target records its voxel count, volume (m3), top and bottom elevation (the top
 of its highest cell and the bottom of its lowest cell, metres, positive up), its
-centroid (mean of its cell centres, world coordinates), mean and max prospectivity,
-and the known deposits with at least one voxel inside it.
+centroid (mean of its cell centres, world coordinates), its depth below the surface,
+mean and max prospectivity, and the known deposits with at least one voxel inside it.
+
+Depth is measured below the topography surface of the study volume: in every
+``(i, j)`` column the surface is the top of the column's highest active cell
+(:func:`surface_elevation`). ``top_depth_m`` is the shallowest depth of the
+target's cell tops (surface of the cell's column minus the cell's top);
+``centroid_depth_m`` the mean depth of its cell centres below their columns'
+surface, i.e. the depth of its centroid measured column by column.
 
 Writers: :func:`write_targets_csv` (one row per target), :func:`targets_volume` (an
 integer ``target_id`` label volume, 0 = no target, for ``.vti`` or GeoTIFF slices),
@@ -35,6 +42,7 @@ from voxprospect.data.volume import Volume
 #: Columns of the target table, in order (``deposits`` is a list in the table and
 #: a ``"; "``-joined string in files).
 TARGET_COLUMNS = ("target_id", "n_voxels", "volume_m3", "top_elevation_m", "bottom_elevation_m",
+                  "top_depth_m", "centroid_depth_m",
                   "centroid_x", "centroid_y", "centroid_z", "mean_prospectivity",
                   "max_prospectivity", "n_deposits", "deposits")
 
@@ -162,6 +170,14 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
 
     dx, dy, dz = grid.cell_size
     z0 = grid.origin[2]
+    surface = surface_elevation(active, grid)
+    # depth of each prospective voxel's top and centre below its column's surface
+    surf = surface[idx[0], idx[1]]
+    top_depth = surf - (z0 + (idx[2] + 1) * dz)
+    centre_depth = surf - (z0 + (idx[2] + 0.5) * dz)
+    min_top_depth = np.full(n_raw + 1, np.inf)
+    np.minimum.at(min_top_depth, lab, top_depth)
+    sum_centre_depth = np.bincount(lab, weights=centre_depth, minlength=n_raw + 1)
     table = []
     for t in keep:
         centroid = grid.index_to_world(centre_index[t] / counts[t])
@@ -171,6 +187,8 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
             "volume_m3": float(counts[t] * grid.cell_volume),
             "top_elevation_m": float(z0 + (kmax[t] + 1) * dz),
             "bottom_elevation_m": float(z0 + kmin[t] * dz),
+            "top_depth_m": float(min_top_depth[t]),
+            "centroid_depth_m": float(sum_centre_depth[t] / counts[t]),
             "centroid_x": float(centroid[0]),
             "centroid_y": float(centroid[1]),
             "centroid_z": float(centroid[2]),
@@ -180,9 +198,26 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
             "deposits": sorted(contained[t]),
         })
     meta = {"threshold": float(threshold), "connectivity": 26, "min_voxels": int(min_voxels),
-            "dropped_small": int(n_raw - len(keep))}
+            "dropped_small": int(n_raw - len(keep)),
+            "depth": "below the top of each column's highest active cell (the study volume's surface)"}
     return TargetSet(grid=grid, labels=labels, table=table, threshold=float(threshold),
                      layer=layer, active=active, meta=meta)
+
+
+def surface_elevation(active, grid: VoxelGrid) -> np.ndarray:
+    """Topography of the study volume: per ``(i, j)`` column, the top of its highest active cell.
+
+    Returns
+    -------
+    ndarray of float64, shape (nx, ny); NaN for columns without an active cell.
+    """
+    active = np.asarray(active, bool)
+    nz = active.shape[2]
+    any_active = active.any(axis=2)
+    # index of the highest active cell: the last True along k
+    kmax = nz - 1 - np.argmax(active[:, :, ::-1], axis=2)
+    out = grid.origin[2] + (kmax + 1) * grid.cell_size[2]
+    return np.where(any_active, out, np.nan).astype(np.float64)
 
 
 def _deposit_labels(deposits, deposit_names, grid):
@@ -259,7 +294,8 @@ def targets_volume(targets: TargetSet, grid: VoxelGrid | None = None) -> Volume:
 
 
 _TARGET_SCHEMA = [("n_voxels", "int"), ("volume_m3", "float"), ("top_elevation_m", "float"),
-                  ("bottom_elevation_m", "float"), ("centroid_x", "float"), ("centroid_y", "float"),
+                  ("bottom_elevation_m", "float"), ("top_depth_m", "float"), ("centroid_depth_m", "float"),
+                  ("centroid_x", "float"), ("centroid_y", "float"),
                   ("centroid_z", "float"), ("mean_prospectivity", "float"),
                   ("max_prospectivity", "float"), ("n_deposits", "int"), ("deposits", "str")]
 

@@ -52,7 +52,8 @@ EVIDENCE_KEYS = ("name", "kind", "source", "layer", "classes", "transform", "max
 OREBODY_KEYS = ("source", "layer", "deposits")
 SAMPLE_KEYS = ("window", "min_distance_m", "edge", "negatives_per_positive")
 TRAINING_KEYS = ("models", "epochs", "batch_size", "learning_rate", "protocols", "early_stopping_patience",
-                 "device", "weight_decay", "validation_fraction", "augment")
+                 "device", "weight_decay", "validation_fraction", "augment", "buffer_m", "smoothing_m",
+                 "buffer_sweep_m", "sweep_models", "tune_trials", "inner_folds")
 AUGMENTS = ("none", "flips", "flips+z", "symmetry", "symmetry+z")
 PREDICTION_KEYS = ("chunk_voxels",)
 TARGET_KEYS = ("threshold", "min_voxels")
@@ -120,6 +121,15 @@ class TrainingSettings:
     validation_fraction: float = 0.2
     #: Symmetry augmentation of the CNN's windows (rotations about z need square cells).
     augment: str = "symmetry"
+    # evaluation (voxprospect.learn.protocols): metric buffer between train and test windows
+    # (None: the window's extent plus smoothing_m), the buffer sweep's distances
+    # (metres or "window") and the models swept besides the baselines (None: RF only)
+    buffer_m: float | None = None
+    smoothing_m: float = 250.0
+    buffer_sweep_m: tuple = (0.0, "window", 250.0, 500.0, 1000.0)
+    sweep_models: tuple[str, ...] | None = None
+    tune_trials: int = 30
+    inner_folds: int = 3
 
 
 @dataclass(frozen=True)
@@ -360,6 +370,33 @@ class _Checker:
         return value
 
 
+def _opt_float(v):
+    return None if v is None else float(v)
+
+
+def _sweep_list(tc) -> tuple:
+    """``training.buffer_sweep_m``: distances in metres (>= 0) or "window"."""
+    value = tc.table.get("buffer_sweep_m", list(TrainingSettings.buffer_sweep_m))
+    ok = isinstance(value, list) and value and all(
+        (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0)
+        or v == "window" for v in value)
+    if not ok:
+        tc.fail("training.buffer_sweep_m", f"must be a non-empty list of distances in metres (>= 0) or "
+                                           f"\"window\", got {value!r}")
+    return tuple(v if v == "window" else float(v) for v in value)
+
+
+def _sweep_models(tc):
+    value = tc.get("sweep_models", "str_list", None)
+    if value is None:
+        return None
+    for m in value:
+        if m not in MODELS:
+            tc.fail("training.sweep_models", f"unknown model {m!r}{_suggest(m, MODELS)}; "
+                                             f"models are: {', '.join(MODELS)}")
+    return tuple(value)
+
+
 def _type_name(v) -> str:
     return {bool: "boolean", int: "integer", float: "float", str: "string", list: "list",
             dict: "table"}.get(type(v), type(v).__name__)
@@ -588,9 +625,17 @@ def load_project(path) -> Project:
                                                   allow_zero=True)),
                                 float(tc.positive("validation_fraction", "number",
                                                   TrainingSettings.validation_fraction, allow_zero=True)),
-                                tc.choice("augment", AUGMENTS, TrainingSettings.augment))
+                                tc.choice("augment", AUGMENTS, TrainingSettings.augment),
+                                _opt_float(tc.positive("buffer_m", "number", None, allow_zero=True)),
+                                float(tc.positive("smoothing_m", "number", 250.0, allow_zero=True)),
+                                _sweep_list(tc),
+                                _sweep_models(tc),
+                                tc.positive("tune_trials", "int", 30),
+                                tc.positive("inner_folds", "int", 3))
     if not training.validation_fraction < 0.5:
         tc.fail("training.validation_fraction", f"must be below 0.5, got {training.validation_fraction!r}")
+    if training.inner_folds < 2:
+        tc.fail("training.inner_folds", f"must be at least 2, got {training.inner_folds}")
 
     # [prediction], [targets]
     prc = _Checker(path, top.get("prediction", "table", {}), "prediction", PREDICTION_KEYS)

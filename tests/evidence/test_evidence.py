@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 
 from voxprospect import GridMismatchError, LayerError, Volume, VoxelGrid, VoxprospectError
-from voxprospect.evidence.layers import (EvidenceSpec,
-                                         apply_standardiser,
-                                         buffer_evidence,
-                                         build_evidence,
-                                         distance_to_mask,
-                                         evidence_stack,
-                                         fill_inactive,
-                                         fit_standardiser)
+from voxprospect.evidence.layers import (EvidenceSpec, apply_standardiser, buffer_evidence, build_evidence,
+                                         distance_to_mask, evidence_stack, fill_inactive, fit_standardiser)
 
 CELL = (50.0, 30.0, 20.0)
 
@@ -256,3 +250,52 @@ def test_fill_inactive_leaves_input_alone():
     out = fill_inactive(a)
     np.testing.assert_array_equal(out, [[1, 0], [0, 2]])
     assert np.isnan(a[0, 1])
+
+
+def test_cells_above_topography_take_the_channels_training_mean():
+    """A raw-distance and a fuzzy channel: 0 is not neutral for either, so the fill is
+    each channel's own mean over the active cells, recorded, and used by training
+    windows and by prediction alike."""
+    from voxprospect.evidence.layers import build_evidence, fill_values
+    from voxprospect.data.grid import VoxelGrid
+    from voxprospect.mapping.predict import predict_volume
+    from voxprospect.learn.samples import make_samples, samples_windows
+    from voxprospect.data.volume import Volume
+
+    grid = VoxelGrid((0.0, 0.0, 0.0), (100.0, 100.0, 50.0), (12, 10, 8), None)
+    active = np.ones(grid.shape, bool)
+    active[:, :, 6:] = False                      # air above the surface
+    lith = np.zeros(grid.shape, np.int16)
+    lith[4:7, 4:7, 1:4] = 1
+    geo = Volume(grid, {"lith": lith}, active, classes={"lith": {0: "host", 1: "intrusion"}})
+    specs = [{"name": "dist", "kind": "buffer", "source": "g", "layer": "lith", "classes": ["intrusion"],
+              "transform": "distance", "max_distance_m": 600.0},
+             {"name": "fuzzy", "kind": "buffer", "source": "g", "layer": "lith", "classes": ["intrusion"],
+              "transform": "fuzzy", "max_distance_m": 600.0}]
+    ev = build_evidence(specs, {"g": geo})
+    fills = fill_values(ev)
+    for c in ("dist", "fuzzy"):
+        ref = float(np.mean(np.asarray(ev[c], np.float64)[active]))
+        assert fills[c] == pytest.approx(ref, rel=1e-12)
+        assert fills[c] != 0.0
+    # a window reaching into the air sees the fill values there
+    ore = np.zeros(grid.shape, np.int32)
+    ore[5, 5, 5] = 1                               # just below the surface
+    s = make_samples(ore, active, grid, window=3, min_distance_m=300.0, seed=0)
+    w = samples_windows(ev.stack(["dist", "fuzzy"]), s, fill=[fills["dist"], fills["fuzzy"]])
+    assert w[0, 0, 1, 1, 2] == pytest.approx(fills["dist"])
+    assert w[0, 1, 1, 1, 2] == pytest.approx(fills["fuzzy"])
+
+    class TopCell:
+        """Returns the window's top-centre voxel of channel 0 as its 'probability'."""
+        classes_ = np.array([0, 1])
+        window = 3
+        channels = ["dist", "fuzzy"]
+
+        def predict_proba(self, X):
+            v = X[:, 0, 1, 1, 2].astype(np.float64)
+            return np.column_stack([-v, v])
+
+    out = predict_volume(TopCell(), ev, method="windows")
+    assert out["prospectivity"][5, 5, 5] == pytest.approx(fills["dist"], rel=1e-6)
+    assert out.meta["prediction"]["nan_fill"]["dist"] == pytest.approx(fills["dist"], rel=1e-6)

@@ -9,10 +9,7 @@ import pytest
 
 from voxprospect.errors import GridMismatchError, LayerError
 from voxprospect.data.grid import VoxelGrid
-from voxprospect.mapping.targets import (TARGET_COLUMNS,
-                                         find_targets,
-                                         targets_volume,
-                                         write_targets_csv,
+from voxprospect.mapping.targets import (TARGET_COLUMNS, find_targets, targets_volume, write_targets_csv,
                                          write_targets_gpkg)
 from voxprospect.data.volume import Volume
 
@@ -190,3 +187,30 @@ def test_empty_target_set_still_writes_valid_files(tmp_path):
     for layer in ("target_outlines", "target_centroids"):
         with fiona.open(path, layer=layer) as src:
             assert len(src) == 0 and src.crs.to_epsg() == 32650
+
+
+def test_depth_below_an_uneven_surface():
+    """Topography falls to the east: depth is measured to each column's own surface."""
+    nz = GRID.shape[2]
+    active = np.zeros(GRID.shape, dtype=bool)
+    tops = {}
+    for i in range(GRID.shape[0]):
+        top_k = nz - 1 - (i // 3)          # columns further east have their surface lower
+        active[i, :, :top_k + 1] = True
+        tops[i] = GRID.origin[2] + (top_k + 1) * GRID.cell_size[2]
+    p = np.full(GRID.shape, 0.1)
+    body = [(1, 1, 1), (2, 1, 2), (3, 2, 2), (4, 2, 1)]   # spans columns with different surfaces
+    for c in body:
+        p[c] = 0.9
+    ts = find_targets(Volume(GRID, {"prospectivity": p}, active), 0.5)
+    assert ts.count == 1
+    t = ts.table[0]
+    dz, z0 = GRID.cell_size[2], GRID.origin[2]
+    top_depths = [tops[i] - (z0 + (k + 1) * dz) for i, _, k in body]
+    centre_depths = [tops[i] - (z0 + (k + 0.5) * dz) for i, _, k in body]
+    assert t["top_depth_m"] == pytest.approx(min(top_depths))
+    assert t["centroid_depth_m"] == pytest.approx(np.mean(centre_depths))
+    # a flat surface would have given another answer: the columns matter
+    flat_top = z0 + nz * dz
+    assert t["top_depth_m"] != pytest.approx(flat_top - t["top_elevation_m"])
+    assert "top_depth_m" in TARGET_COLUMNS and "centroid_depth_m" in TARGET_COLUMNS

@@ -47,6 +47,43 @@ def test_study_report_has_the_issue_keys(study):
     assert "total" in saved["timings_s"] and saved["versions"]["torch"]
 
 
+def test_study_reports_baselines_buffer_and_sweep(study):
+    folder, rep = study
+    saved = json.loads((folder / "out" / "report.json").read_text())
+    ev = saved["evaluation"]
+    cs = np.asarray(GRID.cell_size)
+    assert ev["window_extent_m"] == pytest.approx(3 * np.linalg.norm(cs))
+    assert ev["buffer_m"] == pytest.approx(ev["window_extent_m"] + ev["smoothing_m"])
+    assert ev["neighbour_overlap"] == {"window_voxels": 27, "face": 18, "edge": 12, "corner": 8}
+    for name in ("best_channel", "logistic"):
+        for p, m in saved["baselines"][name]["metrics"].items():
+            model = saved["models"]["RF"]["metrics"][p]
+            assert ("skipped" in m) == ("skipped" in model)
+            if "folds_id" in m:
+                assert m["folds_id"] == model["folds_id"]
+    for name in ("DL1", "RF"):
+        for p, diff in saved["skill_over_baselines"][name].items():
+            m, b = saved["models"][name]["metrics"][p], saved["baselines"]["logistic"]["metrics"][p]
+            if diff["logistic"] is not None:
+                assert diff["logistic"] == pytest.approx(m["auc"] - b["auc"])
+    sweep = saved["buffer_sweep"]
+    if "rows" in sweep:
+        want = sorted([0.0, ev["window_extent_m"], 250.0, 500.0, 1000.0])
+        for rows in sweep["rows"].values():
+            assert [r["buffer_m"] for r in rows] == pytest.approx(want)
+        for f in sweep["files"]:
+            assert (folder / "out" / f).stat().st_size > 50
+    else:
+        assert sweep["skipped"]
+    # the evidence's neutral fill travels with the checkpoint
+    from voxprospect.learn import load
+    fills = load(folder / "out" / "RF.vxp.safetensors").training_report["fill_values"]
+    ev_vol = read_volume(folder / "out" / "evidence.vti")
+    for c in ev_vol.names:
+        vals = np.asarray(ev_vol[c], float)[ev_vol.active]
+        assert fills[c] == pytest.approx(float(np.nanmean(vals)), rel=1e-6, abs=1e-9)
+
+
 def test_study_files_are_valid(study):
     import fiona
     folder, rep = study
@@ -160,6 +197,8 @@ def test_demo_tiny_end_to_end(tmp_path):
     assert saved["pa"]["threshold"] is not None and saved["targets"]["count"] >= 0
     summary = (out / "summary.md").read_text()
     assert "spatial AUC" in summary and "random (leaky) AUC" in summary
+    assert "baseline: best_channel" in summary and "Buffer sweep" in summary
+    assert saved["heldout_deposit"]["details"]["RF"]["buffer_m"] == pytest.approx(saved["evaluation"]["buffer_m"])
     for f in ("pa_DL4.png", "training_DL4.png", "targets_DL4.gpkg", "prospectivity_DL4.vti"):
         assert (out / f).exists()
     assert rep["summary"].endswith("summary.md")
@@ -170,14 +209,24 @@ def test_cli_ablation_writes_table_one(tmp_path):
     r = CliRunner().invoke(cli, ["ablation", str(project), "-o", str(tmp_path / "abl"), "--epochs", "1",
                                  "--models", "DL1,DL3,RF"])
     assert r.exit_code == 0, r.output
-    table = json.loads((tmp_path / "abl" / "ablation.json").read_text())
+    saved = json.loads((tmp_path / "abl" / "ablation.json").read_text())
+    table = saved["models"]
     assert list(table) == ["DL1", "DL3", "RF"]
     from voxprospect.learn import build_model, count_parameters
     assert table["DL3"]["n_params"] == count_parameters(build_model("DL3", 2)) > table["DL1"]["n_params"]
     for name in table:
         assert set(table[name]["metrics"]) == {"random", "spatial", "deposit"}
+    # the baselines beside them, on the same folds, and what each model adds
+    assert set(saved["baselines"]) == {"best_channel", "logistic"}
+    for b in saved["baselines"].values():
+        for p, m in b["metrics"].items():
+            if "folds_id" in m:
+                assert m["folds_id"] == table["RF"]["metrics"][p]["folds_id"]
+    assert set(saved["skill_over_baselines"]["DL1"]["spatial"]) == {"best_channel", "logistic"}
+    assert saved["evaluation"]["buffer_m"] > saved["evaluation"]["window_extent_m"]
     md = (tmp_path / "abl" / "ablation.md").read_text()
-    assert "| DL3 |" in md and "leaky" in md
+    assert "| DL3 |" in md and "leaky" in md and "baseline: best_channel" in md
+    assert "share 18, 12 and 8 of its 27 voxels" in md
     # the ablation scores models; it does not map them
     assert not list((tmp_path / "abl").glob("prospectivity_*"))
     r = CliRunner().invoke(cli, ["ablation", str(project), "-o", str(tmp_path / "x"), "--models", "DL9"])

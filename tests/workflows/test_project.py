@@ -118,6 +118,15 @@ def test_valid_project_loads_with_resolved_paths_and_defaults(project_dir):
     json.dumps(d)  # JSON-ready for reports
 
 
+def test_evaluation_settings_load(project_dir):
+    text = VALID.replace("epochs = 3", 'epochs = 3\nbuffer_m = 600\nbuffer_sweep_m = [0, "window", 750]\n'
+                                      'sweep_models = ["RF", "DL1"]', 1)
+    t = load_project(_write(project_dir, text, "eval.toml")).training
+    assert t.buffer_m == 600.0 and t.buffer_sweep_m == (0.0, "window", 750.0) and t.sweep_models == ("RF", "DL1")
+    d = load_project(_write(project_dir, VALID, "plain.toml")).training
+    assert d.buffer_m is None and d.smoothing_m == 250.0 and d.inner_folds == 3
+
+
 def test_load_inputs_and_orebodies(project_dir):
     p = load_project(project_dir / "project.toml")
     vols = p.load_inputs()
@@ -152,6 +161,11 @@ def test_input_on_another_grid_is_named(project_dir):
     (('source = "geophysics"\nlayer = "density"', 'source = "gravity"\nlayer = "density"'),
      "evidence[1] (density).source", ["not an input"]),
     (("threshold = 0.6", "threshold = 1.5"), "targets.threshold", ["pa"]),
+    # evaluation settings: metric buffer, sweep distances, inner folds
+    (("epochs = 3", "epochs = 3\nbuffer_m = -5"), "training.buffer_m", [">= 0"]),
+    (("epochs = 3", 'epochs = 3\nbuffer_sweep_m = [0, "two windows"]'), "training.buffer_sweep_m", ["window"]),
+    (("epochs = 3", "epochs = 3\ninner_folds = 1"), "training.inner_folds", ["at least 2"]),
+    (("epochs = 3", 'epochs = 3\nsweep_models = ["DL7"]'), "training.sweep_models", ["DL4"]),
 ])
 def test_mistakes_name_the_key_and_the_file(project_dir, edit, key, words):
     text = VALID.replace(*edit, 1)
