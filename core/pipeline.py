@@ -427,7 +427,7 @@ def _add_project_inputs(report, project):
 
 
 def run_study(project, outdir, models=None, map_models=None, epochs=None, device=None, truth=None,
-              heldout_deposit=None, command="run", progress=None, extra_parameters=None,
+              benchmark=None, command="run", progress=None, extra_parameters=None,
               training_overrides=None) -> dict:
     """The modelling study of a project: evaluate, fit, predict, P-A, targets.
 
@@ -441,9 +441,10 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
         Models whose whole-grid prediction, P-A plot and targets are made (default: all).
     truth : ndarray, optional
         Hidden true-potential field (synthetic district) for ``truth.auc``.
-    heldout_deposit : int, optional
-        Deposit id trained without, to report the share of its voxels in the top 10%
-        most prospective volume (``heldout_deposit``).
+    benchmark : voxprospect.benchmark.BenchmarkTruth, optional
+        A benchmark district's truth: every mapped model (and the best single
+        channel) is scored on the undiscovered deposits, fitted without the training
+        windows within ``BENCHMARK_BUFFER_M`` of them (``benchmark`` in the report).
     training_overrides : dict, optional
         Replace keys of the project's ``[training]`` (the demo's short schedule).
 
@@ -451,7 +452,7 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
     -------
     dict (the report)
     """
-    from .evaluate import heldout_capture, truth_auc
+    from .evaluate import truth_auc
     from .io import write_volume
 
     outdir = _prepare_outdir(outdir, project)
@@ -484,7 +485,7 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
     tcfg = _settings(project.targets)
     threshold = tcfg.get("threshold", "pa")
     threshold = None if threshold in (None, "pa") else float(threshold)
-    truth_scores, heldout = {}, {}
+    truth_scores, scored = {}, {}
     for m, name in enumerate(map_models):
         lo, hi = 0.68 + 0.3 * m / len(map_models), 0.68 + 0.3 * (m + 1) / len(map_models)
         est = results[name]["estimator"]
@@ -501,12 +502,11 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
         results[name].update(mapped)
         if truth is not None:
             truth_scores[name] = truth_auc(prosp, truth, prosp.active, top_share=0.05)
-        if heldout_deposit is not None:
-            with report.timer(f"{name}.heldout"):
-                heldout[name] = _heldout_study(name, data, training, seed, epochs, device, chunk,
-                                               heldout_deposit, _scaled(progress, lo + 0.5 * (hi - lo), hi))
-            heldout[name]["top10_share"] = heldout_capture(heldout[name].pop("prospectivity"), prosp.active,
-                                                           data.orebody == heldout_deposit, top_share=0.10)
+        if benchmark is not None:
+            with report.timer(f"{name}.undiscovered"):
+                scored[name] = _undiscovered_study(name, data, training, seed, epochs, device, chunk, benchmark,
+                                                   BENCHMARK_BUFFER_M, prosp,
+                                                   _scaled(progress, lo + 0.5 * (hi - lo), hi))
 
     primary = map_models[0] if map_models else None
     report["models"] = {k: {kk: vv for kk, vv in v.items() if kk not in ("estimator", "target_table")}
@@ -519,13 +519,13 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
         report["truth"] = {"auc": truth_scores.get(primary), "auc_by_model": truth_scores,
                            "definition": "ROC AUC of the prospectivity at separating the true-potential "
                                          "field's top 5% of active voxels from the rest"}
-    if heldout_deposit is not None:
-        report["heldout_deposit"] = {"deposit_id": int(heldout_deposit),
-                                     "deposit": data.deposit_names.get(int(heldout_deposit)),
-                                     "definition": "share of the deposit's voxels inside the top 10% most "
-                                                   "prospective active volume, model trained without it",
-                                     **{k: v["top10_share"] for k, v in heldout.items()},
-                                     "details": heldout}
+    if benchmark is not None:
+        from .benchmark import DEFINITIONS
+        report["benchmark"] = {"buffer_m": BENCHMARK_BUFFER_M, "definitions": DEFINITIONS,
+                               "known": [benchmark.names[i] for i in benchmark.known],
+                               "undiscovered": [benchmark.names[i] for i in benchmark.undiscovered],
+                               "models": scored,
+                               "baselines": _benchmark_baselines(data, benchmark)}
     table_md = ablation_table(report["models"])
     write_text_atomic(outdir / "models.md", table_md)
     report["table_markdown"] = table_md
@@ -556,15 +556,59 @@ def _predict_estimator(estimator, data: TrainingData, chunk_voxels, progress):
                           edge=data.samples.edge, chunk_voxels=chunk_voxels, progress=progress)
 
 
-def _heldout_study(name, data, training, seed, epochs, device, chunk, deposit_id, progress) -> dict:
-    """Fit ``name`` without one deposit's positive windows and predict the whole grid."""
-    keep = ~((data.samples.labels == 1) & (data.samples.deposit == deposit_id))
-    if keep.all():
-        raise NoPositivesError(f"deposit {deposit_id} has no positive window to hold out")
-    est = _estimator_factory(name, training, seed, epochs, device, progress=_scaled(progress, 0, 0.5))()
-    est.fit(data.windows[keep], data.samples.labels[keep].astype(np.int64))
-    prosp = _predict_estimator(est, data, chunk, _scaled(progress, 0.5, 1.0))
-    return {"n_train": int(keep.sum()), "n_held_out": int((~keep).sum()), "prospectivity": prosp}
+#: training windows within this distance (m) of an undiscovered deposit are dropped
+#: before a model is scored on the undiscovered deposits (see voxprospect.benchmark)
+BENCHMARK_BUFFER_M = 600.0
+
+
+def _undiscovered_study(name, data, training, seed, epochs, device, chunk, benchmark, buffer_m, prospectivity,
+                        progress) -> dict:
+    """Score ``name`` on the undiscovered deposits of a benchmark district.
+
+    The undiscovered deposits are never training labels; the training windows that
+    come within ``buffer_m`` of one (:func:`voxprospect.benchmark.windows_near`: random
+    negatives that fell on or near them, and on coarse grids edge windows of a known
+    deposit) are dropped and the model refitted. When none
+    is near, the model fitted on all windows is scored (its ``prospectivity``).
+    """
+    from .benchmark import score_volume, windows_near
+
+    near = windows_near(data.samples.centres, data.samples.window, data.evidence.grid,
+                        benchmark.mask("undiscovered"), buffer_m)
+    pos = data.samples.labels == 1
+    if not (pos & ~near).any() or not (~pos & ~near).any():
+        raise NoPositivesError(f"every training window of one class lies within {buffer_m:g} m of an undiscovered "
+                               "deposit; nothing is left to fit")
+    if near.any():
+        keep = ~near
+        est = _estimator_factory(name, training, seed, epochs, device, progress=_scaled(progress, 0, 0.5))()
+        est.fit(data.windows[keep], data.samples.labels[keep].astype(np.int64))
+        prospectivity = _predict_estimator(est, data, chunk, _scaled(progress, 0.5, 1.0))
+    out = score_volume(prospectivity, benchmark)
+    return {**out, "n_train": int((~near).sum()), "n_dropped_near_undiscovered": int(near.sum()),
+            "n_positive_dropped": int((near & pos).sum()), "refitted": bool(near.any())}
+
+
+def _benchmark_baselines(data, benchmark) -> dict:
+    """Benchmark scores of the best single evidence channel, its sign and the channel
+    chosen by ROC AUC on the training windows' centre voxels (never on the truth)."""
+    from sklearn.metrics import roc_auc_score
+
+    from .benchmark import score_volume
+
+    y = data.samples.labels.astype(int)
+    k = data.samples.window // 2
+    centre = data.windows[:, :, k, k, k]
+    best = None
+    for c, name in enumerate(data.channels):
+        auc = float(roc_auc_score(y, centre[:, c]))
+        sign = 1.0 if auc >= 0.5 else -1.0
+        if best is None or max(auc, 1 - auc) > best[2]:
+            best = (name, sign, max(auc, 1 - auc))
+    name, sign, auc = best
+    values = sign * np.asarray(data.evidence[name], dtype=float)
+    return {"best_single_channel": {"channel": name, "sign": "+" if sign > 0 else "-",
+                                    "training_auc": auc, **score_volume(values, benchmark)}}
 
 
 def _fmt(v):
@@ -635,10 +679,10 @@ def run_demo(outdir, preset: str = "small", seed: int = 42, epochs: int | None =
 
     district (gempy) -> evidence -> DL4 and RF under every protocol -> whole-grid
     prediction -> P-A threshold -> targets -> ``summary.md`` with the figures; the
-    SDG-like deposit is also held out of a second fit of each model to check that the
-    model still ranks it among the most prospective 10% of the volume.
+    district's undiscovered deposits (never training labels) score every model and
+    the best single channel (truth AUC, undiscovered capture in the top 5 and 10%).
     """
-    from .io import read_volume
+    from .benchmark import BenchmarkTruth
     from .project import load_project
 
     outdir = _prepare_outdir(outdir)
@@ -650,25 +694,12 @@ def run_demo(outdir, preset: str = "small", seed: int = 42, epochs: int | None =
     district_dir = outdir / "district"
     run_synth(district_dir, preset=preset, seed=seed, progress=_scaled(progress, 0.0, 0.15))
     project = load_project(district_dir / "project.toml")
-    truth = read_volume(district_dir / "truth.vti")["true_potential"]
-    heldout = _sdg_deposit_id(district_dir)
-    rep = run_study(project, outdir, epochs=epochs, truth=truth, heldout_deposit=heldout, command="demo",
+    bench = BenchmarkTruth.from_folder(district_dir)
+    rep = run_study(project, outdir, epochs=epochs, truth=bench.potential, benchmark=bench, command="demo",
                     progress=_scaled(progress, 0.15, 1.0), training_overrides=schedule,
                     extra_parameters={"preset": preset, "demo_training": schedule, "seed": seed})
     summary = write_summary(outdir, rep, preset, seed)
     return rep | {"summary": str(summary)}
-
-
-def _sdg_deposit_id(district_dir) -> int | None:
-    """The disseminated deposit outside the intrusions (the paper's SDG) of the district."""
-    from .io import read_volume
-    ob = read_volume(Path(district_dir) / "orebodies.vti")
-    table = ob.classes.get("orebody", {})
-    for i, n in table.items():
-        if "sdg" in n.lower() or "dissemin" in n.lower():
-            return int(i)
-    ids = sorted(i for i in table if i > 0)
-    return ids[-1] if ids else None
 
 
 def write_summary(outdir, rep: dict, preset: str, seed: int) -> Path:
@@ -701,11 +732,22 @@ def write_summary(outdir, rep: dict, preset: str, seed: int) -> Path:
         lines += ["## Against the hidden truth", "",
                   "ROC AUC of each prospectivity volume at picking the true-potential field's top 5%: "
                   + ", ".join(f"{k} {_fmt(v)}" for k, v in rep["truth"]["auc_by_model"].items()) + ".", ""]
-    if "heldout_deposit" in rep:
-        h = rep["heldout_deposit"]
-        lines += [f"Held-out deposit ({h['deposit']}): trained without it, share of its voxels inside the top "
-                  "10% most prospective volume: "
-                  + ", ".join(f"{k} {_fmt(h[k])}" for k in rep["models"] if k in h) + ".", ""]
+    if "benchmark" in rep:
+        b = rep["benchmark"]
+        rows = [(k, v) for k, v in b["models"].items()]
+        base = b["baselines"]["best_single_channel"]
+        rows.append((f"best single channel ({base['sign']}{base['channel']}, chosen on training windows)", base))
+        lines += ["## Undiscovered deposits", "",
+                  f"{len(b['undiscovered'])} deposits were never training labels; models are refitted without the "
+                  f"training windows within {b['buffer_m']:g} m of them. A deposit is captured in the top share "
+                  "when its best voxel ranks inside it.", "",
+                  "| score | truth AUC | deposit AUC | undiscovered AUC | captured, top 5% | captured, top 10% |",
+                  "|---|---|---|---|---|---|"]
+        for k, v in rows:
+            c = v.get("undiscovered_capture", {})
+            lines.append(f"| {k} | {_fmt(v.get('truth_auc'))} | {_fmt(v.get('deposit_auc'))} | "
+                         f"{_fmt(v.get('undiscovered_auc'))} | {_fmt(c.get('top5'))} | {_fmt(c.get('top10'))} |")
+        lines.append("")
     for name, m in rep["models"].items():
         if m.get("training_curves"):
             lines += [f"![{name} training curves]({m['training_curves']})", ""]
