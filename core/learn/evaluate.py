@@ -186,7 +186,7 @@ def prediction_area(prospectivity, active=None, orebody_mask=None, deposit_label
     LayerError
         If the study volume has no prospectivity value.
     """
-    values, active = _values_and_active(prospectivity, active, layer)
+    values, active = values_and_active(prospectivity, active, layer)
     scored = active & np.isfinite(values)
     if not scored.any():
         raise LayerError(f"layer {layer!r} has no value inside the study volume")
@@ -280,7 +280,7 @@ def _crossing(t, rate, share, vmax):
     return (float(t0 + w * (t1 - t0)), float(r0 + w * (r1 - r0)), float(s0 + w * (s1 - s0)))
 
 
-def _values_and_active(prospectivity, active, layer):
+def values_and_active(prospectivity, active, layer):
     from voxprospect.data.volume import Volume
 
     if isinstance(prospectivity, Volume):
@@ -415,7 +415,7 @@ def truth_auc(prospectivity, truth, active=None, top_share: float = 0.05, layer:
     """
     from sklearn.metrics import roc_auc_score
 
-    values, active = _values_and_active(prospectivity, active, layer)
+    values, active = values_and_active(prospectivity, active, layer)
     truth = np.asarray(truth, dtype=float)
     ok = active & np.isfinite(values) & np.isfinite(truth)
     if not ok.any():
@@ -455,7 +455,7 @@ def heldout_capture(prospectivity, active, deposit_mask, top_share: float = 0.10
     NoPositivesError
         If the deposit has no voxel in the scored study volume.
     """
-    values, active = _values_and_active(prospectivity, active, layer)
+    values, active = values_and_active(prospectivity, active, layer)
     ok = active & np.isfinite(values)
     dep = np.asarray(deposit_mask, dtype=bool) & ok
     if not dep.any():

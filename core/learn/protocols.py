@@ -50,6 +50,9 @@ from voxprospect.errors import NoPositivesError, VoxprospectError
 from voxprospect.vocabulary import PROTOCOLS
 
 DEFAULT_SMOOTHING_M = 250.0
+#: Leave-one-deposit-out holds one deposit group out a fold up to this many groups;
+#: beyond it whole groups are dealt into this many folds (a fit each).
+DEFAULT_MAX_DEPOSIT_FOLDS = 5
 #: Buffers of the sweep; ``"window"`` stands for the window's extent.
 DEFAULT_SWEEP = (0.0, "window", 250.0, 500.0, 1000.0)
 PROTOCOL_NOTES = {
@@ -57,7 +60,8 @@ PROTOCOL_NOTES = {
               "windows share voxels) and inflates scores",
     "spatial": "spatial blocks held out whole (orebodies never cut), training windows within the metric "
                "buffer of any test window dropped",
-    "deposit": "leave one deposit group (touching deposits together) out; negatives held out by spatial "
+    "deposit": "leave one deposit group (touching deposits together) out, or whole groups in at most 5 folds "
+               "when there are more; negatives held out by spatial "
                "blocks; same metric buffer",
 }
 
@@ -501,7 +505,9 @@ class DepositSplitter(_Splitter):
 
     def __init__(self, centres, cell_size, window: int, buffer_m: float | None = None,
                  smoothing_m: float = DEFAULT_SMOOTHING_M, block_m: float | None = None,
-                 block_size_cells: int | None = None, deposit=None, seed: int | None = 42):
+                 block_size_cells: int | None = None, deposit=None, seed: int | None = 42,
+                 max_folds: int | None = DEFAULT_MAX_DEPOSIT_FOLDS):
+        self.max_folds = max_folds
         self.blocks = SpatialBlockSplitter(centres, cell_size, window, buffer_m, smoothing_m, block_m,
                                            block_size_cells, seed=seed)
         self.deposit = None if deposit is None else np.asarray(deposit).reshape(-1)
@@ -531,9 +537,9 @@ class DepositSplitter(_Splitter):
         negatives = np.flatnonzero(~pos)
         neg_blocks, neg_counts = np.unique(blocks[negatives], return_counts=True)
         folds = []
-        for fold, g in enumerate(sorted(members)):
+        for fold, gs in enumerate(self._fold_groups(sorted(members))):
             rng = np.random.default_rng(None if self.seed is None else [int(self.seed), fold])
-            held_pos = np.flatnonzero(group == g)
+            held_pos = np.flatnonzero(np.isin(group, gs))
             target_neg = len(negatives) * len(held_pos) / pos.sum()
             held, got = [], 0
             for i in rng.permutation(len(neg_blocks)):
@@ -546,10 +552,24 @@ class DepositSplitter(_Splitter):
             train = np.setdiff1d(np.arange(len(y)), test).astype(np.int64)
             train, dropped = apply_buffer(sp.points_m, train, test, sp.buffer_m)
             folds.append(Split(train, test, dropped, info={
-                "protocol": "deposit", "deposit": members[g][0], "deposits": list(members[g]),
+                "protocol": "deposit", "deposit": members[gs[0]][0],
+                "deposits": [d for g in gs for d in members[g]], "groups_in_fold": len(gs),
                 "block_m": [float(v) for v in sp.block_edge], "block_size_cells": sp.block_size_cells,
                 "buffer_m": sp.buffer_m, "smoothing_m": sp.smoothing_m, "seed": self.seed, "leaky": False}))
         return folds
+
+
+    def _fold_groups(self, group_ids):
+        """Deposit groups held out together: one a fold, or at most ``max_folds`` folds.
+
+        With many deposits (a benchmark district has a dozen) one fold a deposit costs a
+        fit each; groups are then dealt into ``max_folds`` folds in a seeded order, each
+        fold holding whole groups, like scikit-learn's GroupKFold.
+        """
+        if not self.max_folds or len(group_ids) <= self.max_folds:
+            return [[g] for g in group_ids]
+        order = np.random.default_rng(self.seed).permutation(len(group_ids))
+        return [sorted(group_ids[i] for i in order[f::self.max_folds]) for f in range(int(self.max_folds))]
 
 
 def apply_buffer(points_m, train, test, buffer_m):
@@ -911,7 +931,7 @@ def plot_buffer_sweep(sweeps: dict, path, title: str | None = None, inputs=()):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from voxprospect.report import atomic_path
+    from voxprospect.io.safe_write import safe_output
 
     fig = Figure(figsize=(6.4, 4.4))
     FigureCanvasAgg(fig)
@@ -928,7 +948,7 @@ def plot_buffer_sweep(sweeps: dict, path, title: str | None = None, inputs=()):
     ax.legend(fontsize=8)
     ax.set_title(title or "Skill against distance from training data")
     fig.tight_layout()
-    with atomic_path(path, inputs) as tmp:
+    with safe_output(path, inputs) as tmp:
         fig.savefig(tmp, format="png", dpi=130)
     return path
 

@@ -15,14 +15,24 @@ answer. Its geology is a real gempy model computed on our grid
   (gempy has no tabular-intrusion primitive; each dyke is a plane with a width,
   a strike length and a depth range).
 
-Density, susceptibility and resistivity come from unit properties, lowered
-resistivity along faults and in alteration halos, smoothed like an inversion, with
-seeded correlated noise. A hidden "true potential" field (granodiorite contacts,
-NE-NNE faults, dykes, NE x NW intersections, a depth window) decides where three
-deposits lie: two vein deposits along the NE faults near the granodiorite (like
-Wulong) and one disseminated deposit in the strata near a NE x NW fault
-intersection, outside the intrusions (like Sidaogou, SDG). Details:
-``docs/synthetic-district.md``.
+The evidence explains the mineralisation only in part (a benchmark a trivial score
+cannot win):
+
+- a hidden mineral system decides where ore forms: nonlinear, 3D-contextual controls
+  (NE-NNE faults, strongest in their hanging walls, near the granodiorite's contact
+  and above its roof; NE x NW fault intersections; dykes; a depth window; reactive
+  hosts) plus a correlated random field with a stated correlation length
+  (:data:`HIDDEN_CORRELATION_M`) and noise that no evidence sees;
+- density, susceptibility and resistivity come from unit properties and alteration
+  halos around every fault and the intrusions' aureoles (with their own correlated
+  variation), smoothed like an inversion, plus noise; never from the potential or
+  the deposits (they depend on ``seed`` only, the deposits on ``deposit_seed``);
+- :attr:`DistrictPreset.n_deposits` deposits are drawn from the potential, at least
+  :data:`DEPOSIT_SEPARATION_M` apart: the known ones are the training labels
+  (``orebodies.vti``), the undiscovered ones are only in ``truth.vti`` for scoring
+  (:mod:`voxprospect.synth.benchmark`).
+
+Details: ``docs/synthetic-district.md``.
 """
 
 from __future__ import annotations
@@ -55,12 +65,17 @@ class DistrictPreset:
     z_bottom, z_top : float
         Elevations (m) of the grid's base and top; the top is above the highest
         topography, so the upper cells are air (inactive).
+    n_deposits, n_known : int
+        Deposits drawn from the hidden potential, and how many of them are known
+        (training labels); the others are undiscovered (scoring only).
     """
 
     name: str
     cell_size: tuple[float, float, float]
     z_bottom: float
     z_top: float = 500.0
+    n_deposits: int = 20
+    n_known: int = 12
 
     def grid(self) -> VoxelGrid:
         """The preset's voxel grid (UTM 51N)."""
@@ -102,15 +117,20 @@ ROCK_PROPERTIES = {
     7: (2.85, 0.0250, 1500.0),
 }
 
-#: deposit ids and names in the orebody layer
-DEPOSITS = {
-    0: "barren",
-    1: "WL-like vein 1 (F_NE1)",
-    2: "WL-like vein 2 (F_NE2)",
-    3: "SDG-like disseminated",
-}
-#: ore volume of each deposit in cubic metres (voxel counts follow the cell size)
-DEPOSIT_VOLUME_M3 = {1: 1.5e8, 2: 1.2e8, 3: 1.0e8}
+#: ore volume of a deposit, drawn uniformly in this range (m3); voxel counts follow the cell size
+DEPOSIT_VOLUME_M3 = (0.3e8, 0.8e8)
+#: least distance (m, centre to centre) between voxels of two different deposits
+DEPOSIT_SEPARATION_M = 800.0
+#: a deposit grows within this ellipsoid (x, y, z radii in m) around its seed cell
+DEPOSIT_RADII_M = (800.0, 800.0, 500.0)
+#: deposit seed cells are drawn with probability proportional to potential ** this
+DEPOSIT_SHARPNESS = 8.0
+#: correlation length (m) of the hidden field of the mineral system (1/e lag)
+HIDDEN_CORRELATION_M = 500.0
+#: correlation length (m) of the alteration halos' own variation (1/e lag)
+ALTERATION_CORRELATION_M = 400.0
+#: inversion-like blur: sigma (m) of the Gaussian smoothing of each property model
+INVERSION_BLUR_M = {"density": 250.0, "susceptibility": 200.0, "resistivity": 300.0}
 
 
 @dataclass
@@ -126,12 +146,17 @@ class District:
         ``density`` (g/cm3), ``susceptibility`` (SI), ``resistivity`` (ohm m), NaN
         in air.
     orebodies : Volume
-        ``orebody`` (int16, :data:`DEPOSITS`).
+        ``orebody`` (int16): the *known* deposits only (ids ``1..n_known``), the
+        training labels.
     truth : Volume
-        ``true_potential`` (float32, 0..1, NaN in air): the field the deposits were
-        drawn from, for evaluation only.
+        For evaluation only: ``true_potential`` (float32, 0..1, NaN in air), the
+        field the deposits were drawn from; ``deposit_id`` (int16): every deposit,
+        known and undiscovered (ids above ``n_known``); ``hidden_field`` (float32):
+        the mineral system's correlated component no evidence sees. Its meta
+        ``deposits`` lists each deposit's id, name, style and ``known`` flag.
     description : dict
-        Preset, seed, units, faults, dykes, deposits (voxel counts, depths).
+        Preset, seeds, units, faults, dykes, deposits (voxel counts, depths,
+        known or not), the mineral system's weights.
     """
 
     geology: Volume
@@ -143,6 +168,14 @@ class District:
     @property
     def grid(self) -> VoxelGrid:
         return self.geology.grid
+
+    @property
+    def known_ids(self) -> list[int]:
+        return [d["id"] for d in self.truth.meta["deposits"] if d["known"]]
+
+    @property
+    def undiscovered_ids(self) -> list[int]:
+        return [d["id"] for d in self.truth.meta["deposits"] if not d["known"]]
 
 
 # -- geometry of the district (local coordinates: metres from the SW corner) ----------
@@ -431,21 +464,50 @@ def _fill_air_from_below(values: np.ndarray, active: np.ndarray) -> np.ndarray:
     return out
 
 
+def _gaussian_field(rng, shape, cell_size, correlation_m):
+    """A stationary Gaussian random field with unit variance and correlation length
+    ``correlation_m``: white noise smoothed by a Gaussian of sigma ``correlation_m / 2``
+    (its correlation ``exp(-r^2 / (4 sigma^2))`` falls to 1/e at ``r = correlation_m``)."""
+    from scipy import ndimage
+
+    sigma = tuple(0.5 * correlation_m / c for c in cell_size)
+    # periodic smoothing keeps the variance the same up to the grid's faces
+    n = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
+    sd = n.std()
+    return n / sd if sd > 0 else n
+
+
+def _random_streams(seed: int, deposit_seed: int) -> dict:
+    """Independent generators: the geometry (as before, so a seed keeps its gempy
+    geology), the geophysics, the hidden field and the deposits. The geophysics do not
+    depend on ``deposit_seed``: the evidence never sees how the deposits were drawn."""
+    return {"geometry": np.random.default_rng(seed),
+            "geophysics": np.random.default_rng([seed, 1]),
+            "hidden": np.random.default_rng([deposit_seed, 2]),
+            "deposits": np.random.default_rng([deposit_seed, 3])}
+
+
 def make_district(preset: str = "small", seed: int = 42,
-                  progress: Callable[[float, str], None] | None = None) -> District:
+                  progress: Callable[[float, str], None] | None = None,
+                  deposit_seed: int | None = None) -> District:
     """Build the synthetic district.
 
     Parameters
     ----------
     preset : {"small", "paper", "tiny"}
-        ``small``: 100 x 100 x 50 m cells to 2 km depth (about 240,000 active
+        ``small``: 100 x 100 x 50 m cells to 2 km depth (about 230,000 active
         voxels); ``paper``: 50 m cells to 5 km depth (2.3 million cells, minutes);
         ``tiny``: 200 x 200 x 100 m cells, for tests.
     seed : int
-        Jitters the structures, the noise and the deposits; the same seed gives
+        Jitters the structures and the geophysical noise; the same seed gives
         bit-identical volumes.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~voxprospect.errors.Cancelled`.
+    deposit_seed : int, optional
+        Seed of the hidden field and of the deposits (default: ``seed``). The
+        geology and the geophysics depend on ``seed`` only, so two districts that
+        differ in ``deposit_seed`` share every evidence volume and differ in their
+        deposits: the evidence holds no trace of the labels.
 
     Returns
     -------
@@ -454,9 +516,8 @@ def make_district(preset: str = "small", seed: int = 42,
     Raises
     ------
     VoxprospectError
-        Unknown preset.
+        Unknown preset, or fewer deposits fit at the stated separation than asked.
     """
-    from scipy import ndimage
 
     from voxprospect.io.gempy_model import compute_geomodel_on_grid
 
@@ -466,8 +527,9 @@ def make_district(preset: str = "small", seed: int = 42,
     p = PRESETS[preset]
     grid = p.grid()
     seed = int(seed)
-    rng = np.random.default_rng(seed)
-    geom = _geometry(rng)
+    deposit_seed = seed if deposit_seed is None else int(deposit_seed)
+    rngs = _random_streams(seed, deposit_seed)
+    geom = _geometry(rngs["geometry"])
 
     step(0.0, "building the gempy model")
     model = build_geomodel(p, geom)
@@ -500,61 +562,154 @@ def make_district(preset: str = "small", seed: int = 42,
     for f in geom["faults"]:
         (fault_ne if f.family == "NE" else fault_nw)[...] |= zones[f.name]
 
-    # -- the hidden mineral-system field -------------------------------------------
-    step(0.72, "true potential")
-    cs = grid.cell_size
-
-    def dist(mask):
-        if not mask.any():
-            return np.full(grid.shape, 1e4)
-        return ndimage.distance_transform_edt(~mask, sampling=cs)
-
-    gd = litho == GRANODIORITE
-    d_gd_out = dist(gd)
-    d_gd_in = dist(~gd & active)
-    d_ne = dist(fault_ne)
-    d_nw = dist(fault_nw)
-    d_dyke = dist(dyke_cells)
     topo = np.where(active.any(axis=2),
                     grid.axis_edges(2)[np.max(np.where(active, np.arange(grid.shape[2])[None, None, :] + 1, 0),
                                               axis=2)], grid.bounds[4])
     depth = topo[:, :, None] - Z
-    contact = np.where(gd, np.exp(-d_gd_in / 250.0), np.exp(-d_gd_out / 600.0))
-    ne = np.exp(-d_ne / 250.0)
-    nw = np.exp(-d_nw / 300.0)
-    dy = np.exp(-d_dyke / 300.0)
-    depth_window = np.exp(-0.5 * ((depth - 800.0) / 600.0) ** 2)
-    host = np.select([litho == GRANITE, np.isin(litho, (3, 4)), litho == 2, litho == GRANODIORITE, litho == DYKES],
-                     [0.4, 0.5, 0.3, -0.2, 0.2], 0.0)
-    score = (2.4 * contact + 2.2 * ne + 0.8 * dy + 2.5 * ne * nw + 1.2 * depth_window + host
-             + 0.25 * _smooth_noise(rng, grid.shape, 2.0) - 4.0)
-    potential = (1.0 / (1.0 + np.exp(-2.0 * score))).astype(np.float32)
+    fields = _geological_fields(grid, geom, litho, active, dyke_cells, fault_ne, fault_nw, local)
+
+    step(0.72, "geophysics")
+    geophys, alteration_info = _geophysics(grid, litho, active, fields, rngs["geophysics"])
+
+    step(0.8, "hidden mineral system")
+    potential, hidden, controls = _true_potential(grid, geom, litho, active, fields, depth, local, rngs["hidden"])
+
+    step(0.86, "placing deposits")
+    deposit_id, deposits = _place_deposits(p, grid, geom, litho, active, potential, depth, local, fields,
+                                           rngs["deposits"], seed, deposit_seed)
+    n_known = sum(1 for d in deposits if d["known"])
+    orebody = np.where(deposit_id <= n_known, deposit_id, 0).astype(np.int16)
+
+    # -- volumes ---------------------------------------------------------------------
+    step(0.95, "assembling volumes")
+    description = _describe(p, seed, deposit_seed, grid, geom, litho, active, deposit_id, deposits, fault_ne,
+                            fault_nw, Z, depth, controls, alteration_info)
+    prov = {"generator": GENERATOR, "preset": p.name, "seed": seed, "deposit_seed": deposit_seed}
+    geo_layers = {"lithology": litho.astype(np.int16), "fault_ne": fault_ne.astype(np.uint8),
+                  "fault_nw": fault_nw.astype(np.uint8)}
+    for f in geom["faults"]:
+        geo_layers[f"fault_block_{f.name}"] = blocks[f.name].astype(np.int8)
+    geology = Volume(grid, geo_layers, active, {"lithology": UNITS},
+                     {**prov, "kind": "geological model (gempy)",
+                      "units": {UNITS[i]: {"density_g_cm3": v[0], "susceptibility_si": v[1],
+                                           "resistivity_ohm_m": v[2]} for i, v in ROCK_PROPERTIES.items()},
+                      "gempy": gempy_vol.meta.get("gempy", {})})
+    geophysics = Volume(grid, geophys, active, {},
+                        {**prov, "kind": "synthetic inversions",
+                         "units": {"density": "g/cm3", "susceptibility": "SI", "resistivity": "ohm m"},
+                         "inversion_blur_sigma_m": dict(INVERSION_BLUR_M)})
+    names = {d["id"]: d["name"] for d in deposits}
+    table = [{k: d[k] for k in ("id", "name", "known", "style")} for d in deposits]
+    orebodies = Volume(grid, {"orebody": orebody}, active,
+                       {"orebody": {0: "barren", **{i: n for i, n in names.items() if i <= n_known}}},
+                       {**prov, "kind": "known orebody models (training labels)",
+                        "note": "undiscovered deposits are not in this file; see truth.vti"})
+    truth = Volume(grid, {"true_potential": potential, "deposit_id": deposit_id.astype(np.int16),
+                          "hidden_field": hidden}, active,
+                   {"deposit_id": {0: "barren", **names}},
+                   {**prov, "kind": "hidden truth (evaluation only)", "deposits": table,
+                    "separation_m": DEPOSIT_SEPARATION_M, "hidden_correlation_m": HIDDEN_CORRELATION_M})
+    step(1.0, "district built")
+    return District(geology, geophysics, orebodies, truth, description)
+
+
+def _distance(mask, cell_size, indices=False):
+    from scipy import ndimage
+
+    if not mask.any():
+        return (np.full(mask.shape, 1e5), None) if indices else np.full(mask.shape, 1e5)
+    return ndimage.distance_transform_edt(~mask, sampling=cell_size, return_indices=indices)
+
+
+def _geological_fields(grid, geom, litho, active, dyke_cells, fault_ne, fault_nw, local) -> dict:
+    """Distances (m) to the district's geological objects, and the direction to the
+    granodiorite (for the roof control)."""
+    cs = grid.cell_size
+    gd = litho == GRANODIORITE
+    intrusive = np.isin(litho, (GRANITE, GRANODIORITE))
+    d_gd_out, idx = _distance(gd, cs, indices=True)
+    # vertical component of the unit vector from a cell to its nearest granodiorite cell
+    if idx is not None:
+        dz = grid.axis_centres(2)[idx[2]] - local[..., 2]
+        roof = np.clip(-dz / np.maximum(d_gd_out, 1e-6), 0.0, 1.0)  # 1: the stock lies straight below
+        del idx
+    else:
+        roof = np.zeros(grid.shape)
+    roof[gd] = 0.0
+    return {"gd": gd, "d_gd_out": d_gd_out, "d_gd_in": _distance(~gd & active, cs), "roof": roof,
+            "d_intrusion": _distance(intrusive, cs), "intrusive": intrusive,
+            "d_fault": _distance(fault_ne | fault_nw, cs), "d_dyke": _distance(dyke_cells, cs),
+            "signed": {f.name: f.signed_distance(local) for f in geom["faults"]}}
+
+
+#: weights of the hidden mineral system's score (``docs/synthetic-district.md``)
+CONTROLS = {"fault_contact": 6.0, "fault": 0.5, "intersection": 3.0, "dyke": 0.6, "depth": 1.2, "host": 1.0,
+            "hidden": 0.45, "noise": 0.25, "offset": -4.0,
+            "shell_centre_m": 300.0, "shell_width_m": 400.0, "fault_efold_m": 150.0, "intersection_efold_m": 350.0}
+
+
+def _true_potential(grid, geom, litho, active, fields, depth, local, rng):
+    """The hidden mineral-system field: a logistic function of nonlinear, 3D-contextual
+    controls plus a correlated hidden field and noise the evidence cannot see."""
+    w = CONTROLS
+    # contact shell: outside the granodiorite, strongest 100-500 m out; a thin carapace inside
+    d_out, d_in = fields["d_gd_out"], fields["d_gd_in"]
+    shell = np.where(fields["gd"], 0.5 * np.exp(-d_in / 100.0),
+                     np.exp(-0.5 * ((d_out - w["shell_centre_m"]) / w["shell_width_m"]) ** 2))
+    # 3D context: the roof of the stock (the stock below) traps fluids, its flanks less
+    contact = shell * np.where(fields["gd"], 1.0, 0.3 + 0.7 * fields["roof"])
+    broad = np.exp(-d_out / 1200.0)
+    # NE-NNE faults: closeness to the fault plane, strongest in the hanging wall
+    ne = [f for f in geom["faults"] if f.family == "NE"]
+    nw = [f for f in geom["faults"] if f.family == "NW"]
+    fault = np.zeros(grid.shape)
+    for f in ne:
+        s = fields["signed"][f.name]
+        hanging = 1.0 / (1.0 + np.exp(-s / 60.0))
+        fault = np.maximum(fault, np.exp(-np.abs(s) / w["fault_efold_m"]) * (0.25 + 0.75 * hanging))
+    # NE x NW intersections: closeness to the intersection line
+    inter = np.zeros(grid.shape)
+    for f in ne:
+        for g in nw:
+            r = np.hypot(fields["signed"][f.name], fields["signed"][g.name])
+            inter = np.maximum(inter, np.exp(-r / w["intersection_efold_m"]))
+    dyke = np.exp(-fields["d_dyke"] / 200.0)
+    depth_window = np.exp(-0.5 * ((depth - 900.0) / 700.0) ** 2)
+    host = np.select([litho == 3, litho == 4, litho == 2, litho == GRANITE, litho == DYKES],
+                     [0.5, 0.3, 0.2, 0.1, 0.2], 0.0)
+    hidden = _gaussian_field(rng, grid.shape, grid.cell_size, HIDDEN_CORRELATION_M)
+    noise = rng.standard_normal(grid.shape)
+    score = (w["fault_contact"] * fault * contact + w["fault"] * fault + w["intersection"] * inter * (0.3 + 0.7 * broad)
+             + w["dyke"] * dyke * fault + w["depth"] * depth_window + w["host"] * host
+             + w["hidden"] * hidden + w["noise"] * noise + w["offset"])
+    potential = (1.0 / (1.0 + np.exp(-score))).astype(np.float32)
     potential[~active] = np.nan
+    hidden = hidden.astype(np.float32)
+    hidden[~active] = np.nan
+    controls = {"weights": dict(w), "hidden_correlation_m": HIDDEN_CORRELATION_M,
+                "share_of_score_variance": _variance_shares(
+                    active, {"fault x contact": w["fault_contact"] * fault * contact, "fault": w["fault"] * fault,
+                             "intersection": w["intersection"] * inter * (0.3 + 0.7 * broad),
+                             "dyke x fault": w["dyke"] * dyke * fault, "depth": w["depth"] * depth_window,
+                             "host": w["host"] * host, "hidden field": w["hidden"] * hidden,
+                             "noise": w["noise"] * noise})}
+    return potential, hidden, controls
 
-    # -- deposits ------------------------------------------------------------------
-    step(0.8, "placing deposits")
-    orebody = np.zeros(grid.shape, dtype=np.int16)
-    cell_volume = grid.cell_volume
-    intrusive = np.isin(litho, (GRANITE, GRANODIORITE, DYKES))
-    pot0 = np.nan_to_num(potential, nan=0.0)
-    deposit_info = {}
-    for dep_id, fault_name in ((1, "F_NE1"), (2, "F_NE2")):
-        cand = (zones[fault_name] & ~gd & (d_gd_out <= 1500.0) & (depth >= 150.0) & (depth <= 1600.0)
-                & (orebody == 0))
-        deposit_info[dep_id] = _grow_deposit(orebody, dep_id, cand, pot0, local, grid, cell_volume,
-                                             (700.0, 700.0, 450.0))
-    ne2 = next(f for f in geom["faults"] if f.name == "F_NE2")
-    nw1 = next(f for f in geom["faults"] if f.name == "F_NW1")
-    near_both = (np.abs(ne2.signed_distance(local)) <= 500.0) & (np.abs(nw1.signed_distance(local)) <= 500.0)
-    cand = (near_both & active & ~intrusive & (d_gd_out >= 300.0) & (depth >= 200.0) & (depth <= 1400.0)
-            & (orebody == 0) & (d_dyke > 0))
-    deposit_info[3] = _grow_deposit(orebody, 3, cand, pot0 * (0.5 + ne * nw), local, grid, cell_volume,
-                                    (450.0, 450.0, 300.0), tabular=False)
-    if any(v["voxels"] == 0 for v in deposit_info.values()):
-        raise VoxprospectError(f"seed {seed}: a deposit found no host voxel; try another seed")
 
-    # -- geophysics ----------------------------------------------------------------
-    step(0.86, "geophysics")
+def _variance_shares(active, terms: dict) -> dict:
+    var = {k: float(np.var(np.asarray(v, dtype=float)[active])) for k, v in terms.items()}
+    total = sum(var.values()) or 1.0
+    return {k: round(v / total, 3) for k, v in var.items()}
+
+
+def _geophysics(grid, litho, active, fields, rng):
+    """Density, susceptibility and resistivity: unit properties, alteration halos
+    around every fault and the intrusions' aureoles (with their own correlated
+    variation), smoothed like an inversion, plus correlated noise. Neither the true
+    potential nor the deposits enter."""
+    from scipy import ndimage
+
+    cs = grid.cell_size
     props = np.zeros((8, 3))
     for uid, vals in ROCK_PROPERTIES.items():
         props[uid] = vals
@@ -562,11 +717,15 @@ def make_district(preset: str = "small", seed: int = 42,
     density = props[litho, 0].copy()
     suscept = props[litho, 1].copy()
     log_res = np.log10(props[litho, 2])
-    alteration = np.clip(potential.astype(float), 0, 1) ** 2
+    vary = _gaussian_field(rng, grid.shape, cs, ALTERATION_CORRELATION_M)
+    alteration = ((0.7 * np.exp(-fields["d_fault"] / 200.0)
+                   + 0.5 * np.exp(-fields["d_intrusion"] / 400.0) * ~fields["intrusive"])
+                  * np.exp(0.5 * vary))
+    alteration = np.clip(alteration, 0.0, 1.5)
     alteration[~active] = 0.0
-    density += 0.04 * alteration + 0.02 * (orebody > 0)
-    suscept *= 1.0 - 0.6 * alteration  # magnetite destroyed in the alteration halos
-    log_res -= 0.9 * np.exp(-np.minimum(d_ne, d_nw) / 150.0) + 0.6 * alteration  # wet, clay-altered faults
+    density -= 0.03 * alteration               # sericite-clay alteration lowers density a little
+    suscept *= np.exp(-0.8 * alteration)       # magnetite destroyed
+    log_res -= 0.7 * alteration                # wet, clay-altered rock conducts
 
     def inversion_like(values, sigma_m, noise, log=False):
         sigma = tuple(sigma_m / c for c in cs)
@@ -578,85 +737,126 @@ def make_district(preset: str = "small", seed: int = 42,
         out[~active] = np.nan
         return out
 
-    density_v = inversion_like(density, 250.0, 0.01)
-    suscept_v = inversion_like(np.log10(np.maximum(suscept, 1e-5)), 200.0, 0.05, log=True)
-    res_v = inversion_like(log_res, 300.0, 0.06, log=True)
-
-    # -- volumes ---------------------------------------------------------------------
-    step(0.95, "assembling volumes")
-    description = _describe(p, seed, grid, geom, litho, active, orebody, deposit_info, fault_ne, fault_nw,
-                            Z, depth)
-    prov = {"generator": GENERATOR, "preset": p.name, "seed": seed}
-    geo_layers = {"lithology": litho.astype(np.int16), "fault_ne": fault_ne.astype(np.uint8),
-                  "fault_nw": fault_nw.astype(np.uint8)}
-    for f in geom["faults"]:
-        geo_layers[f"fault_block_{f.name}"] = blocks[f.name].astype(np.int8)
-    geology = Volume(grid, geo_layers, active, {"lithology": UNITS},
-                     {**prov, "kind": "geological model (gempy)",
-                      "units": {UNITS[i]: {"density_g_cm3": v[0], "susceptibility_si": v[1],
-                                           "resistivity_ohm_m": v[2]} for i, v in ROCK_PROPERTIES.items()},
-                      "gempy": gempy_vol.meta.get("gempy", {})})
-    geophysics = Volume(grid, {"density": density_v, "susceptibility": suscept_v, "resistivity": res_v}, active,
-                        {}, {**prov, "kind": "synthetic inversions",
-                             "units": {"density": "g/cm3", "susceptibility": "SI", "resistivity": "ohm m"}})
-    orebodies = Volume(grid, {"orebody": orebody}, active, {"orebody": DEPOSITS},
-                       {**prov, "kind": "orebody models"})
-    truth = Volume(grid, {"true_potential": potential}, active, {},
-                   {**prov, "kind": "hidden true potential (evaluation only)"})
-    step(1.0, "district built")
-    return District(geology, geophysics, orebodies, truth, description)
+    vols = {"density": inversion_like(density, INVERSION_BLUR_M["density"], 0.01),
+            "susceptibility": inversion_like(np.log10(np.maximum(suscept, 1e-5)),
+                                             INVERSION_BLUR_M["susceptibility"], 0.05, log=True),
+            "resistivity": inversion_like(log_res, INVERSION_BLUR_M["resistivity"], 0.06, log=True)}
+    return vols, {"alteration_correlation_m": ALTERATION_CORRELATION_M,
+                  "inversion_blur_sigma_m": dict(INVERSION_BLUR_M)}
 
 
-def _grow_deposit(orebody, dep_id, candidates, score, local, grid, cell_volume, radii, tabular=True) -> dict:
-    """Mark the best-scoring candidate cells around the best candidate as one deposit.
-
-    The seed cell is the highest-scoring candidate; the deposit is the
-    ``DEPOSIT_VOLUME_M3`` worth of highest-scoring candidates within an ellipsoid
-    (radii in metres along x, y, z) around it, so its size in cubic metres does
-    not depend on the cell size.
-    """
-    n_target = max(1, int(round(DEPOSIT_VOLUME_M3[dep_id] / cell_volume)))
-    idx = np.flatnonzero(candidates)
-    if idx.size == 0:
-        return {"voxels": 0}
-    s = score.ravel()[idx]
-    centre = idx[np.argmax(s)]
-    c_xyz = local.reshape(-1, 3)[centre]
-    rel = (local.reshape(-1, 3)[idx] - c_xyz) / np.asarray(radii)
-    near = (rel ** 2).sum(axis=1) <= 1.0
-    idx, s = idx[near], s[near]
-    order = np.argsort(-s, kind="stable")[:n_target]
-    chosen = idx[order]
-    orebody.ravel()[chosen] = dep_id
-    return {"voxels": int(chosen.size), "style": "vein" if tabular else "disseminated",
-            "centre_local_m": [round(float(v), 1) for v in c_xyz]}
+_NEIGHBOURS = np.array([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)
+                        if (a, b, c) != (0, 0, 0)])
 
 
-def _describe(p, seed, grid, geom, litho, active, orebody, deposit_info, fault_ne, fault_nw, Z, depth) -> dict:
+def _grow(potential, seed_index, allowed, n_target, local, radii):
+    """A connected (26-neighbour) body grown from ``seed_index`` by always adding the
+    highest-potential allowed neighbour, within an ellipsoid of ``radii`` (m)."""
+    import heapq
+
+    shape = potential.shape
+    centre = local[seed_index]
+    taken = np.zeros(shape, dtype=bool)
+    queued = np.zeros(shape, dtype=bool)
+    heap = [(-float(potential[seed_index]), seed_index)]
+    queued[seed_index] = True
+    chosen = []
+    inv_r = 1.0 / np.asarray(radii)
+    while heap and len(chosen) < n_target:
+        _, ijk = heapq.heappop(heap)
+        taken[ijk] = True
+        chosen.append(ijk)
+        for off in _NEIGHBOURS:
+            n = (ijk[0] + off[0], ijk[1] + off[1], ijk[2] + off[2])
+            if not all(0 <= n[a] < shape[a] for a in range(3)) or queued[n] or not allowed[n]:
+                continue
+            if (((local[n] - centre) * inv_r) ** 2).sum() > 1.0:
+                continue
+            queued[n] = True
+            heapq.heappush(heap, (-float(potential[n]), n))
+    return chosen
+
+
+def _place_deposits(p, grid, geom, litho, active, potential, depth, local, fields, rng, seed, deposit_seed):
+    """Draw ``p.n_deposits`` deposits from the potential, at least
+    :data:`DEPOSIT_SEPARATION_M` apart; the first ``p.n_known`` of a random order
+    are the known ones (ids ``1..n_known``), the rest are undiscovered."""
+    pot = np.nan_to_num(potential.astype(float), nan=0.0)
+    eligible = active & (depth >= 100.0) & np.isfinite(potential)
+    occupied = np.zeros(grid.shape, dtype=bool)
+    bodies = []
+    for k in range(p.n_deposits):
+        free = eligible.copy()
+        if occupied.any():
+            free &= _distance(occupied, grid.cell_size) >= DEPOSIT_SEPARATION_M
+        idx = np.flatnonzero(free)
+        if idx.size == 0:
+            raise VoxprospectError(f"seed {deposit_seed}: only {k} of {p.n_deposits} deposits fit "
+                                   f"{DEPOSIT_SEPARATION_M:g} m apart; try another seed")
+        weights = pot.ravel()[idx] ** DEPOSIT_SHARPNESS
+        start = int(rng.choice(idx, p=weights / weights.sum()))
+        volume = float(rng.uniform(*DEPOSIT_VOLUME_M3))
+        n_target = max(1, int(round(volume / grid.cell_volume)))
+        cells = _grow(pot, tuple(int(v) for v in np.unravel_index(start, grid.shape)), free, n_target, local,
+                      DEPOSIT_RADII_M)
+        occupied[tuple(np.array(cells).T)] = True
+        bodies.append((start, cells))
+    order = rng.permutation(len(bodies))
+    known = set(order[:p.n_known].tolist())
+    ranked = sorted(range(len(bodies)), key=lambda b: (b not in known, b))
+    deposit_id = np.zeros(grid.shape, dtype=np.int16)
+    deposits = []
+    for new_id, b in enumerate(ranked, start=1):
+        start, cells = bodies[b]
+        deposit_id[tuple(np.array(cells).T)] = new_id
+        style = _deposit_style(geom, fields, np.unravel_index(start, grid.shape))
+        deposits.append({"id": new_id, "name": f"D{new_id} {style}", "known": b in known, "style": style,
+                         "seed_local_m": [round(float(v), 1) for v in local[np.unravel_index(start, grid.shape)]]})
+    return deposit_id, deposits
+
+
+def _deposit_style(geom, fields, ijk) -> str:
+    near = [(abs(float(fields["signed"][f.name][ijk])), f.name) for f in geom["faults"]]
+    dist, name = min(near)
+    if dist <= 200.0:
+        return f"vein ({name})"
+    if fields["d_gd_out"][ijk] <= 600.0:
+        return "contact"
+    return "disseminated"
+
+
+def _describe(p, seed, deposit_seed, grid, geom, litho, active, deposit_id, deposits, fault_ne, fault_nw, Z,
+              depth, controls, alteration_info) -> dict:
     units = {UNITS[i]: int(((litho == i) & active).sum()) for i in UNITS if i}
-    deposits = {}
-    for dep_id in (1, 2, 3):
-        m = orebody == dep_id
-        info = {"voxels": int(m.sum()), "volume_m3": float(m.sum() * grid.cell_volume),
-                "style": deposit_info[dep_id].get("style")}
-        if m.any():
-            info["elevation_m"] = [float(Z[m].min()), float(Z[m].max())]
-            info["depth_below_surface_m"] = [round(float(depth[m].min()), 1), round(float(depth[m].max()), 1)]
-            hosts = np.unique(litho[m], return_counts=True)
-            info["host_units"] = {UNITS[int(h)]: int(c) for h, c in zip(*hosts)}
-        deposits[DEPOSITS[dep_id]] = info
+    table = {}
+    for d in deposits:
+        m = deposit_id == d["id"]
+        info = {"id": d["id"], "known": d["known"], "style": d["style"], "voxels": int(m.sum()),
+                "volume_m3": float(m.sum() * grid.cell_volume)}
+        info["elevation_m"] = [float(Z[m].min()), float(Z[m].max())]
+        info["depth_below_surface_m"] = [round(float(depth[m].min()), 1), round(float(depth[m].max()), 1)]
+        hosts = np.unique(litho[m], return_counts=True)
+        info["host_units"] = {UNITS[int(h)]: int(c) for h, c in zip(*hosts)}
+        table[d["name"]] = info
+    known = [d["name"] for d in deposits if d["known"]]
     return {
-        "generator": GENERATOR, "preset": p.name, "seed": seed, "grid": grid.to_dict(),
-        "active_voxels": int(active.sum()), "orebody_voxels": int((orebody > 0).sum()),
+        "generator": GENERATOR, "preset": p.name, "seed": seed, "deposit_seed": deposit_seed,
+        "grid": grid.to_dict(), "active_voxels": int(active.sum()),
+        "orebody_voxels": int(sum(table[n]["voxels"] for n in known)),
+        "undiscovered_voxels": int(sum(v["voxels"] for v in table.values() if not v["known"])),
         "units": units,
         "faults": [{"name": f.name, "family": f.family, "strike_deg": round(f.strike, 1),
                     "dip_deg": round(f.dip, 1), "throw_m": f.throw} for f in geom["faults"]],
         "fault_zone_voxels": {"NE-NNE": int(fault_ne.sum()), "NW": int(fault_nw.sum())},
         "dykes": [{"name": d.name, "strike_deg": round(d.strike, 1), "dip_deg": d.dip, "width_m": d.width,
                    "length_m": d.length} for d in geom["dykes"]],
-        "deposits": deposits,
+        "deposits": table,
+        "known_deposits": known,
+        "undiscovered_deposits": [d["name"] for d in deposits if not d["known"]],
+        "deposit_separation_m": DEPOSIT_SEPARATION_M,
+        "mineral_system": controls,
+        "geophysics": alteration_info,
     }
-
 
 # -- writing ----------------------------------------------------------------------------
 
@@ -727,6 +927,7 @@ def write_district(district: District, outdir, overwrite: bool = True, report=No
         report.add_output(p)
     report["metrics"] = {"active_voxels": district.description["active_voxels"],
                          "orebody_voxels": district.description["orebody_voxels"],
+                         "undiscovered_voxels": district.description["undiscovered_voxels"],
                          "deposits": {k: v["voxels"] for k, v in district.description["deposits"].items()}}
     report["district"] = district.description
     written.append(report.write(out))
@@ -794,8 +995,10 @@ def district_readme(district: District) -> str:
         "",
         "Built by `voxprospect synth` with gempy: Liaohe Group strata over Archean gneiss, a Late",
         "Jurassic granite, an Early Cretaceous granodiorite stock and dykes, NE-NNE and NW faults.",
-        "The deposits were placed from a hidden true-potential field (`truth.vti`, for evaluation",
-        "only). See docs/synthetic-district.md in voxprospect for how.",
+        f"{len(d['deposits'])} deposits were drawn from a hidden true-potential field, at least",
+        f"{d['deposit_separation_m']:g} m apart: {len(d['known_deposits'])} are known (`orebodies.vti`, the training",
+        f"labels) and {len(d['undiscovered_deposits'])} are undiscovered (only in `truth.vti`, for scoring). The",
+        "evidence explains the potential only in part. See docs/synthetic-district.md in voxprospect.",
         "",
         f"Grid: {g.describe()}; {d['active_voxels']:,} active voxels below the topography.",
         "",
@@ -804,8 +1007,9 @@ def district_readme(district: District) -> str:
         "| geology.vti | lithology (class ids), fault_ne, fault_nw (fault-zone masks), "
         "fault_block_F_* (side of each fault) |",
         "| geophysics.vti | density (g/cm3), susceptibility (SI), resistivity (ohm m) |",
-        "| orebodies.vti | orebody (0 barren, 1-3 deposit ids) |",
-        "| truth.vti | true_potential (0-1) |",
+        "| orebodies.vti | orebody (0 barren, 1-n the known deposits) |",
+        "| truth.vti | true_potential (0-1), deposit_id (every deposit, known and undiscovered), "
+        "hidden_field; evaluation only |",
         "| project.toml | the paper's seven evidence channels, ready for `voxprospect evidence` |",
         "",
         "## Units (active voxels)",
@@ -821,13 +1025,14 @@ def district_readme(district: District) -> str:
     for k in d["dykes"]:
         lines.append(f"- {k['name']}: strike {k['strike_deg']:g}, dip {k['dip_deg']:g}, "
                      f"{k['width_m']:g} m wide, {k['length_m']:g} m long")
-    lines += ["", "## Deposits", "", "| deposit | style | voxels | depth below surface (m) | hosts |",
-              "|---|---|---|---|---|"]
+    lines += ["", "## Deposits", "", "| id | deposit | known | style | voxels | depth below surface (m) | hosts |",
+              "|---|---|---|---|---|---|---|"]
     for name, info in d["deposits"].items():
         depth = info.get("depth_below_surface_m", [0, 0])
         hosts = ", ".join(f"{h} {c}" for h, c in info.get("host_units", {}).items())
-        lines.append(f"| {name} | {info['style']} | {info['voxels']} | {depth[0]:g}-{depth[1]:g} | {hosts} |")
-    lines += ["", f"{d['orebody_voxels']} orebody voxels in all.", ""]
+        lines.append(f"| {info['id']} | {name} | {'known' if info['known'] else 'undiscovered'} | {info['style']} | "
+                     f"{info['voxels']} | {depth[0]:g}-{depth[1]:g} | {hosts} |")
+    lines += ["", f"{d['orebody_voxels']} known and {d['undiscovered_voxels']} undiscovered orebody voxels.", ""]
     return "\n".join(lines)
 
 

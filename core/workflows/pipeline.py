@@ -212,8 +212,8 @@ def evaluation_settings(training: dict, samples) -> dict:
     ``buffer_m`` is the project's (or the CLI's) when set, else the window's extent
     plus ``smoothing_m`` (:func:`voxprospect.learn.protocols.default_buffer_m`).
     """
-    from voxprospect.learn.protocols import (DEFAULT_SMOOTHING_M, DEFAULT_SWEEP, default_buffer_m, neighbour_overlap,
-                                             resolve_buffer, sweep_buffers, window_extent_m)
+    from voxprospect.learn.protocols import (DEFAULT_SMOOTHING_M, DEFAULT_SWEEP, default_buffer_m,
+                                             neighbour_overlap, resolve_buffer, sweep_buffers, window_extent_m)
 
     cs = samples.cell_size
     window = samples.window
@@ -577,7 +577,7 @@ def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, pr
     check_folder(out_path.parent, what=f"folder of {out_path.name}",
                  need_bytes=volume_bytes(evidence.grid.n_cells, 1))
     # the model's inputs on the training scale, and how far the new data reach beyond it
-    from voxprospect.evidence.transfer import (apply_training_standardisation, range_shift, shift_warnings)
+    from voxprospect.evidence.transfer import apply_training_standardisation, range_shift, shift_warnings
     evidence, actions = apply_training_standardisation(evidence, model.standardisation_stats, model.channels,
                                                        where=str(evidence_path))
     shift = range_shift(evidence, model.metadata.get("input_range"), model.channels)
@@ -690,7 +690,7 @@ def _add_project_inputs(report, project):
 
 
 def run_study(project, outdir, models=None, map_models=None, epochs=None, device=None, truth=None,
-              heldout_deposit=None, command="run", progress=None, extra_parameters=None,
+              benchmark=None, command="run", progress=None, extra_parameters=None,
               training_overrides=None) -> dict:
     """The modelling study of a project: evaluate, fit, predict, P-A, targets.
 
@@ -704,9 +704,10 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
         Models whose whole-grid prediction, P-A plot and targets are made (default: all).
     truth : ndarray, optional
         Hidden true-potential field (synthetic district) for ``truth.auc``.
-    heldout_deposit : int, optional
-        Deposit id trained without, to report the share of its voxels in the top 10%
-        most prospective volume (``heldout_deposit``).
+    benchmark : voxprospect.synth.benchmark.BenchmarkTruth, optional
+        A benchmark district's truth: every mapped model (and the best single
+        channel) is scored on the undiscovered deposits, fitted without the training
+        windows within ``BENCHMARK_BUFFER_M`` of them (``benchmark`` in the report).
     training_overrides : dict, optional
         Replace keys of the project's ``[training]`` (the demo's short schedule).
 
@@ -720,13 +721,13 @@ def run_study(project, outdir, models=None, map_models=None, epochs=None, device
     map_models = list(models if map_models is None else (_check_models(map_models) if map_models else []))
     device = check_device(device if device is not None else training.get("device"))
     with step_outputs(folders=[outdir]):
-        return _study(project, outdir, models, map_models, epochs, device, truth, heldout_deposit, command,
+        return _study(project, outdir, models, map_models, epochs, device, truth, benchmark, command,
                       progress, extra_parameters, training)
 
 
-def _study(project, outdir, models, map_models, epochs, device, truth, heldout_deposit, command, progress,
+def _study(project, outdir, models, map_models, epochs, device, truth, benchmark, command, progress,
            extra_parameters, training) -> dict:
-    from voxprospect.learn.evaluate import heldout_capture, truth_auc
+    from voxprospect.learn.evaluate import truth_auc
     from voxprospect.io import write_volume
 
     seed = project.seed
@@ -771,7 +772,7 @@ def _study(project, outdir, models, map_models, epochs, device, truth, heldout_d
     tcfg = _settings(project.targets)
     threshold = tcfg.get("threshold", "pa")
     threshold = None if threshold in (None, "pa") else float(threshold)
-    truth_scores, heldout = {}, {}
+    truth_scores, scored = {}, {}
     for m, name in enumerate(map_models):
         lo, hi = 0.68 + 0.3 * m / len(map_models), 0.68 + 0.3 * (m + 1) / len(map_models)
         est = results[name]["estimator"]
@@ -795,14 +796,11 @@ def _study(project, outdir, models, map_models, epochs, device, truth, heldout_d
         results[name].update(mapped)
         if truth is not None:
             truth_scores[name] = truth_auc(prosp, truth, prosp.active, top_share=0.05)
-        if heldout_deposit is not None:
-            with report.timer(f"{name}.heldout"):
-                heldout[name] = _heldout_study(name, data, training, seed, epochs, device, chunk,
-                                               heldout_deposit, _scaled(progress, lo + 0.5 * (hi - lo), hi),
-                                               buffer_m=report["evaluation"]["buffer_m"],
-                                               smoothing_m=report["evaluation"]["smoothing_m"])
-            heldout[name]["top10_share"] = heldout_capture(heldout[name].pop("prospectivity"), prosp.active,
-                                                           data.orebody == heldout_deposit, top_share=0.10)
+        if benchmark is not None:
+            with report.timer(f"{name}.undiscovered"):
+                scored[name] = _undiscovered_study(name, data, training, seed, epochs, device, chunk, benchmark,
+                                                   BENCHMARK_BUFFER_M, prosp,
+                                                   _scaled(progress, lo + 0.5 * (hi - lo), hi))
 
     primary = map_models[0] if map_models else None
     report["models"] = {k: {kk: vv for kk, vv in v.items() if kk not in ("estimator", "target_table")}
@@ -815,13 +813,13 @@ def _study(project, outdir, models, map_models, epochs, device, truth, heldout_d
         report["truth"] = {"auc": truth_scores.get(primary), "auc_by_model": truth_scores,
                            "definition": "ROC AUC of the prospectivity at separating the true-potential "
                                          "field's top 5% of active voxels from the rest"}
-    if heldout_deposit is not None:
-        report["heldout_deposit"] = {"deposit_id": int(heldout_deposit),
-                                     "deposit": data.deposit_names.get(int(heldout_deposit)),
-                                     "definition": "share of the deposit's voxels inside the top 10% most "
-                                                   "prospective active volume, model trained without it",
-                                     **{k: v["top10_share"] for k, v in heldout.items()},
-                                     "details": heldout}
+    if benchmark is not None:
+        from voxprospect.synth.benchmark import DEFINITIONS
+        report["benchmark"] = {"buffer_m": BENCHMARK_BUFFER_M, "definitions": DEFINITIONS,
+                               "known": [benchmark.names[i] for i in benchmark.known],
+                               "undiscovered": [benchmark.names[i] for i in benchmark.undiscovered],
+                               "models": scored,
+                               "baselines": _benchmark_baselines(data, benchmark)}
     table_md = ablation_table(report["models"], report.data.get("baselines"), report.data.get("evaluation"))
     sweep_md = "\n".join(sweep_section(report.data))
     write_text_atomic(outdir / "models.md", table_md + ("\n" + sweep_md if sweep_md else ""))
@@ -853,30 +851,61 @@ def _predict_estimator(estimator, data: TrainingData, chunk_voxels, progress):
                           edge=data.samples.edge, chunk_voxels=chunk_voxels, progress=progress)
 
 
-def _heldout_study(name, data, training, seed, epochs, device, chunk, deposit_id, progress,
-                   buffer_m=None, smoothing_m=250.0) -> dict:
-    """Fit ``name`` without one deposit's group and its buffer, and predict the whole grid.
+#: training windows within this distance (m) of an undiscovered deposit are dropped
+#: before a model is scored on the undiscovered deposits (see voxprospect.synth.benchmark)
+BENCHMARK_BUFFER_M = 600.0
 
-    Every deposit touching the held-out one is held out with it, and every window
-    whose centre lies within ``buffer_m`` of the group's windows is dropped
-    (:func:`voxprospect.learn.protocols.split_heldout`).
+
+def _undiscovered_study(name, data, training, seed, epochs, device, chunk, benchmark, buffer_m, prospectivity,
+                        progress) -> dict:
+    """Score ``name`` on the undiscovered deposits of a benchmark district.
+
+    The undiscovered deposits are never training labels; the training windows that
+    come within ``buffer_m`` of one (:func:`voxprospect.synth.benchmark.windows_near`: random
+    negatives that fell on or near them, and on coarse grids edge windows of a known
+    deposit) are dropped and the model refitted. When none
+    is near, the model fitted on all windows is scored (its ``prospectivity``).
     """
-    from voxprospect.learn.protocols import split_heldout
+    from voxprospect.synth.benchmark import score_volume, windows_near
 
-    s = data.samples
-    split = split_heldout(s.centres, s.labels, s.deposit, deposit_id, s.window, cell_size=s.cell_size,
-                          buffer_m=buffer_m, smoothing_m=smoothing_m)
-    y = s.labels[split.train].astype(np.int64)
-    if np.unique(y).size < 2:
-        raise NoPositivesError(f"holding out deposit {deposit_id} and its {split.info['buffer_m']:g} m buffer "
-                               "leaves no positive window to train on")
-    est = _estimator_factory(name, training, seed, epochs, device, progress=_scaled(progress, 0, 0.5))()
-    ctx = _fit_context(data)
-    _fit(est, data.windows[split.train], y, centres=ctx["centres"][split.train], cell_size=ctx["cell_size"])
-    prosp = _predict_estimator(est, data, chunk, _scaled(progress, 0.5, 1.0))
-    return {"n_train": int(len(split.train)), "n_held_out": int(len(split.test)),
-            "n_dropped_buffer": int(len(split.dropped)), "buffer_m": split.info["buffer_m"],
-            "held_out_deposits": split.info["deposits"], "prospectivity": prosp}
+    near = windows_near(data.samples.centres, data.samples.window, data.evidence.grid,
+                        benchmark.mask("undiscovered"), buffer_m)
+    pos = data.samples.labels == 1
+    if not (pos & ~near).any() or not (~pos & ~near).any():
+        raise NoPositivesError(f"every training window of one class lies within {buffer_m:g} m of an undiscovered "
+                               "deposit; nothing is left to fit")
+    if near.any():
+        keep = ~near
+        est = _estimator_factory(name, training, seed, epochs, device, progress=_scaled(progress, 0, 0.5))()
+        ctx = _fit_context(data)
+        _fit(est, data.windows[keep], data.samples.labels[keep].astype(np.int64), centres=ctx["centres"][keep],
+             cell_size=ctx["cell_size"])
+        prospectivity = _predict_estimator(est, data, chunk, _scaled(progress, 0.5, 1.0))
+    out = score_volume(prospectivity, benchmark)
+    return {**out, "n_train": int((~near).sum()), "n_dropped_near_undiscovered": int(near.sum()),
+            "n_positive_dropped": int((near & pos).sum()), "refitted": bool(near.any())}
+
+
+def _benchmark_baselines(data, benchmark) -> dict:
+    """Benchmark scores of the best single evidence channel, its sign and the channel
+    chosen by ROC AUC on the training windows' centre voxels (never on the truth)."""
+    from sklearn.metrics import roc_auc_score
+
+    from voxprospect.synth.benchmark import score_volume
+
+    y = data.samples.labels.astype(int)
+    k = data.samples.window // 2
+    centre = data.windows[:, :, k, k, k]
+    best = None
+    for c, name in enumerate(data.channels):
+        auc = float(roc_auc_score(y, centre[:, c]))
+        sign = 1.0 if auc >= 0.5 else -1.0
+        if best is None or max(auc, 1 - auc) > best[2]:
+            best = (name, sign, max(auc, 1 - auc))
+    name, sign, auc = best
+    values = sign * np.asarray(data.evidence[name], dtype=float)
+    return {"best_single_channel": {"channel": name, "sign": "+" if sign > 0 else "-",
+                                    "training_auc": auc, **score_volume(values, benchmark)}}
 
 
 def _fmt(v):
@@ -1001,8 +1030,8 @@ def run_demo(outdir, preset: str = "small", seed: int = 42, epochs: int | None =
 
     district (gempy) -> evidence -> DL4 and RF under every protocol -> whole-grid
     prediction -> P-A threshold -> targets -> ``summary.md`` with the figures; the
-    SDG-like deposit is also held out of a second fit of each model to check that the
-    model still ranks it among the most prospective 10% of the volume.
+    district's undiscovered deposits (never training labels) score every model and
+    the best single channel (truth AUC, undiscovered capture in the top 5 and 10%).
     """
     from voxprospect.limits import check_seed
 
@@ -1013,7 +1042,7 @@ def run_demo(outdir, preset: str = "small", seed: int = 42, epochs: int | None =
 
 
 def _demo(outdir, preset, seed, epochs, progress, buffer_m=None) -> dict:
-    from voxprospect.io import read_volume
+    from voxprospect.synth.benchmark import BenchmarkTruth
     from voxprospect.workflows.project import load_project
 
     schedule = dict(DEMO_TRAINING.get(preset, DEMO_TRAINING["paper"]))
@@ -1025,25 +1054,12 @@ def _demo(outdir, preset, seed, epochs, progress, buffer_m=None) -> dict:
     district_dir = outdir / "district"
     run_synth(district_dir, preset=preset, seed=seed, progress=_scaled(progress, 0.0, 0.15))
     project = load_project(district_dir / "project.toml")
-    truth = read_volume(district_dir / "truth.vti")["true_potential"]
-    heldout = _sdg_deposit_id(district_dir)
-    rep = run_study(project, outdir, epochs=epochs, truth=truth, heldout_deposit=heldout, command="demo",
+    bench = BenchmarkTruth.from_folder(district_dir)
+    rep = run_study(project, outdir, epochs=epochs, truth=bench.potential, benchmark=bench, command="demo",
                     progress=_scaled(progress, 0.15, 1.0), training_overrides=overrides,
                     extra_parameters={"preset": preset, "demo_training": schedule, "seed": seed})
     summary = write_summary(outdir, rep, preset, seed)
     return rep | {"summary": str(summary)}
-
-
-def _sdg_deposit_id(district_dir) -> int | None:
-    """The disseminated deposit outside the intrusions (the paper's SDG) of the district."""
-    from voxprospect.io import read_volume
-    ob = read_volume(Path(district_dir) / "orebodies.vti")
-    table = ob.classes.get("orebody", {})
-    for i, n in table.items():
-        if "sdg" in n.lower() or "dissemin" in n.lower():
-            return int(i)
-    ids = sorted(i for i in table if i > 0)
-    return ids[-1] if ids else None
 
 
 def sweep_section(rep: dict) -> list:
@@ -1087,11 +1103,22 @@ def write_summary(outdir, rep: dict, preset: str, seed: int) -> Path:
         lines += ["## Against the hidden truth", "",
                   "ROC AUC of each prospectivity volume at picking the true-potential field's top 5%: "
                   + ", ".join(f"{k} {_fmt(v)}" for k, v in rep["truth"]["auc_by_model"].items()) + ".", ""]
-    if "heldout_deposit" in rep:
-        h = rep["heldout_deposit"]
-        lines += [f"Held-out deposit ({h['deposit']}): trained without it, share of its voxels inside the top "
-                  "10% most prospective volume: "
-                  + ", ".join(f"{k} {_fmt(h[k])}" for k in rep["models"] if k in h) + ".", ""]
+    if "benchmark" in rep:
+        b = rep["benchmark"]
+        rows = [(k, v) for k, v in b["models"].items()]
+        base = b["baselines"]["best_single_channel"]
+        rows.append((f"best single channel ({base['sign']}{base['channel']}, chosen on training windows)", base))
+        lines += ["## Undiscovered deposits", "",
+                  f"{len(b['undiscovered'])} deposits were never training labels; models are refitted without the "
+                  f"training windows within {b['buffer_m']:g} m of them. A deposit is captured in the top share "
+                  "when its best voxel ranks inside it.", "",
+                  "| score | truth AUC | deposit AUC | undiscovered AUC | captured, top 5% | captured, top 10% |",
+                  "|---|---|---|---|---|---|"]
+        for k, v in rows:
+            c = v.get("undiscovered_capture", {})
+            lines.append(f"| {k} | {_fmt(v.get('truth_auc'))} | {_fmt(v.get('deposit_auc'))} | "
+                         f"{_fmt(v.get('undiscovered_auc'))} | {_fmt(c.get('top5'))} | {_fmt(c.get('top10'))} |")
+        lines.append("")
     for name, m in rep["models"].items():
         if m.get("training_curves"):
             lines += [f"![{name} training curves]({m['training_curves']})", ""]

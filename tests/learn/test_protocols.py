@@ -255,3 +255,24 @@ def test_buffer_sweep_keeps_the_test_set_and_applies_each_buffer(district):
     for r in rows:
         assert r["min_train_test_distance_m"] >= r["buffer_m"]
         assert "skipped" in r or 0.0 <= r["auc"] <= 1.0
+
+
+def test_many_deposits_are_dealt_into_at_most_five_whole_group_folds():
+    from voxprospect.learn.protocols import DepositSplitter
+    rng = np.random.default_rng(0)
+    # twelve separate deposits of three windows each along x, negatives between them
+    pos = np.array([[10 * d + i, 5, 5] for d in range(12) for i in range(3)])
+    neg = np.column_stack([rng.integers(0, 120, 200), rng.integers(20, 40, 200), rng.integers(0, 10, 200)])
+    centres = np.vstack([pos, neg])
+    y = np.r_[np.ones(len(pos), int), np.zeros(len(neg), int)]
+    deposit = np.r_[np.repeat(np.arange(1, 13), 3), np.zeros(len(neg), int)]
+    folds = DepositSplitter(centres, (10.0, 10.0, 10.0), 3, buffer_m=0.0, smoothing_m=0.0, seed=1).folds(y, deposit)
+    assert len(folds) == 5
+    held = [sorted(f.info["deposits"]) for f in folds]
+    assert sorted(d for h in held for d in h) == list(range(1, 13))  # every deposit held out exactly once
+    for f in folds:  # a fold's test positives are exactly its deposits' windows
+        test_pos = f.test[y[f.test] == 1]
+        assert set(deposit[test_pos]) == set(f.info["deposits"])
+    one_each = DepositSplitter(centres, (10.0, 10.0, 10.0), 3, buffer_m=0.0, smoothing_m=0.0, seed=1,
+                               max_folds=None).folds(y, deposit)
+    assert len(one_each) == 12

@@ -11,15 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from voxprospect.errors import OutputError, VoxprospectError
-from voxprospect.synth.district import (DEPOSITS,
-                                        DISTRICT_FILES,
-                                        DYKES,
-                                        GRANITE,
-                                        GRANODIORITE,
-                                        PRESETS,
-                                        UNITS,
-                                        make_district,
-                                        write_district)
+from voxprospect.synth.district import (DEPOSIT_SEPARATION_M, DISTRICT_FILES, GRANITE, GRANODIORITE, PRESETS,
+                                        UNITS, make_district, write_district)
 
 pytest.importorskip("gempy")
 
@@ -36,30 +29,62 @@ def tiny_dir(tiny, tmp_path_factory):
     return out
 
 
-def test_all_three_deposits_have_voxels_inside_the_study_volume(tiny):
+def test_known_deposits_are_the_labels_and_undiscovered_ones_only_in_the_truth(tiny):
     ore = tiny.orebodies["orebody"]
+    dep = tiny.truth["deposit_id"]
     active = tiny.geology.active
-    for dep_id in (1, 2, 3):
-        assert (ore == dep_id).sum() > 0, DEPOSITS[dep_id]
-    assert not (ore[~active] > 0).any()
-    assert tiny.orebodies.classes["orebody"] == DEPOSITS
+    p = PRESETS["tiny"]
+    known, hidden = tiny.known_ids, tiny.undiscovered_ids
+    assert len(known) == p.n_known and len(hidden) == p.n_deposits - p.n_known
+    assert not set(known) & set(hidden)
+    for i in known + hidden:
+        assert (dep == i).sum() > 0, i
+    assert not (dep[~active] > 0).any()
+    # the label layer is exactly the known deposits; no undiscovered voxel in it
+    np.testing.assert_array_equal(ore, np.where(np.isin(dep, known), dep, 0))
+    assert not (ore[np.isin(dep, hidden)] > 0).any()
+    assert set(tiny.orebodies.classes["orebody"]) == {0, *known}
     assert tiny.description["orebody_voxels"] == int((ore > 0).sum())
+    assert tiny.description["undiscovered_voxels"] == int(np.isin(dep, hidden).sum())
+    assert sorted(tiny.description["undiscovered_deposits"]) == sorted(
+        d["name"] for d in tiny.truth.meta["deposits"] if not d["known"])
 
 
-def test_deposits_follow_the_mineral_system_rule(tiny):
-    geo = tiny.geology
-    ore = tiny.orebodies["orebody"]
-    litho = geo["lithology"]
-    # veins sit in the NE-NNE fault zones, outside the granodiorite
-    veins = (ore == 1) | (ore == 2)
-    assert geo["fault_ne"][veins].all()
-    assert not (litho[veins] == GRANODIORITE).any()
-    # the disseminated deposit is outside every intrusion
-    dissem = ore == 3
-    assert not np.isin(litho[dissem], (GRANITE, GRANODIORITE, DYKES)).any()
-    # deposits were drawn from the high end of the hidden potential
+def test_deposits_lie_the_stated_distance_apart_and_never_touch(tiny):
+    from scipy import ndimage
+
+    dep = tiny.truth["deposit_id"]
+    ids = [int(i) for i in np.unique(dep) if i > 0]
+    cs = tiny.grid.cell_size
+    for i in ids:
+        d = ndimage.distance_transform_edt(dep != i, sampling=cs)
+        others = (dep > 0) & (dep != i)
+        assert d[others].min() >= DEPOSIT_SEPARATION_M - 1e-6 * DEPOSIT_SEPARATION_M, i
+    # each deposit is one 26-connected body, and no body holds two deposits
+    labels, n = ndimage.label(dep > 0, structure=np.ones((3, 3, 3)))
+    assert n == len(ids)
+    for i in ids:
+        assert np.unique(labels[dep == i]).size == 1
+
+
+def test_deposits_are_drawn_from_the_high_end_of_the_potential(tiny):
     pot = tiny.truth["true_potential"]
-    assert np.nanmean(pot[ore > 0]) > np.nanpercentile(pot[geo.active], 95)
+    dep = tiny.truth["deposit_id"]
+    act = tiny.geology.active
+    assert np.nanmean(pot[dep > 0]) > np.nanpercentile(pot[act], 90)
+    assert tiny.description["mineral_system"]["share_of_score_variance"]["hidden field"] > 0.1
+
+
+def test_evidence_holds_no_trace_of_the_labels(tiny):
+    """The geology and geophysics depend on the seed only: redrawing the hidden field
+    and the deposits (another deposit seed) leaves every evidence volume unchanged."""
+    other = make_district("tiny", seed=42, deposit_seed=99)
+    assert not np.array_equal(other.truth["deposit_id"], tiny.truth["deposit_id"])
+    assert not np.array_equal(other.truth["true_potential"], tiny.truth["true_potential"], equal_nan=True)
+    for name in tiny.geophysics.names:
+        np.testing.assert_array_equal(other.geophysics[name], tiny.geophysics[name], err_msg=name)
+    for name in tiny.geology.names:
+        np.testing.assert_array_equal(other.geology[name], tiny.geology[name], err_msg=name)
 
 
 def test_geology_has_every_unit_faults_and_air(tiny):
@@ -98,7 +123,7 @@ def test_same_seed_gives_identical_files_other_seed_different(tiny, tiny_dir, tm
     for name in DISTRICT_FILES:
         assert (tiny_dir / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
     other = make_district("tiny", seed=7)
-    assert not np.array_equal(other.orebodies["orebody"], tiny.orebodies["orebody"])
+    assert not np.array_equal(other.truth["deposit_id"], tiny.truth["deposit_id"])
     assert not np.array_equal(other.geophysics["density"], tiny.geophysics["density"], equal_nan=True)
     assert not np.array_equal(other.geology["lithology"], tiny.geology["lithology"])
 
@@ -113,11 +138,15 @@ def test_written_files_read_back_losslessly(tiny, tiny_dir):
         for layer in vol.names:
             np.testing.assert_array_equal(back[layer], vol[layer])
         assert back.classes == vol.classes
+    back = read_volume(tiny_dir / "truth.vti")
+    assert back.meta["deposits"] == tiny.truth.meta["deposits"]
+    assert back.classes["deposit_id"] == tiny.truth.classes["deposit_id"]
     report = json.loads((tiny_dir / "report.json").read_text())
     assert report["command"] == "synth" and report["seed"] == 42
-    assert report["district"]["deposits"][DEPOSITS[3]]["voxels"] > 0
+    assert all(v["voxels"] > 0 for v in report["district"]["deposits"].values())
     readme = (tiny_dir / "README.md").read_text()
-    assert all(name in readme for name in list(DEPOSITS.values())[1:])
+    assert all(d["name"] in readme for d in tiny.truth.meta["deposits"])
+    assert "undiscovered" in readme
 
 
 def test_write_refuses_to_replace_a_district_unless_allowed(tiny, tiny_dir, tmp_path):
@@ -180,7 +209,8 @@ def test_cli_synth_writes_a_district_that_info_reads(tmp_path, monkeypatch):
     assert info.exit_code == 0, info.output
     d = json.loads(info.output)
     counts = d["layers"]["orebody"]["classes"]
-    assert all(counts.get(DEPOSITS[i], 0) > 0 for i in (1, 2, 3))
+    known = [n for n in counts if n != "barren"]
+    assert len(known) == PRESETS["tiny"].n_known and all(counts[n] > 0 for n in known)
     # a second run into the same folder is refused without --overwrite
     again = runner.invoke(cli, ["synth", str(out), "--seed", "3"])
     assert again.exit_code != 0 and "--overwrite" in again.output
@@ -220,6 +250,6 @@ def test_small_preset_meets_the_issue_sizes(tmp_path):
     elapsed = time.perf_counter() - t0
     d = summary["district"]
     assert d["active_voxels"] >= 200_000
-    assert d["orebody_voxels"] >= 500
+    assert d["orebody_voxels"] >= 500 and d["undiscovered_voxels"] >= 300
     assert all(info["voxels"] > 0 for info in d["deposits"].values())
-    assert elapsed < 240  # < 2 min on an idle 2-core machine; slack for a busy one
+    assert elapsed < 120  # about 30 s on an idle 2-core machine; slack for a busy one

@@ -192,13 +192,21 @@ def test_demo_tiny_end_to_end(tmp_path):
     for name in ("DL4", "RF"):
         assert saved["models"][name]["n_params"] > 0
         assert set(saved["models"][name]["metrics"]) == {"random", "spatial", "deposit"}
-        assert 0.0 <= saved["heldout_deposit"][name] <= 1.0
+        b = saved["benchmark"]["models"][name]
+        assert 0.0 <= b["undiscovered_capture"]["top5"] <= b["undiscovered_capture"]["top10"] <= 1.0
+        assert 0.0 <= b["truth_auc"] <= 1.0 and b["n_train"] > 0
+    bench = saved["benchmark"]
+    assert bench["undiscovered"] and not set(bench["undiscovered"]) & set(bench["known"])
+    assert set(bench["undiscovered"]).isdisjoint(saved["deposits"].values())  # never a training label
+    base = bench["baselines"]["best_single_channel"]
+    assert base["channel"] in ("granodiorite", "dykes", "faults_ne", "faults_nw", "density", "susceptibility",
+                               "resistivity") and base["sign"] in "+-" and 0.5 <= base["training_auc"] <= 1.0
     assert 0.0 <= saved["truth"]["auc"] <= 1.0
     assert saved["pa"]["threshold"] is not None and saved["targets"]["count"] >= 0
     summary = (out / "summary.md").read_text()
     assert "spatial AUC" in summary and "random (leaky) AUC" in summary
     assert "baseline: best_channel" in summary and "Buffer sweep" in summary
-    assert saved["heldout_deposit"]["details"]["RF"]["buffer_m"] == pytest.approx(saved["evaluation"]["buffer_m"])
+    assert "## Undiscovered deposits" in summary and "best single channel" in summary
     for f in ("pa_DL4.png", "training_DL4.png", "targets_DL4.gpkg", "prospectivity_DL4.vti"):
         assert (out / f).exists()
     assert rep["summary"].endswith("summary.md")
