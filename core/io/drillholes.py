@@ -52,6 +52,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 
 OVERLAP_POLICIES = ("error", "keep")
 DIP_CONVENTIONS = ("negative_down", "positive_down")
+_OVERLAPS_WARNED: set = set()
 
 
 # -- CSV reading ------------------------------------------------------------------------
@@ -507,9 +508,13 @@ def _read_intervals(name, path, columns, collars, overlaps) -> IntervalTable:
                   "read it with overlaps='keep'")
     if ov.size:
         # the user chose to keep them; the count is in DrillholeSet.describe() and the reports
-        import logging
-        logging.getLogger(__name__).warning("%s: %d overlapping interval pairs kept (overlaps='keep')",
-                                            path, ov.size)
+        # a project reads its drillholes more than once (evidence, orebodies): say it once per file
+        key = (str(Path(path).resolve()), int(ov.size))
+        if key not in _OVERLAPS_WARNED:
+            _OVERLAPS_WARNED.add(key)
+            import logging
+            logging.getLogger(__name__).warning("%s: %d overlapping interval pairs kept (overlaps='keep')",
+                                                path, ov.size)
     return IntervalTable(name, Path(path), ids, d_from, d_to, other, file_rows, int(ov.size))
 
 

@@ -191,10 +191,16 @@ def make_samples(orebody, active, grid, window: int = 3, min_distance_m: float =
     del dist
     candidates = np.flatnonzero(eligible)
     if candidates.size < n_neg:
+        from scipy.ndimage import distance_transform_edt
+        # the largest distance that still leaves enough candidates, to say what would work
+        full = distance_transform_edt(~ore, sampling=grid.cell_size)[active & ~ore]
+        feasible = float(np.sort(full)[::-1][n_neg - 1]) if full.size >= n_neg else None
+        hint = (f"min_distance_m = {np.floor(feasible):g} would leave enough; " if feasible is not None and
+                feasible >= 1 else "")
         raise VoxprospectError(
             f"only {candidates.size} active voxels lie at least {min_distance_m:g} m from the orebodies, "
             f"but {n_neg} negatives are needed ({n_pos} positives x {negatives_per_positive:g}); "
-            "lower min_distance_m or negatives_per_positive, or enlarge the study volume")
+            f"{hint}lower min_distance_m or negatives_per_positive, or enlarge the study volume")
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(candidates, size=n_neg, replace=False))
     negatives = np.column_stack(np.unravel_index(chosen, grid.shape))

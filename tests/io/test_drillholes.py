@@ -349,3 +349,17 @@ def test_project_drillholes_input_errors_name_the_key(tmp_path, cc_dir):
     (tmp_path / "project.toml").write_text(bad)
     with pytest.raises(ProjectFileError, match=r"inputs\.holes\.assay: file not found"):
         load_project(tmp_path / "project.toml")
+
+
+def test_kept_overlaps_are_warned_once_per_file(tmp_path, caplog):
+    """Issue 12: a project reads its holes twice (evidence, orebodies); the overlap warning comes once."""
+    import logging
+    collar = _write(tmp_path / "c.csv", ["hole_id", "x", "y", "z"], [["H1", 0, 0, 0]])
+    lith = _write(tmp_path / "l.csv", ["hole_id", "from", "to", "rock code"],
+                  [["H1", 0, 10, "a"], ["H1", 5, 20, "b"], ["H1", 20, 30, "a"]])
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            holes = read_drillholes(collar, None, {"lithology": lith}, overlaps="keep")
+    warned = [r for r in caplog.records if "overlapping interval pairs kept" in r.getMessage()]
+    assert len(warned) == 1 and "1 overlapping" in warned[0].getMessage()
+    assert holes.tables["lithology"].n_overlaps == 1

@@ -92,3 +92,14 @@ def test_samples_windows_fill_nan_and_match_manual_cut(orebody, active):
     np.testing.assert_array_equal(win, manual)
     i, j, k = s.centres[0]
     np.testing.assert_array_equal(win[0, :, 2, 2, 2], filled[:, i, j, k])
+
+
+def test_infeasible_distance_names_a_value_that_works(orebody, active):
+    """Issue 12: the refusal says which min_distance_m would leave enough negatives, and it does."""
+    import re
+    with pytest.raises(VoxprospectError, match=r"min_distance_m = \d+") as err:
+        make_samples(orebody, active, GRID, min_distance_m=2500.0, negatives_per_positive=20)
+    suggested = float(re.search(r"min_distance_m = (\d+)", str(err.value)).group(1))
+    assert suggested < 2500.0
+    s = make_samples(orebody, active, GRID, min_distance_m=suggested, negatives_per_positive=20)
+    assert s.n_negative == 20 * s.n_positive
