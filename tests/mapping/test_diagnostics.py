@@ -1,8 +1,8 @@
-"""Drilling-bias diagnostics (voxprospect.diagnostics)."""
+"""Drilling-bias diagnostics (voxprospect.mapping.diagnostics)."""
 
 import numpy as np
 
-from voxprospect.diagnostics import hole_distance_bias, ore_vs_waste_auc, target_hole_distances
+from voxprospect.mapping.diagnostics import hole_distance_bias, ore_vs_waste_auc, target_hole_distances
 
 
 def test_prospectivity_that_follows_hole_distance_is_flagged():
