@@ -303,7 +303,7 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
     import fiona
     from fiona.crs import CRS
     from rasterio.features import shapes
-    from rasterio.transform import from_origin
+    from affine import Affine
     from shapely.geometry import MultiPolygon, mapping, shape
 
     if grid is None:
@@ -328,7 +328,9 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
                        "properties": dict([("target_id", "int")] + _TARGET_SCHEMA)}
 
     xmin, _, _, ymax, _, _ = grid.bounds
-    transform = from_origin(xmin, ymax, grid.cell_size[0], grid.cell_size[1])
+    # north-up, built directly: rasterio's from_origin multiplies Affines with `*`, which
+    # affine >= 2.4 reports as a PendingDeprecationWarning (QGIS logs it on every run)
+    transform = Affine(grid.cell_size[0], 0.0, xmin, 0.0, -grid.cell_size[1], ymax)
     cell_area = grid.cell_size[0] * grid.cell_size[1]
     labels = targets.labels
     levels = np.flatnonzero(labels.reshape(-1, grid.shape[2]).any(axis=0)) if targets.count else []

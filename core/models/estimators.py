@@ -380,7 +380,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
         import matplotlib
         matplotlib.use("Agg", force=False)
-        from matplotlib.figure import Figure
+        from ..plotting import figure_class
+        Figure = figure_class()
 
         from ..report import atomic_path
 
