@@ -264,7 +264,7 @@ SLICES_FILTER = "GeoTIFF depth slices (*.tif *.tiff)"
 VOLUME_FILTER = "Volumes (*.vti *.vtk *.vtr *.vts *.tif *.tiff *.vo *.msh);;All files (*)"
 PROJECT_EXTENSION = "toml"
 
-TARGET_LAYERS = ("target_outlines", "target_centroids")
+TARGET_LAYERS = ("target_outlines", "target_centroids", "target_drill_points")
 
 
 def style_raster_output(context: QgsProcessingContext, path: str, name: str | None = None) -> None:
@@ -283,19 +283,37 @@ def load_slices(context: QgsProcessingContext, path: str, name: str, output_name
                        QgsProcessingUtils.LayerHint.Raster)
 
 
-def load_targets(context: QgsProcessingContext, gpkg: str, prefix: str = "") -> dict:
-    """Load a targets GeoPackage's outline and centroid layers, styled, on completion.
+def threshold_label(threshold) -> str:
+    """The threshold as layer names show it: 3 significant figures ("p ≥ 0.623")."""
+    if threshold is None:
+        return ""
+    return f" (p ≥ {float(threshold):.3g})"
+
+
+def load_targets(context: QgsProcessingContext, gpkg: str, prefix: str = "", threshold=None) -> dict:
+    """Load a targets GeoPackage's outline, centroid and drill-point layers, styled, on completion.
+
+    Layer names carry the threshold, rounded: "target outlines (p ≥ 0.623)".
 
     Returns
     -------
     dict
-        ``{"OUTLINES": uri, "CENTROIDS": uri}`` for the algorithm's outputs.
+        ``{"OUTLINES": uri, "CENTROIDS": uri, "DRILL_POINTS": uri}`` for the algorithm's
+        outputs (no ``DRILL_POINTS`` when the GeoPackage has none).
     """
+    import fiona
     from qgis.core import QgsProcessingUtils
+    try:
+        present = set(fiona.listlayers(gpkg))
+    except Exception:  # noqa: BLE001 - let QGIS report an unreadable file when it loads it
+        present = set(TARGET_LAYERS)
     uris = {}
-    for key, layer in zip(("OUTLINES", "CENTROIDS"), TARGET_LAYERS):
+    suffix = threshold_label(threshold)
+    for key, layer in zip(("OUTLINES", "CENTROIDS", "DRILL_POINTS"), TARGET_LAYERS):
+        if layer not in present:
+            continue
         uri = f"{gpkg}|layername={layer}"
-        load_on_completion(context, uri, prefix + layer.replace("_", " "), key, StyleTargets.create(),
+        load_on_completion(context, uri, prefix + layer.replace("_", " ") + suffix, key, StyleTargets.create(),
                            QgsProcessingUtils.LayerHint.Vector)
         uris[key] = uri
     return uris

@@ -33,6 +33,8 @@ class FindTargets(VoxprospectAlgorithm):
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Output folder")))
         self.addOutput(QgsProcessingOutputVectorLayer("OUTLINES", tr("Target outlines")))
         self.addOutput(QgsProcessingOutputVectorLayer("CENTROIDS", tr("Target centroids")))
+        self.addOutput(QgsProcessingOutputVectorLayer("DRILL_POINTS", tr("Drill points (most prospective voxel "
+                                                                         "of each target)")))
         self.addOutput(QgsProcessingOutputNumber("THRESHOLD_USED", tr("Threshold used")))
         self.addOutput(QgsProcessingOutputNumber("TARGET_COUNT", tr("Number of targets")))
 
@@ -54,5 +56,5 @@ class FindTargets(VoxprospectAlgorithm):
                                                                 results["TARGET_COUNT"]))
         gpkg = find_output(summary, outdir, (".gpkg",))
         if gpkg:
-            results.update(load_targets(context, gpkg))
+            results.update(load_targets(context, gpkg, threshold=results["THRESHOLD_USED"]))
         return results
