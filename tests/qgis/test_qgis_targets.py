@@ -150,3 +150,36 @@ def test_geopackage_carries_its_default_styles(provider, prospectivity_vti, tmp_
     assert outlines.labelsEnabled() and outlines.labeling().settings().fieldName == "target_id"
     drill = QgsVectorLayer(f"{gpkg}|layername=target_drill_points", "by hand", "ogr")
     assert drill.renderer().symbol().symbolLayer(0).layerType() == "SimpleMarker"
+
+
+def test_targets_run_gives_a_results_page(provider, prospectivity_vti, tmp_path):
+    """P-A plot, threshold and target table in the page the results viewer opens."""
+    import csv
+    import json
+
+    import processing
+    from qgis.core import QgsApplication, QgsProcessingOutputHtml
+
+    alg = QgsApplication.processingRegistry().algorithmById("voxprospect:targets")
+    assert isinstance(alg.outputDefinition("RESULTS"), QgsProcessingOutputHtml)
+    out = tmp_path / "run"
+    res = processing.run("voxprospect:targets", {"PROSPECTIVITY": str(prospectivity_vti),
+                                                 "OREBODIES": str(prospectivity_vti), "OUTPUT": str(out)})
+    from pathlib import Path
+    page = Path(res["RESULTS"]).read_text(encoding="utf-8")
+    report = json.loads((out / "report.json").read_text())
+    assert "data:image/png;base64," in page  # the P-A plot, embedded
+    assert f"<b>Threshold</b>: {report['threshold']:.3g}" in page
+    with open(out / report["targets"]["files"][1], newline="") as f:
+        rows = list(csv.reader(f))
+    assert f"<h2>Targets ({len(rows) - 1})</h2>" in page and len(rows) - 1 == res["TARGET_COUNT"]
+    assert page.count("<tr>") >= len(rows)  # header + one row per target
+
+
+def test_scores_sit_beside_their_baselines():
+    from voxprospect_plugin.results_html import scores_section
+    report = {"models": {"rcnn_lam": {"metrics": {"cv": {"auc": 0.91}}},
+                         "random_forest": {"metrics": {"cv": {"auc": 0.87}}}}}
+    page = scores_section(report)
+    assert "<th>rcnn_lam</th><th>random_forest</th>" in page
+    assert "<td>cv · auc</td><td>0.91</td><td>0.87</td>" in page
