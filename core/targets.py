@@ -312,7 +312,6 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
     from fiona.crs import CRS
     from rasterio.features import shapes
     from affine import Affine
-    from shapely.geometry import MultiPolygon, mapping, shape
 
     from .drill import drill_points
     from .gpkg_styles import outline_qml, point_qml, write_layer_styles
@@ -352,7 +351,7 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
         raster = np.ascontiguousarray(labels[:, :, k].T[::-1, :], dtype=np.int32)
         pieces: dict[int, list] = {}
         for geom, value in shapes(raster, mask=raster > 0, transform=transform, connectivity=4):
-            pieces.setdefault(int(value), []).append(shape(geom))
+            pieces.setdefault(int(value), []).append(geom["coordinates"])
         for tid in sorted(pieces):
             in_level = labels[:, :, k] == tid
             n_level = int(in_level.sum())
@@ -364,7 +363,10 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
                 props["mean_prospectivity_level"] = float(np.nanmean(lv))
                 props["max_prospectivity_level"] = float(np.nanmax(lv))
             props.update({name: by_id[tid][name] for name, _ in _TARGET_SCHEMA})
-            features.append({"geometry": mapping(MultiPolygon(pieces[tid])), "properties": props})
+            # GeoJSON straight from rasterio's polygons: no shapely round trip (inside QGIS,
+            # a pip shapely's GEOS can clash with the GEOS QGIS loaded)
+            features.append({"geometry": {"type": "MultiPolygon", "coordinates": pieces[tid]},
+                             "properties": props})
     # by target, then from the top down: a target's levels read together in the table
     features.sort(key=lambda f: (f["properties"]["target_id"], -f["properties"]["level"]))
 
