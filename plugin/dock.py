@@ -53,17 +53,30 @@ class DepthSlicesDock(QgsDockWidget):
         self.show_button = QPushButton("Show slices", body)
         self.show_button.clicked.connect(self.show_volume)
         form.addRow("", self.show_button)
+        # depth-slice layers already in the project (exported from the toolbox, a saved project)
+        self.existing_combo = QComboBox(body)
+        self.existing_combo.setToolTip("Depth-slice layers already in the project")
+        self.adopt_button = QPushButton("Use", body)
+        self.adopt_button.setToolTip("Scroll this layer's levels with the slider")
+        self.adopt_button.clicked.connect(self.adopt_selected)
+        adopt_row = QHBoxLayout()
+        adopt_row.addWidget(self.existing_combo, 1)
+        adopt_row.addWidget(self.adopt_button)
+        form.addRow("In project", adopt_row)
+        self.project.layersAdded.connect(lambda *_: self.refresh_existing())
+        self.project.layersRemoved.connect(lambda *_: self.refresh_existing())
 
         self.slider = QSlider(Qt.Vertical, body)
         self.slider.setTickPosition(QSlider.TicksRight)
         self.slider.valueChanged.connect(self.on_slider)
         self.elevation_box = QDoubleSpinBox(body)
-        self.elevation_box.setSuffix(" m")
+        self.elevation_box.setSuffix(" m a.s.l.")
+        self.elevation_box.setToolTip("Elevation of the level's cell centres, metres above sea level")
         self.elevation_box.setKeyboardTracking(False)
         self.elevation_box.valueChanged.connect(self.on_elevation)
         self.level_label = QLabel("", body)
         levels = QVBoxLayout()
-        levels.addWidget(QLabel("Elevation (top)", body))
+        levels.addWidget(QLabel("Elevation, m a.s.l. (top)", body))
         row = QHBoxLayout()
         row.addWidget(self.slider)
         side = QVBoxLayout()
@@ -87,6 +100,33 @@ class DepthSlicesDock(QgsDockWidget):
         outer.addWidget(self.status)
         self.setWidget(body)
         self._enable_levels(False)
+        self.refresh_existing()
+
+    # -- layers already in the project ------------------------------------------------
+    def refresh_existing(self):
+        """List the project's depth-slice layers (adoptable without a new export)."""
+        try:
+            layers = sl.slice_layers(self.project)
+        except RuntimeError:  # the project is being torn down
+            return
+        current = self.existing_combo.currentData()
+        self.existing_combo.clear()
+        for layer in layers:
+            self.existing_combo.addItem(layer.name(), layer.id())
+        if current is not None and self.existing_combo.findData(current) >= 0:
+            self.existing_combo.setCurrentIndex(self.existing_combo.findData(current))
+        self.adopt_button.setEnabled(bool(layers))
+
+    def adopt_selected(self):
+        """Drive the chosen project layer with the slider (no export, no new layer)."""
+        layer = self.project.mapLayer(self.existing_combo.currentData() or "")
+        if layer is None:
+            return
+        if self.slices is not None and self.slices.layer is layer:
+            return
+        slices = sl.DepthSlices(layer)
+        slices.set_level(slices.best_level())
+        self.attach(slices)
 
     # -- choosing the volume ----------------------------------------------------------
     def on_file_changed(self, path: str):
@@ -112,6 +152,7 @@ class DepthSlicesDock(QgsDockWidget):
         layer = self.layer_combo.currentText() or None
         if Path(path).suffix.lower() in (".tif", ".tiff"):
             self.attach(sl.open_depth_slices(path, layer=None, project=self.project))
+            self.status.setText(self._level_text())
             return
         alg = QgsApplication.processingRegistry().createAlgorithmById("voxprospect:slices")
         if alg is None:
@@ -136,6 +177,7 @@ class DepthSlicesDock(QgsDockWidget):
             self.status.setText("Export failed: " + (feedback.textLog().strip().splitlines() or ["see the log"])[-1])
             return
         self.attach(sl.open_depth_slices(results["OUTPUT"], layer=layer, project=self.project))
+        self.status.setText(f"Depth slices written to {results['OUTPUT']}.\n" + self._level_text())
 
     def attach(self, slices: sl.DepthSlices):
         """Drive ``slices`` with the slider and spin box (used after loading)."""
@@ -162,6 +204,7 @@ class DepthSlicesDock(QgsDockWidget):
             self.iface.setActiveLayer(slices.layer)
         # several volumes may have been shown: only the current one's removal detaches
         slices.layer.willBeDeleted.connect(lambda s=slices: self._layer_removed(s))
+        self.status.setText(self._level_text())
 
     def _layer_removed(self, slices):
         if self.slices is slices:
@@ -197,7 +240,25 @@ class DepthSlicesDock(QgsDockWidget):
 
     def _show_level(self):
         s = self.slices
-        self.level_label.setText(f"level {s.level + 1} of {s.n_levels}\nband {s.band}")
+        depth = s.depth()
+        below = f"\n{depth:g} m below surface" if depth is not None else ""
+        self.level_label.setText(f"level {s.level + 1} of {s.n_levels}{below}\nband {s.band}")
+        self.status.setText(self._level_text())
+        sl.follow_level(sl.outline_layers(self.project), s.level)  # targets of this level only
+
+    def _level_text(self) -> str:
+        s = self.slices
+        if s is None:
+            return ""
+        z, depth = s.elevation(), s.depth()
+        if z is None:
+            return f"{s.title}: band {s.band} of {s.n_levels}"
+        text = f"{s.title} at z={z:g} m a.s.l."
+        if depth is not None:
+            text += f", {depth:g} m below surface"
+        if s.level not in s.non_empty_levels:
+            text += " (no data at this level: above the topography)"
+        return text
 
     def _enable_levels(self, on: bool):
         for w in (self.slider, self.elevation_box):

@@ -32,6 +32,7 @@ class VoxprospectPlugin:
     # metadata.txt says hasProcessingProvider=yes.
     def initProcessing(self):
         if self.provider is None:
+            deps.activate_packages_dir()  # packages the installer put in the profile
             self.missing = deps.missing_packages()
             self.provider = VoxprospectProvider(self.missing)
             QgsApplication.processingRegistry().addProvider(self.provider)
@@ -41,13 +42,20 @@ class VoxprospectPlugin:
         if self.missing:
             deps.announce_missing(self.iface, self.missing)
         self._add_action(self.tr("Depth slices"), self.toggle_dock, checkable=True, toolbar=True)
+        core, torch_only = deps.gate(self.missing)
         for alg_id, text in (("voxprospect:synth", "Build synthetic demo district…"),
                              ("voxprospect:runproject", "Run whole pipeline…"),
                              ("voxprospect:targets", "P-A threshold and targets…"),
                              ("voxprospect:exporttargets", "Export targets…"),
                              ("voxprospect:slices", "Export depth slices…")):
-            self._add_action(self.tr(text), lambda checked=False, a=alg_id: self.open_algorithm(a),
-                             enabled=not self.missing)
+            needs = core + (torch_only if alg_id.split(":")[1] in deps.TORCH_ALGORITHMS else [])
+            action = self._add_action(self.tr(text), lambda checked=False, a=alg_id: self.open_algorithm(a),
+                                      enabled=not needs)
+            if needs:
+                action.setToolTip(self.tr("Needs the missing Python packages {}: use "
+                                          "voxprospect > Install missing Python packages…").format(", ".join(needs)))
+        self._add_action(self.tr("Install missing Python packages…"),
+                         lambda checked=False: self.open_algorithm("voxprospect:installpackages", force=True))
 
     def unload(self):
         for action in self.actions:
@@ -82,9 +90,11 @@ class VoxprospectPlugin:
         self.actions.append(action)
         return action
 
-    def open_algorithm(self, algorithm_id, parameters=None):
-        """Open a voxprospect algorithm's dialog (nothing if the library is missing)."""
-        if self.missing:
+    def open_algorithm(self, algorithm_id, parameters=None, force=False):
+        """Open a voxprospect algorithm's dialog (the install message if it is not available)."""
+        from qgis.core import QgsApplication
+        available = QgsApplication.processingRegistry().algorithmById(algorithm_id) is not None
+        if not force and not available:
             deps.reset_announcement()
             deps.announce_missing(self.iface, self.missing)
             return

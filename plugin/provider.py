@@ -15,9 +15,10 @@ ICON = os.path.join(os.path.dirname(__file__), "icons", "icon.svg")
 class VoxprospectProvider(QgsProcessingProvider):
     """Provider id ``voxprospect``; algorithms are ``voxprospect:<name>``.
 
-    When the library or torch is missing from QGIS's Python the provider stays
-    registered (so the plugin loads and the toolbox explains itself by its long
-    name) but offers no algorithm: each would only fail with an import error.
+    When the library or torch is missing from QGIS's Python the provider stays in
+    the toolbox, named "missing Python packages", with the installer algorithm
+    (``voxprospect:installpackages``); without torch alone every step but training
+    and prediction still runs.
     """
 
     def __init__(self, missing=None):
@@ -50,8 +51,15 @@ class VoxprospectProvider(QgsProcessingProvider):
         return list(self._missing)
 
     def loadAlgorithms(self):
-        if self._missing:
+        # the installer is always there: a provider with no algorithm vanishes from the toolbox
+        from .algorithms.install import InstallPackages
+        self.addAlgorithm(InstallPackages())
+        core, torch_only = deps.gate(self._missing)
+        if core:
             return
         from .algorithms import algorithm_classes
         for cls in algorithm_classes():
-            self.addAlgorithm(cls())
+            alg = cls()
+            if torch_only and alg.name() in deps.TORCH_ALGORITHMS:
+                continue  # only training and prediction need torch
+            self.addAlgorithm(alg)

@@ -12,10 +12,11 @@ This module holds the logic, free of widgets, so it runs (and is tested) headles
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
-from qgis.core import (QgsColorRampShader, QgsRasterBandStats, QgsRasterLayer, QgsRasterShader,
+from qgis.core import (QgsColorRampShader, QgsMapLayerLegend, QgsRasterBandStats, QgsRasterLayer, QgsRasterShader,
                        QgsSingleBandPseudoColorRenderer, QgsStyle)
 
 _Z_RE = re.compile(r"z=\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*m")
@@ -61,21 +62,45 @@ def band_elevations(layer: QgsRasterLayer) -> list[float | None]:
     return out
 
 
-def value_range(layer: QgsRasterLayer, sample_size: int = 250_000) -> tuple[float, float]:
-    """Minimum and maximum over all bands, so one colour means one value at every depth."""
+def band_maxima(layer: QgsRasterLayer, sample_size: int = 250_000) -> list[tuple[float, float] | None]:
+    """(minimum, maximum) of each band, band 1 first; None for an all-nodata band (air)."""
     provider = layer.dataProvider()
-    lo, hi = float("inf"), float("-inf")
+    out = []
     for b in range(1, layer.bandCount() + 1):
         stats = provider.bandStatistics(b, QgsRasterBandStats.Min | QgsRasterBandStats.Max,
                                         layer.extent(), sample_size)
-        if stats.elementCount == 0 and stats.minimumValue == stats.maximumValue == 0:
-            continue  # an all-nodata level (air above topography)
-        lo, hi = min(lo, stats.minimumValue), max(hi, stats.maximumValue)
-    if lo == float("inf"):
+        lo, hi = float(stats.minimumValue), float(stats.maximumValue)
+        # an all-nodata band comes back as min=+DBL_MAX, max=-DBL_MAX (elementCount stays 0
+        # for Min|Max statistics, so it cannot tell); older providers gave 0, 0
+        empty = not (math.isfinite(lo) and math.isfinite(hi)) or hi < lo or abs(lo) > 1e300 \
+            or (stats.elementCount == 0 and lo == hi == 0)
+        out.append(None if empty else (lo, hi))
+    return out
+
+
+def value_range(layer: QgsRasterLayer, sample_size: int = 250_000) -> tuple[float, float]:
+    """Minimum and maximum over all bands, so one colour means one value at every depth."""
+    known = [m for m in band_maxima(layer, sample_size) if m is not None]
+    if not known:
         return 0.0, 1.0
+    lo, hi = min(m[0] for m in known), max(m[1] for m in known)
     if hi <= lo:
         hi = lo + 1.0
     return lo, hi
+
+
+def tidy_number(value: float, digits: int = 3) -> str:
+    """A legend label: 4.6e-15 -> "0", 0.98349 -> "0.983"."""
+    text = f"{round(float(value), digits):.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def legend_title(base_name: str, vmin: float, vmax: float) -> str:
+    """What the ramp stands for: "Prospectivity (0–1)" for a prospectivity layer."""
+    name = (base_name or "value").replace("_", " ")
+    if "prospectivity" in name.lower() and vmin >= -1e-6 and vmax <= 1 + 1e-6:
+        return "Prospectivity (0–1)"
+    return name[:1].upper() + name[1:]
 
 
 def style_depth_slices(layer: QgsRasterLayer, band: int = 1, ramp_name: str = DEFAULT_RAMP,
@@ -105,8 +130,10 @@ def style_depth_slices(layer: QgsRasterLayer, band: int = 1, ramp_name: str = DE
     try:  # a tidy continuous legend bar: "0.11" rather than "0.109561"
         from qgis.core import QgsColorRampLegendNodeSettings
         legend = QgsColorRampLegendNodeSettings()
-        legend.setMinimumLabel(f"{vmin:.3g}")
-        legend.setMaximumLabel(f"{vmax:.3g}")
+        legend.setMinimumLabel(tidy_number(vmin))
+        # the ramp names its quantity: "1 · Prospectivity (0–1)"
+        title = legend_title(re.sub(r"\s*z=.*$", "", layer.name()), vmin, vmax)
+        legend.setMaximumLabel(f"{tidy_number(vmax)} · {title}")
         ramp_shader.setLegendSettings(legend)
     except ImportError:  # QGIS < 3.18 has no legend settings; the default labels are fine
         pass
@@ -145,10 +172,17 @@ class DepthSlices:
         self.layer = layer
         self.base_name = base_name or re.sub(r"\s*z=.*$", "", layer.name()) or "slices"
         self.elevations_by_band = band_elevations(layer)
+        self.ranges_by_band = band_maxima(layer)
         if style and not isinstance(layer.renderer(), QgsSingleBandPseudoColorRenderer):
             # GDAL's default for a many-band GeoTIFF is an RGB composite of bands 1-3
             style_depth_slices(layer, band=1)
+        r = layer.renderer()
+        known = [m for m in self.ranges_by_band if m is not None]
+        vmin = r.classificationMin() if hasattr(r, "classificationMin") else min((m[0] for m in known), default=0)
+        vmax = r.classificationMax() if hasattr(r, "classificationMax") else max((m[1] for m in known), default=1)
+        self.title = legend_title(self.base_name, vmin, vmax)
         self._rename()
+        self.refresh_legend()
 
     # -- levels -------------------------------------------------------------------
     @property
@@ -175,6 +209,36 @@ class DepthSlices:
         """Elevations by level, deepest first."""
         return self.elevations_by_band[::-1]
 
+    @property
+    def non_empty_levels(self) -> list[int]:
+        """Levels holding at least one valid value (air levels above topography excluded)."""
+        return [self.n_levels - b for b, m in enumerate(self.ranges_by_band, start=1) if m is not None]
+
+    def best_level(self) -> int:
+        """The most prospective non-empty level (the highest maximum; ties: the upper one)."""
+        ranked = [(m[1], self.n_levels - b) for b, m in enumerate(self.ranges_by_band, start=1) if m is not None]
+        return max(ranked)[1] if ranked else self.n_levels - 1
+
+    @property
+    def cell_height(self) -> float | None:
+        known = [z for z in self.elevations if z is not None]
+        return abs(known[-1] - known[0]) / (len(known) - 1) if len(known) > 1 else None
+
+    @property
+    def surface_elevation(self) -> float | None:
+        """Top of the highest level holding data: the model's surface (topography's top)."""
+        levels = self.non_empty_levels
+        if not levels:
+            return None
+        z = self.elevation(max(levels))
+        dz = self.cell_height
+        return None if z is None else z + (dz or 0.0) / 2
+
+    def depth(self, level: int | None = None) -> float | None:
+        """Depth (m) of ``level``'s centre below :attr:`surface_elevation`."""
+        z, top = self.elevation(level), self.surface_elevation
+        return None if z is None or top is None else top - z
+
     def nearest_level(self, elevation: float) -> int:
         """The level whose elevation is closest to ``elevation``."""
         known = [(abs(z - elevation), k) for k, z in enumerate(self.elevations) if z is not None]
@@ -199,9 +263,28 @@ class DepthSlices:
         elif renderer.band() != band:
             renderer.setBand(band)
             self.layer.triggerRepaint()
-            self.layer.emitStyleChanged()  # legend and layer tree follow
+            self.layer.emitStyleChanged()
         self._rename()
+        self.refresh_legend()
         return band
+
+    def refresh_legend(self):
+        """Rebuild the layer's legend for the band shown.
+
+        QGIS builds a raster legend once, titled with the band ("Band 01: z=475 m");
+        switching the renderer's band leaves it on the first level. A fresh default
+        legend, set on the layer, makes the layer tree rebuild its nodes.
+        """
+        self.layer.setLegend(QgsMapLayerLegend.defaultRasterLegend(self.layer))
+
+    def legend_texts(self, model=None) -> list[str]:
+        """The legend lines of this layer as the layer tree shows them."""
+        from qgis.core import QgsLayerTreeLayer
+        from qgis.PyQt.QtCore import Qt
+        node = QgsLayerTreeLayer(self.layer) if model is None else model.rootGroup().findLayer(self.layer.id())
+        nodes = self.layer.legend().createLayerTreeModelLegendNodes(node) if model is None else \
+            model.layerLegendNodes(node)
+        return [str(n.data(Qt.DisplayRole)) for n in nodes if n.data(Qt.DisplayRole)]
 
     def set_elevation(self, elevation: float) -> int:
         """Show the level nearest to ``elevation`` (m); returns that level."""
@@ -292,6 +375,61 @@ def open_depth_slices(path, layer: str | None = None, project=None, out_path=Non
     else:
         tif = str(path)
     name = layer or path.stem
+    project = project or QgsProject.instance()
+    existing = find_layer_by_source(project, tif)
+    if existing is not None:  # shown before (by the dock or the toolbox): reuse it, reloaded
+        existing.dataProvider().reloadData()
+        existing.reload()
+        return DepthSlices(existing, base_name=name, style=False)
     raster = load_depth_slices(tif, name)
-    (project or QgsProject.instance()).addMapLayer(raster)
-    return DepthSlices(raster, base_name=name, style=False)
+    project.addMapLayer(raster)
+    slices = DepthSlices(raster, base_name=name, style=False)
+    slices.set_level(slices.best_level())  # the top levels are often all air
+    return slices
+
+
+def _same_file(a, b) -> bool:
+    import os
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def find_layer_by_source(project, path) -> QgsRasterLayer | None:
+    """The raster layer of ``project`` reading ``path``, if any."""
+    for layer in project.mapLayers().values():
+        if isinstance(layer, QgsRasterLayer) and _same_file(layer.source().split("|")[0], path):
+            return layer
+    return None
+
+
+def slice_layers(project) -> list[QgsRasterLayer]:
+    """Raster layers of ``project`` that are depth slices (bands described ``z=<elev> m``)."""
+    out = []
+    for layer in project.mapLayers().values():
+        if isinstance(layer, QgsRasterLayer) and layer.isValid() and layer.bandCount() > 1:
+            if any(z is not None for z in band_elevations(layer)):
+                out.append(layer)
+    return out
+
+
+def outline_layers(project) -> list:
+    """Target-outline layers of ``project`` (fields ``target_id`` and ``level``)."""
+    from qgis.core import QgsVectorLayer
+    out = []
+    for layer in project.mapLayers().values():
+        if isinstance(layer, QgsVectorLayer) and layer.isValid():
+            names = set(layer.fields().names())
+            if {"target_id", "level"} <= names:
+                out.append(layer)
+    return out
+
+
+def follow_level(layers, level: int) -> None:
+    """Show only ``level``'s outlines in each layer (a subset filter on ``"level"``)."""
+    for layer in layers:
+        wanted = f'"level" = {int(level)}'
+        if layer.subsetString() != wanted:
+            layer.setSubsetString(wanted)
+            layer.triggerRepaint()

@@ -66,7 +66,10 @@ def style_targets_layer(layer: QgsVectorLayer, classes: int = 5) -> bool:
     geometry = layer.geometryType()
     field = prospectivity_field(layer)
     n = layer.featureCount()
-    if field is None or n <= 0:
+    distinct = len(layer.uniqueValues(layer.fields().indexOf(field))) if field is not None and n > 0 else 0
+    if field is None or distinct < 2:
+        # one target (or several equal ones): classes would repeat one value ("0.983 - 0.983")
+        # and draw it in the lowest, darkest class; one bright symbol reads over the ramp
         from qgis.core import QgsSingleSymbolRenderer
         layer.setRenderer(QgsSingleSymbolRenderer(target_symbol(geometry, _class_colour(1, 1))))
         layer.triggerRepaint()
@@ -77,7 +80,7 @@ def style_targets_layer(layer: QgsVectorLayer, classes: int = 5) -> bool:
     method = QgsClassificationEqualInterval()
     method.setLabelPrecision(3)
     renderer.setClassificationMethod(method)
-    renderer.updateClasses(layer, max(1, min(classes, n)))
+    renderer.updateClasses(layer, max(2, min(classes, distinct)))
     count = len(renderer.ranges())
     for i in range(count):
         weight = i / (count - 1) if count > 1 else 1.0

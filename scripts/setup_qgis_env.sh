@@ -3,7 +3,8 @@
 #
 # QGIS's Python bindings are built for the system Python; a venv of the same minor
 # version (3.11 here) can load them. We append the system dist-packages and QGIS's
-# bundled plugins (Processing lives there) through a .pth file whose name sorts last,
+# bundled plugins (Processing lives there) and its Python support folder (the plugin
+# installer, pyplugin_installer, lives there) through a .pth file whose name sorts last,
 # so the venv's own packages (numpy, rasterio...) still win over Debian's copies.
 #
 # Usage (with the venv active, or VENV=path):  bash scripts/setup_qgis_env.sh
@@ -14,6 +15,7 @@ PY="${VENV:+$VENV/bin/python}"
 PY="${PY:-python}"
 QGIS_DIST="${QGIS_DIST:-/usr/lib/python3/dist-packages}"
 QGIS_PLUGINS="${QGIS_PLUGINS:-/usr/share/qgis/python/plugins}"
+QGIS_SUPPORT="${QGIS_SUPPORT:-/usr/share/qgis/python}"
 
 if [ ! -d "$QGIS_DIST/qgis" ]; then
   echo "setup_qgis_env: no QGIS Python in $QGIS_DIST (apt-get install python3-qgis); the tests in tests/qgis will skip" >&2
@@ -29,7 +31,7 @@ if [ "$sys_minor" != "$venv_minor" ]; then
 fi
 
 site="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-printf '%s\n%s\n' "$QGIS_DIST" "$QGIS_PLUGINS" > "$site/zzz_qgis.pth"
+printf '%s\n%s\n%s\n' "$QGIS_DIST" "$QGIS_PLUGINS" "$QGIS_SUPPORT" > "$site/zzz_qgis.pth"
 echo "setup_qgis_env: wrote $site/zzz_qgis.pth"
 
 QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}" "$PY" - <<'PYEOF'
@@ -37,5 +39,6 @@ import numpy
 from qgis.core import Qgis
 import PyQt5.QtCore
 import processing  # noqa: F401  (QGIS's bundled Processing plugin)
+import pyplugin_installer  # noqa: F401  (Install from ZIP's code)
 print(f"setup_qgis_env: QGIS {Qgis.QGIS_VERSION} importable; numpy {numpy.__version__} from {numpy.__file__}")
 PYEOF

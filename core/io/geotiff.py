@@ -42,7 +42,7 @@ def write_geotiff_levels(volume, path, layer: str | None = None, inputs=(), comp
         leave GIS users with an unplaced raster; we refuse instead).
     """
     import rasterio
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     if layer is None:
         if len(volume.names) != 1:
@@ -62,7 +62,9 @@ def write_geotiff_levels(volume, path, layer: str | None = None, inputs=(), comp
         nodata = np.nan
         data = np.where(volume.active, arr, np.nan).astype(np.float32)
     xmin, xmax, ymin, ymax, _, _ = g.bounds
-    transform = from_origin(xmin, ymax, g.cell_size[0], g.cell_size[1])
+    # north-up, built directly: rasterio's from_origin multiplies Affines with `*`, which
+    # affine >= 2.4 reports as a PendingDeprecationWarning (QGIS logs it on every run)
+    transform = Affine(g.cell_size[0], 0.0, xmin, 0.0, -g.cell_size[1], ymax)
     nx, ny, nz = g.shape
     profile = dict(driver="GTiff", width=nx, height=ny, count=nz, dtype=dtype, crs=g.crs,
                    transform=transform, nodata=nodata, compress=compress, tiled=nx >= 256 and ny >= 256)

@@ -615,8 +615,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
         import matplotlib
         matplotlib.use("Agg", force=False)
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
+        from voxprospect.plotting import figure_class
+        Figure = figure_class()
 
         from voxprospect.io.safe_write import safe_output, verify_png
 
@@ -634,6 +634,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         best = getattr(self, "best_epoch_", None)
         for ax in (ax_loss, ax_acc):
             # epochs are whole numbers: no 2.5 on the axis
+            from matplotlib.ticker import MaxNLocator
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if best and len(epochs) > 1 and best != epochs[-1]:
                 ax.axvline(best, color="0.4", linestyle="--", linewidth=1, label=f"kept: epoch {best}")

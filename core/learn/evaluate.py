@@ -339,9 +339,8 @@ def plot_prediction_area(result: PAResult, path, title: str | None = None, input
     -------
     Path
     """
+    fig = prediction_area_figure(result, title)  # imports matplotlib.figure quietly first
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    fig = prediction_area_figure(result, title)
     FigureCanvasAgg(fig)
     with safe_output(path, inputs, verify=verify_png) as tmp:
         fig.savefig(tmp, format="png", dpi=150)
@@ -350,7 +349,8 @@ def plot_prediction_area(result: PAResult, path, title: str | None = None, input
 
 def prediction_area_figure(result: PAResult, title: str | None = None):
     """The P-A plot as a matplotlib ``Figure`` (no pyplot state), for embedding."""
-    from matplotlib.figure import Figure
+    from voxprospect.plotting import figure_class
+    Figure = figure_class()
 
     fig = Figure(figsize=(6.4, 4.6))
     ax = fig.add_subplot(111)

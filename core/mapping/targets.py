@@ -314,7 +314,15 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
         ``mean_prospectivity_level`` and ``max_prospectivity_level``, then the
         target's attributes.
     ``target_centroids``
-        3D Point (PointZ) at each target's centroid with all its attributes.
+        3D Point (PointZ) at each target's centroid with all its attributes (a
+        ring-shaped target's centroid lies in its hole).
+    ``target_drill_points``
+        With ``prospectivity``: 3D Point at each target's most prospective voxel
+        (:func:`voxprospect.mapping.drill.drill_points`), always inside the target.
+    ``layer_styles``
+        QGIS's default style of each layer (:mod:`voxprospect.io.gpkg_styles`).
+
+    Outline features are sorted by target, then from the top level down.
 
     Parameters
     ----------
@@ -339,8 +347,10 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
     import fiona
     from fiona.crs import CRS
     from rasterio.features import shapes
-    from rasterio.transform import from_origin
-    from shapely.geometry import MultiPolygon, mapping, shape
+    from affine import Affine
+
+    from voxprospect.mapping.drill import drill_points
+    from voxprospect.io.gpkg_styles import outline_qml, point_qml, write_layer_styles
 
     if grid is None:
         grid = targets.grid
@@ -364,32 +374,42 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
                        "properties": dict([("target_id", "int")] + _TARGET_SCHEMA)}
 
     xmin, _, _, ymax, _, _ = grid.bounds
-    transform = from_origin(xmin, ymax, grid.cell_size[0], grid.cell_size[1])
+    # north-up, built directly: rasterio's from_origin multiplies Affines with `*`, which
+    # affine >= 2.4 reports as a PendingDeprecationWarning (QGIS logs it on every run)
+    transform = Affine(grid.cell_size[0], 0.0, xmin, 0.0, -grid.cell_size[1], ymax)
     cell_area = grid.cell_size[0] * grid.cell_size[1]
     labels = targets.labels
     levels = np.flatnonzero(labels.reshape(-1, grid.shape[2]).any(axis=0)) if targets.count else []
 
+    features = []
+    for k in levels:
+        # rasters run north to south, so flip y
+        raster = np.ascontiguousarray(labels[:, :, k].T[::-1, :], dtype=np.int32)
+        pieces: dict[int, list] = {}
+        for geom, value in shapes(raster, mask=raster > 0, transform=transform, connectivity=4):
+            pieces.setdefault(int(value), []).append(geom["coordinates"])
+        for tid in sorted(pieces):
+            in_level = labels[:, :, k] == tid
+            n_level = int(in_level.sum())
+            props = {"target_id": tid, "elevation_m": float(grid.elevations[k]),
+                     "level": int(k), "n_voxels_level": n_level,
+                     "area_m2": float(n_level * cell_area)}
+            if values is not None:
+                lv = values[:, :, k][in_level]
+                props["mean_prospectivity_level"] = float(np.nanmean(lv))
+                props["max_prospectivity_level"] = float(np.nanmax(lv))
+            props.update({name: by_id[tid][name] for name, _ in _TARGET_SCHEMA})
+            # GeoJSON straight from rasterio's polygons: no shapely round trip (inside QGIS,
+            # a pip shapely's GEOS can clash with the GEOS QGIS loaded)
+            features.append({"geometry": {"type": "MultiPolygon", "coordinates": pieces[tid]},
+                             "properties": props})
+    # by target, then from the top down: a target's levels read together in the table
+    features.sort(key=lambda f: (f["properties"]["target_id"], -f["properties"]["level"]))
+
     with safe_output(path, inputs, verify=verify_sqlite) as tmp:
         with fiona.open(tmp, "w", driver="GPKG", layer="target_outlines", schema=outline_schema,
                         crs=crs) as dst:
-            for k in levels:
-                # rasters run north to south, so flip y
-                raster = np.ascontiguousarray(labels[:, :, k].T[::-1, :], dtype=np.int32)
-                pieces: dict[int, list] = {}
-                for geom, value in shapes(raster, mask=raster > 0, transform=transform, connectivity=4):
-                    pieces.setdefault(int(value), []).append(shape(geom))
-                for tid in sorted(pieces):
-                    in_level = labels[:, :, k] == tid
-                    n_level = int(in_level.sum())
-                    props = {"target_id": tid, "elevation_m": float(grid.elevations[k]),
-                             "level": int(k), "n_voxels_level": n_level,
-                             "area_m2": float(n_level * cell_area)}
-                    if values is not None:
-                        lv = values[:, :, k][in_level]
-                        props["mean_prospectivity_level"] = float(np.nanmean(lv))
-                        props["max_prospectivity_level"] = float(np.nanmax(lv))
-                    props.update({name: by_id[tid][name] for name, _ in _TARGET_SCHEMA})
-                    dst.write({"geometry": mapping(MultiPolygon(pieces[tid])), "properties": props})
+            dst.writerecords(features)
         with fiona.open(tmp, "w", driver="GPKG", layer="target_centroids", schema=centroid_schema,
                         crs=crs) as dst:
             for t in targets.table:
@@ -398,4 +418,21 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
                                         "coordinates": (t["centroid_x"], t["centroid_y"], t["centroid_z"])},
                            "properties": {"target_id": t["target_id"],
                                           **{name: row[name] for name, _ in _TARGET_SCHEMA}}})
+        styles = {"target_outlines": ("voxprospect outlines", outline_qml()),
+                  "target_centroids": ("voxprospect centroids", point_qml("65,182,196,255", 2.6, None))}
+        if values is not None:
+            drill_schema = {"geometry": "3D Point", "properties": {
+                "target_id": "int", "i": "int", "j": "int", "k": "int", "prospectivity": "float",
+                "depth_below_top_m": "float", "max_prospectivity": "float", "deposits": "str"}}
+            with fiona.open(tmp, "w", driver="GPKG", layer="target_drill_points", schema=drill_schema,
+                            crs=crs) as dst:
+                for d in drill_points(targets, values):
+                    row = by_id[d["target_id"]]
+                    dst.write({"geometry": {"type": "Point", "coordinates": (d["x"], d["y"], d["z"])},
+                               "properties": {**{c: d[c] for c in ("target_id", "i", "j", "k", "prospectivity",
+                                                                   "depth_below_top_m")},
+                                              "max_prospectivity": row["max_prospectivity"],
+                                              "deposits": row["deposits"]}})
+            styles["target_drill_points"] = ("voxprospect drill points", point_qml())
+        write_layer_styles(tmp, styles)
     return Path(path)

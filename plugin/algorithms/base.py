@@ -25,7 +25,67 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("voxprospect", text)
 
 
-def progress_from_feedback(feedback):
+def _progress_text_is_logged(feedback) -> bool:
+    """Does ``feedback`` write its progress text to a log by itself?
+
+    The algorithm dialog's feedback (a C++ subclass) signals ``progressTextChanged``
+    to the dialog, which logs it; a plain ``QgsProcessingFeedback`` has no such
+    signal and keeps progress text out of its text log.
+    """
+    signal = getattr(feedback, "progressTextChanged", None)
+    if signal is None:
+        return False
+    try:
+        return feedback.receivers(signal) > 0
+    except Exception:  # an unknown feedback: log it ourselves
+        return False
+
+
+class _OneLog:
+    """Each library message reaches the algorithm's log once.
+
+    The library says a step both ways: ``log.info(message)`` then
+    ``progress(fraction, message)``. The algorithm dialog logs
+    ``setProgressText`` by itself, so writing the message with ``pushInfo`` as
+    well showed it two or three times. Here a logged INFO record is held back
+    until the next event: if ``progress`` brings the same text, the dialog's
+    progress label (which logs it) is the only copy; otherwise it is pushed as
+    info. Warnings go out at once, after whatever is held.
+    """
+
+    def __init__(self, feedback):
+        self.feedback = feedback
+        self.pending = None
+        self.last_progress = None
+        self.label_logs = _progress_text_is_logged(feedback)
+
+    def info(self, text):
+        self.flush()
+        self.pending = text
+
+    def warning(self, text):
+        self.flush()
+        self.feedback.reportError(text, fatalError=False)
+
+    def progress_text(self, text):
+        if self.pending == text:
+            self.pending = None
+        else:
+            self.flush()
+        if text != self.last_progress:
+            # the library repeats a step's message with each chunk: one line per step
+            self.last_progress = text
+            self.feedback.setProgressText(text)
+            if not self.label_logs:  # qgis_process, processing.run: the text log is all there is
+                self.feedback.pushInfo(text)
+
+    def flush(self):
+        if self.pending is not None:
+            text, self.pending = self.pending, None
+            self.feedback.pushInfo(text)
+
+
+def progress_from_feedback(feedback, log=None):
     """A ``progress(fraction, message)`` callable that reports to ``feedback``.
 
     Raises
@@ -35,7 +95,8 @@ def progress_from_feedback(feedback):
     """
     from voxprospect.errors import Cancelled
 
-    last = {"message": None}
+    if log is None and feedback is not None:
+        log = _OneLog(feedback)
 
     def progress(fraction: float, message: str = "") -> None:
         if feedback is None:
@@ -43,30 +104,27 @@ def progress_from_feedback(feedback):
         if feedback.isCanceled():
             raise Cancelled("cancelled by the user")
         feedback.setProgress(max(0.0, min(100.0, 100.0 * float(fraction))))
-        if message and message != last["message"]:
-            # the library repeats a step's message with each chunk; log it once
-            last["message"] = message
-            feedback.setProgressText(message)  # the label above the dialog's progress bar
-            feedback.pushInfo(message)  # and the log, which batch runs and the modeler keep
+        if message:
+            log.progress_text(message)
 
     return progress
 
 
 class _FeedbackLogHandler(logging.Handler):
-    """Sends the library's log records to the algorithm's log panel."""
+    """Sends the library's log records to the algorithm's log panel (through :class:`_OneLog`)."""
 
-    def __init__(self, feedback):
+    def __init__(self, log: _OneLog):
         super().__init__(logging.INFO)
-        self.feedback = feedback
+        self.log = log
 
     def emit(self, record):
         try:
             text = self.format(record)
             if record.levelno >= logging.WARNING:
-                self.feedback.reportError(text, fatalError=False)
+                self.log.warning(text)
             else:
-                self.feedback.pushInfo(text)
-        except Exception:  # - logging must never break a run
+                self.log.info(text)
+        except Exception:  #  logging must never break a run
             pass
 
 
@@ -95,14 +153,15 @@ def call_library(func, feedback, *args, **kwargs):
     from voxprospect.errors import Cancelled, VoxprospectError
 
     logger = logging.getLogger("voxprospect")
-    handler = _FeedbackLogHandler(feedback) if feedback is not None else None
+    one_log = _OneLog(feedback) if feedback is not None else None
+    handler = _FeedbackLogHandler(one_log) if feedback is not None else None
     old_level = logger.level
     if handler is not None:
         logger.addHandler(handler)
         if logger.getEffectiveLevel() > logging.INFO:
             logger.setLevel(logging.INFO)
     try:
-        return func(*args, progress=progress_from_feedback(feedback), **kwargs)
+        return func(*args, progress=progress_from_feedback(feedback, one_log), **kwargs)
     except Cancelled:
         raise QgsProcessingException(tr("Cancelled by the user.")) from None
     except VoxprospectError as e:
@@ -114,6 +173,7 @@ def call_library(func, feedback, *args, **kwargs):
             + deps.install_message([deps.REQUIRED.get(name.split(".")[0], name.split(".")[0])])) from None
     finally:
         if handler is not None:
+            one_log.flush()
             logger.removeHandler(handler)
             logger.setLevel(old_level)
 
@@ -205,7 +265,7 @@ VOLUME_FILTER = ("Volumes (*.vti *.vtk *.vtr *.vts *.tif *.tiff *.vo *.msh *.geo
                  "All files (*)")
 PROJECT_EXTENSION = "toml"
 
-TARGET_LAYERS = ("target_outlines", "target_centroids")
+TARGET_LAYERS = ("target_outlines", "target_centroids", "target_drill_points")
 
 
 def style_raster_output(context: QgsProcessingContext, path: str, name: str | None = None) -> None:
@@ -224,19 +284,37 @@ def load_slices(context: QgsProcessingContext, path: str, name: str, output_name
                        QgsProcessingUtils.LayerHint.Raster)
 
 
-def load_targets(context: QgsProcessingContext, gpkg: str, prefix: str = "") -> dict:
-    """Load a targets GeoPackage's outline and centroid layers, styled, on completion.
+def threshold_label(threshold) -> str:
+    """The threshold as layer names show it: 3 significant figures ("p ≥ 0.623")."""
+    if threshold is None:
+        return ""
+    return f" (p ≥ {float(threshold):.3g})"
+
+
+def load_targets(context: QgsProcessingContext, gpkg: str, prefix: str = "", threshold=None) -> dict:
+    """Load a targets GeoPackage's outline, centroid and drill-point layers, styled, on completion.
+
+    Layer names carry the threshold, rounded: "target outlines (p ≥ 0.623)".
 
     Returns
     -------
     dict
-        ``{"OUTLINES": uri, "CENTROIDS": uri}`` for the algorithm's outputs.
+        ``{"OUTLINES": uri, "CENTROIDS": uri, "DRILL_POINTS": uri}`` for the algorithm's
+        outputs (no ``DRILL_POINTS`` when the GeoPackage has none).
     """
+    import fiona
     from qgis.core import QgsProcessingUtils
+    try:
+        present = set(fiona.listlayers(gpkg))
+    except Exception:  # let QGIS report an unreadable file when it loads it
+        present = set(TARGET_LAYERS)
     uris = {}
-    for key, layer in zip(("OUTLINES", "CENTROIDS"), TARGET_LAYERS):
+    suffix = threshold_label(threshold)
+    for key, layer in zip(("OUTLINES", "CENTROIDS", "DRILL_POINTS"), TARGET_LAYERS):
+        if layer not in present:
+            continue
         uri = f"{gpkg}|layername={layer}"
-        load_on_completion(context, uri, prefix + layer.replace("_", " "), key, StyleTargets.create(),
+        load_on_completion(context, uri, prefix + layer.replace("_", " ") + suffix, key, StyleTargets.create(),
                            QgsProcessingUtils.LayerHint.Vector)
         uris[key] = uri
     return uris

@@ -105,6 +105,8 @@ class ExportTargets(VoxprospectAlgorithm):
                                                                 fileFilter="GeoPackage (*.gpkg)"))
         self.addOutput(QgsProcessingOutputVectorLayer("OUTLINES", tr("Target outlines")))
         self.addOutput(QgsProcessingOutputVectorLayer("CENTROIDS", tr("Target centroids")))
+        self.addOutput(QgsProcessingOutputVectorLayer("DRILL_POINTS", tr("Drill points (most prospective voxel "
+                                                                         "of each target)")))
         self.addOutput(QgsProcessingOutputNumber("THRESHOLD_USED", tr("Threshold used")))
         self.addOutput(QgsProcessingOutputNumber("TARGET_COUNT", tr("Number of targets")))
 
@@ -121,5 +123,5 @@ class ExportTargets(VoxprospectAlgorithm):
                                orebody_path=orebodies, layer=layer, min_voxels=min_voxels)
         feedback.pushInfo(tr("threshold {:.4g}: {} targets").format(summary["threshold"], summary["count"]))
         results = {self.OUTPUT: out, "THRESHOLD_USED": summary["threshold"], "TARGET_COUNT": summary["count"]}
-        results.update(load_targets(context, out))
+        results.update(load_targets(context, out, threshold=summary["threshold"]))
         return results

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from qgis.core import (QgsProcessingOutputFolder, QgsProcessingOutputRasterLayer, QgsProcessingOutputVectorLayer,
+from qgis.core import (QgsProcessingOutputHtml, QgsProcessingOutputFolder, QgsProcessingOutputRasterLayer,
+                       QgsProcessingOutputVectorLayer,
                        QgsProcessingParameterFile, QgsProcessingParameterFolderDestination)
 
 from .base import PROJECT_EXTENSION, VoxprospectAlgorithm, call_library, find_output, load_slices, load_targets, tr
@@ -27,6 +28,7 @@ class RunPipeline(VoxprospectAlgorithm):
         self.addOutput(QgsProcessingOutputRasterLayer("SLICES", tr("Prospectivity depth slices")))
         self.addOutput(QgsProcessingOutputVectorLayer("OUTLINES", tr("Target outlines")))
         self.addOutput(QgsProcessingOutputVectorLayer("CENTROIDS", tr("Target centroids")))
+        self.addOutput(QgsProcessingOutputHtml("RESULTS", tr("Results page")))
 
     def processAlgorithm(self, parameters, context, feedback):
         from voxprospect.workflows.pipeline import run_project
@@ -43,4 +45,7 @@ class RunPipeline(VoxprospectAlgorithm):
         gpkg = find_output(summary, outdir, (".gpkg",))
         if gpkg:
             results.update(load_targets(context, gpkg))
+        if outdir:
+            from ..results_html import write_results_html
+            results["RESULTS"] = write_results_html(outdir, summary if "command" in summary else None)
         return results

@@ -10,7 +10,7 @@ from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputFolder, QgsPr
 
 from .base import VoxprospectAlgorithm, call_library, tr
 
-PRESETS = list(DISTRICT_PRESETS)
+PRESETS = list(DISTRICT_PRESETS) + ["tiny"]  # tiny: a few seconds, for checks and tests
 
 
 class BuildSyntheticDistrict(VoxprospectAlgorithm):
@@ -20,7 +20,7 @@ class BuildSyntheticDistrict(VoxprospectAlgorithm):
     _help = ("Builds the built-in Wulong-like synthetic gold district with gempy: geological "
              "model, density and susceptibility inversions, known orebodies, and a ready "
              "project.toml for the other algorithms. 'small' takes about a minute; 'paper' is "
-             "the paper-sized grid.")
+             "the paper-sized grid; 'tiny' (coarse cells, seconds) is for trying the tools out.")
 
     PRESET, SEED, OUTPUT, PROJECT = "PRESET", "SEED", "OUTPUT", "PROJECT"
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer, QgsProcessingParameterFile,
+from qgis.core import (QgsProcessingOutputHtml, QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer,
+                       QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber)
 
 from .base import VoxprospectAlgorithm, call_library, find_output, load_targets, tr
@@ -33,6 +34,9 @@ class FindTargets(VoxprospectAlgorithm):
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Output folder")))
         self.addOutput(QgsProcessingOutputVectorLayer("OUTLINES", tr("Target outlines")))
         self.addOutput(QgsProcessingOutputVectorLayer("CENTROIDS", tr("Target centroids")))
+        self.addOutput(QgsProcessingOutputHtml("RESULTS", tr("Results page")))
+        self.addOutput(QgsProcessingOutputVectorLayer("DRILL_POINTS", tr("Drill points (most prospective voxel "
+                                                                         "of each target)")))
         self.addOutput(QgsProcessingOutputNumber("THRESHOLD_USED", tr("Threshold used")))
         self.addOutput(QgsProcessingOutputNumber("TARGET_COUNT", tr("Number of targets")))
 
@@ -54,5 +58,8 @@ class FindTargets(VoxprospectAlgorithm):
                                                                 results["TARGET_COUNT"]))
         gpkg = find_output(summary, outdir, (".gpkg",))
         if gpkg:
-            results.update(load_targets(context, gpkg))
+            results.update(load_targets(context, gpkg, threshold=results["THRESHOLD_USED"]))
+        if outdir:
+            from ..results_html import write_results_html
+            results["RESULTS"] = write_results_html(outdir, summary if "command" in summary else None)
         return results

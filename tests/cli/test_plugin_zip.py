@@ -58,3 +58,54 @@ def test_incomplete_metadata_names_the_missing_key(tmp_path):
     (src / "metadata.txt").write_text("\n".join(lines))
     r = CliRunner().invoke(cli, ["plugin-zip", str(tmp_path / "p.zip"), "--source", str(src)])
     assert r.exit_code == 1 and "qgisMinimumVersion" in r.output
+
+
+def test_empty_plugin_dependencies_is_refused(tmp_path):
+    # QGIS 3.22 reads `plugin_dependencies=` as one dependency named "" and Install
+    # from ZIP fails with KeyError 'use_stable_version'
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "plugin", src / "plugin", ignore=shutil.ignore_patterns("__pycache__"))
+    (src / "metadata.txt").write_text((REPO / "metadata.txt").read_text() + "plugin_dependencies=\n")
+    out = tmp_path / "p.zip"
+    r = CliRunner().invoke(cli, ["plugin-zip", str(out), "--source", str(src)])
+    assert r.exit_code == 1 and "plugin_dependencies" in r.output and "Traceback" not in r.output
+    assert not out.exists()
+    assert "plugin_dependencies" not in (REPO / "metadata.txt").read_text()
+
+
+def test_plugin_zip_from_a_non_editable_install(tmp_path):
+    """A wheel carries the plugin: `plugin-zip` needs no checkout."""
+    import os
+    import subprocess
+    import sys
+
+    wheels, site, tree = tmp_path / "wheels", tmp_path / "site", tmp_path / "tree"
+    # built from a copy: setuptools leaves build/ in the tree it builds, and a stale one
+    # in the checkout would ship files that no longer exist
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
+    for d in ("core", "cli", "plugin"):
+        shutil.copytree(REPO / d, tree / d, ignore=skip)
+    for f in ("pyproject.toml", "setup.py", "README.md", "LICENSE", "metadata.txt"):
+        shutil.copyfile(REPO / f, tree / f)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    str(tree), "-w", str(wheels)], check=True, capture_output=True)
+    (wheel,) = wheels.glob("voxprospect-*.whl")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True)
+    work = tmp_path / "elsewhere"  # not the checkout: nothing to find by walking up
+    work.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(site))
+    code = ("import sys, voxprospect_cli; from voxprospect_cli.main import cli; "
+            "print('FROM', voxprospect_cli.__file__); sys.argv=['voxprospect', 'plugin-zip', 'p.zip']; cli()")
+    r = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"FROM {site}" in r.stdout  # the installed copy ran, not the editable checkout
+    with zipfile.ZipFile(work / "p.zip") as zf:
+        names = set(zf.namelist())
+        shipped = zf.read("voxprospect_plugin/metadata.txt").decode()
+    expected = {f"voxprospect_plugin/{p.relative_to(REPO / 'plugin').as_posix()}"
+                for p in (REPO / "plugin").rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    expected |= {"voxprospect_plugin/metadata.txt", "voxprospect_plugin/LICENSE"}
+    assert names == expected
+    assert shipped == (REPO / "metadata.txt").read_text()

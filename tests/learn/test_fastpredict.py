@@ -13,15 +13,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from voxprospect import Volume, VoxelGrid  # noqa: E402
+from voxprospect import Volume, VoxelGrid
 from voxprospect.learn.fastpredict import (METHOD_NAME, accepts, network_of, plan_for, trained_looking,
-                                           useful_flops_per_window, window_probability)  # noqa: E402
-from voxprospect.learn.checkpoint import LoadedModel  # noqa: E402
-from voxprospect.learn.network import build_model  # noqa: E402
-from voxprospect.mapping.predict import predict_volume  # noqa: E402
-
-from float_truth import assert_near_truth, truth_probability  # noqa: E402
-
+                                           useful_flops_per_window, window_probability)
+from voxprospect.learn.checkpoint import LoadedModel
+from voxprospect.learn.network import build_model
+from voxprospect.mapping.predict import predict_volume
+from float_truth import assert_near_truth, truth_probability
 # The 5-point algorithm rounds about ten times more than a direct sum
 # (voxprospect.learn.fastpredict), so the zero-skip path may stray up to 16 times torch's
 # own float32 error from the float64 truth (tests/float_truth.py).

@@ -15,17 +15,15 @@ pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("zarr")
 
-from voxprospect import Volume, VoxelGrid  # noqa: E402
-from voxprospect.mapping import scale  # noqa: E402
-from voxprospect.errors import InputFileError, VoxprospectError  # noqa: E402
-from voxprospect.evidence.layers import buffer_evidence, distance_to_mask  # noqa: E402
-from voxprospect.learn.fastpredict import trained_looking  # noqa: E402
-from voxprospect.learn.checkpoint import LoadedModel  # noqa: E402
-from voxprospect.learn.network import build_model  # noqa: E402
-
-from float_truth import assert_near_truth, truth_probability  # noqa: E402
-from voxprospect.mapping.predict import predict_volume  # noqa: E402
-
+from voxprospect import Volume, VoxelGrid
+from voxprospect.mapping import scale
+from voxprospect.errors import InputFileError, VoxprospectError
+from voxprospect.evidence.layers import buffer_evidence, distance_to_mask
+from voxprospect.learn.fastpredict import trained_looking
+from voxprospect.learn.checkpoint import LoadedModel
+from voxprospect.learn.network import build_model
+from float_truth import assert_near_truth, truth_probability
+from voxprospect.mapping.predict import predict_volume
 CHANNELS = ["density", "susceptibility", "granite_distance"]
 CHUNKS = (5, 4, 4)
 

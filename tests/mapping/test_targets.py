@@ -126,7 +126,8 @@ def test_geopackage_round_trip(tmp_path):
     vol = _volume()
     ts = find_targets(vol, 0.7, deposits=_deposits(), deposit_names={1: "SDG", 2: "Wulong"})
     path = write_targets_gpkg(ts, GRID, tmp_path / "targets.gpkg", prospectivity=vol)
-    assert sorted(fiona.listlayers(path)) == ["target_centroids", "target_outlines"]
+    assert sorted(fiona.listlayers(path)) == ["layer_styles", "target_centroids", "target_drill_points",
+                                              "target_outlines"]
 
     with fiona.open(path, layer="target_outlines") as src:
         assert src.crs.to_epsg() == 32650
@@ -183,7 +184,7 @@ def test_empty_target_set_still_writes_valid_files(tmp_path):
         rows = list(csv.reader(f))
     assert rows == [list(TARGET_COLUMNS)]
     path = write_targets_gpkg(ts, GRID, tmp_path / "t.gpkg")
-    assert sorted(fiona.listlayers(path)) == ["target_centroids", "target_outlines"]
+    assert sorted(fiona.listlayers(path)) == ["layer_styles", "target_centroids", "target_outlines"]
     for layer in ("target_outlines", "target_centroids"):
         with fiona.open(path, layer=layer) as src:
             assert len(src) == 0 and src.crs.to_epsg() == 32650
@@ -214,3 +215,45 @@ def test_depth_below_an_uneven_surface():
     flat_top = z0 + nz * dz
     assert t["top_depth_m"] != pytest.approx(flat_top - t["top_elevation_m"])
     assert "top_depth_m" in TARGET_COLUMNS and "centroid_depth_m" in TARGET_COLUMNS
+
+
+def test_outlines_sorted_by_target_and_drill_points_inside(tmp_path):
+    """Outline features come target by target; each drill point is its target's most
+    prospective voxel, inside it even for a ring whose centroid lies in the hole."""
+    import fiona
+    from voxprospect.mapping.drill import drill_points
+
+    p = np.zeros(GRID.shape)
+    ring = np.zeros(GRID.shape[:2], bool)
+    ring[1:6, 1:6] = True
+    ring[2:5, 2:5] = False  # a square ring: its centroid is in the hole
+    p[:, :, 1][ring] = 0.8
+    p[4, 1, 1] = 0.95  # the ring's peak
+    p[7, 5, 0:3] = 0.9  # a second, smaller target
+    vol = Volume(GRID, {"prospectivity": p.astype(np.float32)})
+    ts = find_targets(vol, 0.7)
+    assert ts.count == 2
+    points = {d["target_id"]: d for d in drill_points(ts, vol)}
+    for t in ts.table:
+        d = points[t["target_id"]]
+        assert ts.labels[d["i"], d["j"], d["k"]] == t["target_id"]  # inside its target
+        assert d["prospectivity"] == pytest.approx(t["max_prospectivity"])
+    ring_id = int(ts.labels[1, 1, 1])
+    assert (points[ring_id]["i"], points[ring_id]["j"], points[ring_id]["k"]) == (4, 1, 1)
+    c = next(t for t in ts.table if t["target_id"] == ring_id)
+    ci = (c["centroid_x"] - GRID.origin[0]) / GRID.cell_size[0]
+    cj = (c["centroid_y"] - GRID.origin[1]) / GRID.cell_size[1]
+    assert ts.labels[int(ci), int(cj), 1] == 0  # the centroid is in the hole: why drill points exist
+
+    path = write_targets_gpkg(ts, GRID, tmp_path / "t.gpkg", prospectivity=vol)
+    with fiona.open(path, layer="target_outlines") as src:
+        keys = [(f["properties"]["target_id"], -f["properties"]["level"]) for f in src]
+    assert keys == sorted(keys) and len({k[0] for k in keys}) == 2
+    with fiona.open(path, layer="target_drill_points") as src:
+        got = {f["properties"]["target_id"]: f["geometry"]["coordinates"] for f in src}
+    for tid, d in points.items():
+        assert got[tid] == pytest.approx((d["x"], d["y"], d["z"]))
+    with fiona.open(path, layer="layer_styles") as src:
+        rows = {f["properties"]["f_table_name"]: f["properties"] for f in src}
+    assert set(rows) == {"target_outlines", "target_centroids", "target_drill_points"}
+    assert all(r["useAsDefault"] and "<renderer-v2" in r["styleQML"] for r in rows.values())

@@ -22,7 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = REPO / "plugin"
-DEBIAN_QGIS_PATHS = ("/usr/lib/python3/dist-packages", "/usr/share/qgis/python/plugins")
+DEBIAN_QGIS_PATHS = ("/usr/lib/python3/dist-packages", "/usr/share/qgis/python/plugins", "/usr/share/qgis/python")
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -104,7 +104,8 @@ def test_targets_from_prediction_area(provider, evidence_and_model, prospectivit
     assert {"target_id", "max_prospectivity", "elevation_m", "deposits"} <= set(outlines.fields().names())
     # every target reaches the P-A threshold the run reported (the adapter passes it through)
     assert all(f["max_prospectivity"] >= results["THRESHOLD_USED"] for f in centroids.getFeatures())
-    assert set(context.layersToLoadOnCompletion()) == {results["OUTLINES"], results["CENTROIDS"]}
+    assert set(context.layersToLoadOnCompletion()) == {results["OUTLINES"], results["CENTROIDS"],
+                                                       results["DRILL_POINTS"]}
 
 
 def test_wrong_evidence_is_a_message(provider, evidence_and_model, prospectivity_vti, tmp_path):

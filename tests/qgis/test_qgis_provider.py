@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-EXPECTED = {"synth", "evidence", "train", "predict", "targets", "exporttargets", "slices", "runproject"}
+EXPECTED = {"synth", "evidence", "train", "predict", "targets", "exporttargets", "slices", "runproject",
+            "installpackages"}
 
 
 def test_provider_registers_every_algorithm(provider):

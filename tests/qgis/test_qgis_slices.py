@@ -6,6 +6,16 @@ import numpy as np
 import pytest
 
 
+def _levels(path):
+    """The GeoTIFF's values as (x, y, level k), k = 0 deepest, read by rasterio (not QGIS)."""
+    import rasterio
+    with rasterio.open(path) as src:
+        a = src.read().astype(float)  # (band, row, col), band 1 = top
+        if src.nodata is not None and not np.isnan(src.nodata):
+            a[a == src.nodata] = np.nan
+    return a[::-1].transpose(2, 1, 0)
+
+
 @pytest.fixture
 def slices_tif(provider, prospectivity_vti, tmp_path):
     import processing
@@ -63,7 +73,11 @@ def test_depth_slices_switch_band_and_elevation(provider, project, prospectivity
     assert s.layer.id() in project.mapLayers()
     assert isinstance(s.layer.renderer(), QgsSingleBandPseudoColorRenderer)
     np.testing.assert_allclose(s.elevations, tiny_grid.elevations)  # deepest first
-    assert s.level == nz - 1 and s.band == 1  # opens at the top level
+    # opens on the most prospective level holding data, not on the top one (air here)
+    field = np.where(np.isfinite(s_values := _levels(s.layer.source())), s_values, -np.inf)
+    peaks = field.max(axis=(0, 1))
+    assert s.level == int(np.flatnonzero(peaks == peaks.max()).max()) and s.level != nz - 1  # ties: upper
+    assert s.non_empty_levels == list(range(nz - 2, -1, -1))  # the fixture's top level is inactive
     # one colour means one value at every depth: the ramp spans all levels
     r = s.layer.renderer()
     assert r.classificationMax() == pytest.approx(1.0, abs=1e-3)
@@ -99,7 +113,7 @@ def test_dock_slider_changes_displayed_elevation(provider, project, prospectivit
     s = open_depth_slices(prospectivity_vti, "prospectivity", project=project, out_path=tmp_path / "d.tif")
     dock.attach(s)
     nz = tiny_grid.shape[2]
-    assert dock.slider.maximum() == nz - 1 and dock.slider.value() == nz - 1
+    assert dock.slider.maximum() == nz - 1 and dock.slider.value() == s.best_level()
     dock.slider.setValue(2)
     assert s.layer.renderer().band() == nz - 2
     assert dock.elevation_box.value() == pytest.approx(tiny_grid.elevations[2])
@@ -155,3 +169,48 @@ def test_progress_reaches_feedback(provider, prospectivity_vti, tmp_path):
                                           "OUTPUT": str(tmp_path / "p.tif")}, feedback=feedback)
     assert seen and seen[-1] == pytest.approx(100.0) and 50.0 in seen
     assert "writing the depth slices" in feedback.textLog()
+
+
+def test_dock_legend_status_reuse_adopt_and_target_filter(provider, project, prospectivity_vti, tmp_path,
+                                                          tiny_grid):
+    """Legend and status follow the slider; a second show reuses the layer; layers in the
+    project can be adopted; a target-outline layer shows the dock's level only."""
+    from qgis.core import QgsLayerTreeModel, QgsVectorLayer
+    from voxprospect import Volume
+    from voxprospect.io import read_volume
+    from voxprospect.mapping.targets import find_targets, write_targets_gpkg
+    from voxprospect_plugin.dock import DepthSlicesDock
+    from voxprospect_plugin.slices import open_depth_slices
+
+    vol = read_volume(prospectivity_vti)
+    gpkg = tmp_path / "t.gpkg"
+    write_targets_gpkg(find_targets(Volume(vol.grid, {"prospectivity": vol["prospectivity"]}, active=vol.active),
+                                    0.5), None, gpkg, prospectivity=vol)
+    outlines = QgsVectorLayer(f"{gpkg}|layername=target_outlines", "outlines", "ogr")
+    assert outlines.isValid() and outlines.featureCount() > 1
+    project.addMapLayer(outlines)
+
+    dock = DepthSlicesDock(project=project)
+    s = open_depth_slices(prospectivity_vti, "prospectivity", project=project, out_path=tmp_path / "d.tif")
+    assert [dock.existing_combo.itemData(i) for i in range(dock.existing_combo.count())] == [s.layer.id()]
+    dock.adopt_selected()  # adopted: the slider drives the project's layer
+    assert dock.slices.layer is s.layer
+    model = QgsLayerTreeModel(project.layerTreeRoot())
+    top = max(tiny_grid.elevations) + tiny_grid.cell_size[2] / 2
+    for k in (1, 4, 6):
+        dock.slider.setValue(k)
+        z = tiny_grid.elevations[k]
+        legend = dock.slices.legend_texts(model)
+        assert any(f"z={z:g} m" in t for t in legend), legend  # was stuck on the first level's
+        assert dock.status.text() == f"Prospectivity (0–1) at z={z:g} m a.s.l., {top - 25.0 - z:g} m below surface"
+        assert f"{top - 25.0 - z:g} m below surface" in dock.level_label.text()
+        assert outlines.subsetString() == f'"level" = {k}'
+        assert {f["level"] for f in outlines.getFeatures()} <= {k}
+    assert dock.elevation_box.suffix() == " m a.s.l."
+    # the ramp's labels are tidy and name the quantity
+    settings = s.layer.renderer().shader().rasterShaderFunction().legendSettings()
+    assert settings.minimumLabel() == "0" and settings.maximumLabel() == "1 · Prospectivity (0–1)"
+    # showing the same slices again reuses the layer
+    n = len(project.mapLayers())
+    again = open_depth_slices(tmp_path / "d.tif", "prospectivity", project=project)
+    assert again.layer is s.layer and len(project.mapLayers()) == n

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 
@@ -42,8 +43,19 @@ def test_given_threshold_gives_outlines_and_pointz_centroids(provider, prospecti
         assert zmin < z < zmax  # a real elevation, not 0
     levels = {f["elevation_m"] for f in outlines.getFeatures()}
     assert levels <= set(float(z) for z in tiny_grid.elevations)
-    # the layers QGIS loads when the run ends are the two GeoPackage layers
-    assert set(context.layersToLoadOnCompletion()) == {results["OUTLINES"], results["CENTROIDS"]}
+    # the layers QGIS loads when the run ends are the GeoPackage's three layers
+    assert set(context.layersToLoadOnCompletion()) == {results["OUTLINES"], results["CENTROIDS"],
+                                                       results["DRILL_POINTS"]}
+    # outlines come target by target, each from the top level down
+    keys = [(f["target_id"], -f["level"]) for f in outlines.getFeatures()]
+    assert keys == sorted(keys)
+    # each drill point is in its target's outline at its level, at the target's maximum
+    drill = QgsVectorLayer(results["DRILL_POINTS"], "drill", "ogr")
+    assert drill.featureCount() == 2 and QgsWkbTypes.hasZ(drill.wkbType())
+    for d in drill.getFeatures():
+        assert d["prospectivity"] == pytest.approx(d["max_prospectivity"])
+        ring = [f for f in outlines.getFeatures() if f["target_id"] == d["target_id"] and f["level"] == d["k"]]
+        assert len(ring) == 1 and ring[0].geometry().contains(d.geometry().centroid())
 
 
 def test_threshold_from_prediction_area(provider, prospectivity_vti, tmp_path):
@@ -59,11 +71,24 @@ def test_no_threshold_and_no_orebodies_is_a_message(provider, prospectivity_vti,
     assert not (tmp_path / "x.gpkg").exists()
 
 
-def test_style_makes_high_prospectivity_stand_out(provider, prospectivity_vti, tmp_path):
+@pytest.fixture
+def unequal_vti(tiny_grid, blobs, tmp_path):
+    """Three highs with different peaks (1.0, 0.8, 0.6): targets worth ranking."""
+    from voxprospect import Volume
+    from voxprospect.io import write_vti
+    p = np.maximum.reduce([peak * blobs(tiny_grid, [c], [(2, 2, 1.5)]) for peak, c in
+                           ((1.0, (5, 5, 3)), (0.8, (18, 13, 4)), (0.6, (18, 4, 2)))])
+    path = tmp_path / "unequal.vti"
+    write_vti(Volume(tiny_grid, {"prospectivity": p}), path)
+    return path
+
+
+def test_style_makes_high_prospectivity_stand_out(provider, unequal_vti, tmp_path):
     from qgis.core import QgsGraduatedSymbolRenderer, QgsVectorLayer
     from voxprospect_plugin.targets_style import style_targets_layer
 
-    results, _ = _run_export(prospectivity_vti, tmp_path / "s.gpkg", THRESHOLD=0.3)
+    results, _ = _run_export(unequal_vti, tmp_path / "s.gpkg", THRESHOLD=0.3)
+    assert results["TARGET_COUNT"] == 3
     layer = QgsVectorLayer(results["OUTLINES"], "outlines", "ogr")
     assert style_targets_layer(layer)
     renderer = layer.renderer()
@@ -82,10 +107,10 @@ def test_style_makes_high_prospectivity_stand_out(provider, prospectivity_vti, t
     assert renderer.orderByEnabled() and renderer.orderBy().list()[0].ascending()
 
 
-def test_post_processor_styles_loaded_layers(provider, prospectivity_vti, tmp_path):
+def test_post_processor_styles_loaded_layers(provider, unequal_vti, tmp_path):
     """What QGIS does after the dialog: load the layers and run their post-processors."""
     from qgis.core import QgsGraduatedSymbolRenderer, QgsProcessingUtils, QgsProject
-    results, context = _run_export(prospectivity_vti, tmp_path / "pp.gpkg", THRESHOLD=0.5)
+    results, context = _run_export(unequal_vti, tmp_path / "pp.gpkg", THRESHOLD=0.5)
     project = QgsProject.instance()
     for uri, details in context.layersToLoadOnCompletion().items():
         layer = QgsProcessingUtils.mapLayerFromString(uri, context)
@@ -93,5 +118,68 @@ def test_post_processor_styles_loaded_layers(provider, prospectivity_vti, tmp_pa
         project.addMapLayer(layer)
         details.postProcessor().postProcessLayer(layer, context, None)
         assert isinstance(layer.renderer(), QgsGraduatedSymbolRenderer)
-        assert details.name in ("target outlines", "target centroids")
+        # the threshold, rounded, is in the names
+        assert details.name in ("target outlines (p ≥ 0.5)", "target centroids (p ≥ 0.5)",
+                                "target drill points (p ≥ 0.5)")
     project.clear()
+
+
+def test_one_target_gets_one_bright_symbol(provider, unequal_vti, tmp_path):
+    from qgis.core import QgsSingleSymbolRenderer, QgsVectorLayer
+    from voxprospect_plugin.targets_style import TARGET_COLOURS, style_targets_layer
+
+    results, _ = _run_export(unequal_vti, tmp_path / "one.gpkg", THRESHOLD=0.9)
+    assert results["TARGET_COUNT"] == 1
+    layer = QgsVectorLayer(results["CENTROIDS"], "c", "ogr")
+    assert not style_targets_layer(layer)  # no five classes of one value
+    renderer = layer.renderer()
+    assert isinstance(renderer, QgsSingleSymbolRenderer)
+    assert renderer.symbol().color().name() == TARGET_COLOURS[-1]  # the brightest, not the darkest
+
+
+def test_geopackage_carries_its_default_styles(provider, prospectivity_vti, tmp_path):
+    """Loaded by hand, the outlines are hollow (the slice stays visible) and labelled."""
+    from qgis.core import QgsVectorLayer
+    from qgis.PyQt.QtCore import Qt
+
+    results, _ = _run_export(prospectivity_vti, tmp_path / "d.gpkg", THRESHOLD=0.5)
+    gpkg = str(tmp_path / "d.gpkg")
+    outlines = QgsVectorLayer(f"{gpkg}|layername=target_outlines", "by hand", "ogr")
+    fills = outlines.renderer().symbol().symbolLayers()
+    assert fills and all(f.brushStyle() == Qt.NoBrush for f in fills)
+    assert outlines.labelsEnabled() and outlines.labeling().settings().fieldName == "target_id"
+    drill = QgsVectorLayer(f"{gpkg}|layername=target_drill_points", "by hand", "ogr")
+    assert drill.renderer().symbol().symbolLayer(0).layerType() == "SimpleMarker"
+
+
+def test_targets_run_gives_a_results_page(provider, prospectivity_vti, tmp_path):
+    """P-A plot, threshold and target table in the page the results viewer opens."""
+    import csv
+    import json
+
+    import processing
+    from qgis.core import QgsApplication, QgsProcessingOutputHtml
+
+    alg = QgsApplication.processingRegistry().algorithmById("voxprospect:targets")
+    assert isinstance(alg.outputDefinition("RESULTS"), QgsProcessingOutputHtml)
+    out = tmp_path / "run"
+    res = processing.run("voxprospect:targets", {"PROSPECTIVITY": str(prospectivity_vti),
+                                                 "OREBODIES": str(prospectivity_vti), "OUTPUT": str(out)})
+    from pathlib import Path
+    page = Path(res["RESULTS"]).read_text(encoding="utf-8")
+    report = json.loads((out / "report.json").read_text())
+    assert "data:image/png;base64," in page  # the P-A plot, embedded
+    assert f"<b>Threshold</b>: {report['threshold']:.3g}" in page
+    with open(out / report["targets"]["files"][1], newline="") as f:
+        rows = list(csv.reader(f))
+    assert f"<h2>Targets ({len(rows) - 1})</h2>" in page and len(rows) - 1 == res["TARGET_COUNT"]
+    assert page.count("<tr>") >= len(rows)  # header + one row per target
+
+
+def test_scores_sit_beside_their_baselines():
+    from voxprospect_plugin.results_html import scores_section
+    report = {"models": {"rcnn_lam": {"metrics": {"cv": {"auc": 0.91}}},
+                         "random_forest": {"metrics": {"cv": {"auc": 0.87}}}}}
+    page = scores_section(report)
+    assert "<th>rcnn_lam</th><th>random_forest</th>" in page
+    assert "<td>cv · auc</td><td>0.91</td><td>0.87</td>" in page

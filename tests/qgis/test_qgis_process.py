@@ -1,0 +1,113 @@
+"""``qgis_process run`` of every voxprospect algorithm, as a script or a server runs them.
+
+qgis_process (the ``qgis`` package) loads the plugin from a throw-away profile
+(``QGIS_CUSTOM_CONFIG_PATH``) where it is installed from the zip and enabled, and
+imports voxprospect from this environment. The chain uses the ``tiny`` district; the whole pipeline (runproject) is only
+checked through ``qgis_process help`` (it trains deep models: minutes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+QGIS_PROCESS = shutil.which("qgis_process")
+if QGIS_PROCESS and os.path.isfile(QGIS_PROCESS + ".bin"):
+    # Debian's wrapper script passes QGIS_OPTS (--noversioncheck, a desktop option) from
+    # /etc/default/qgis, which qgis_process 3.22 refuses ("Command --noversioncheck not known")
+    QGIS_PROCESS += ".bin"
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(QGIS_PROCESS is None, reason="qgis_process not installed (apt-get install qgis)")]
+
+
+@pytest.fixture(scope="module")
+def qp(tmp_path_factory):
+    """``qp(alg, **params)`` -> the run's JSON results (fails on a non-zero exit)."""
+    from voxprospect_cli.plugin_zip import build_plugin_zip
+
+    root = tmp_path_factory.mktemp("qgis_process")
+    config = root / "config"
+    plugins = config / "profiles" / "default" / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    build_plugin_zip(None, root / "p.zip")
+    with zipfile.ZipFile(root / "p.zip") as zf:
+        zf.extractall(plugins)
+    ini = config / "profiles" / "default" / "QGIS" / "QGIS3.ini"
+    ini.parent.mkdir(parents=True)
+    ini.write_text("[PythonPlugins]\nvoxprospect_plugin=true\n")
+    # QGIS's Python is the system one: this environment's packages (and the editable
+    # voxprospect, a .pth finder) come in through site.addsitedir, ahead of Debian's copies
+    shim = root / "shim"
+    shim.mkdir()
+    sites = [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)]
+    (shim / "sitecustomize.py").write_text(
+        "import site, sys\nbefore = list(sys.path)\n"
+        + "".join(f"site.addsitedir({s!r})\n" for s in sites)
+        + "new = [p for p in sys.path if p not in before]\nsys.path[:] = new + before\n")
+    env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(config), PYTHONPATH=str(shim), QT_QPA_PLATFORM="offscreen",
+               OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+
+    def run(alg, **params):
+        args = [QGIS_PROCESS, "--json", "run", alg, "--"] + [f"{k}={v}" for k, v in params.items()]
+        r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, f"{alg}: {r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+        out = r.stdout[r.stdout.index("{"):]
+        return json.loads(out)["results"]
+
+    run.env = env
+    return run
+
+
+def test_every_algorithm_runs_in_qgis_process(qp, tmp_path):
+    r = subprocess.run([QGIS_PROCESS, "--json", "list"], env=qp.env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    providers = json.loads(r.stdout[r.stdout.index("{"):])["providers"]
+    assert "voxprospect" in providers, sorted(providers)
+    listed = list(providers["voxprospect"]["algorithms"])
+    expected = {"synth", "evidence", "train", "predict", "targets", "exporttargets", "slices", "runproject",
+                "installpackages"}
+    assert {a.split(":")[1] for a in listed} == expected
+    ran = set()
+
+    d = tmp_path / "district"
+    synth = qp("voxprospect:synth", PRESET=2, SEED=42, OUTPUT=d)
+    ran.add("synth")
+    project = synth["PROJECT"]
+    assert Path(project).is_file()
+    ev = qp("voxprospect:evidence", PROJECT=project, OUTPUT=tmp_path / "evidence.vti")
+    ran.add("evidence")
+    train = qp("voxprospect:train", PROJECT=project, MODEL=4, OUTPUT=tmp_path / "train")  # random forest
+    ran.add("train")
+    pred = qp("voxprospect:predict", MODEL=train["CHECKPOINT"], EVIDENCE=ev["OUTPUT"],
+              OUTPUT=tmp_path / "p.vti", SLICES=tmp_path / "p.tif")
+    ran.add("predict")
+    assert Path(pred["OUTPUT"]).is_file() and Path(pred["SLICES"]).is_file()
+    t = qp("voxprospect:targets", PROSPECTIVITY=pred["OUTPUT"], OREBODIES=d / "orebodies.vti",
+           OUTPUT=tmp_path / "targets")
+    ran.add("targets")
+    assert t["TARGET_COUNT"] >= 1 and Path(t["RESULTS"]).is_file()
+    e = qp("voxprospect:exporttargets", PROSPECTIVITY=pred["OUTPUT"], THRESHOLD=t["THRESHOLD_USED"],
+           OUTPUT=tmp_path / "t.gpkg")
+    ran.add("exporttargets")
+    assert e["TARGET_COUNT"] == t["TARGET_COUNT"]
+    s = qp("voxprospect:slices", VOLUME=pred["OUTPUT"], LAYER="prospectivity", OUTPUT=tmp_path / "s.tif")
+    ran.add("slices")
+    assert Path(s["OUTPUT"]).is_file()
+    # runproject trains the project's deep models too: minutes on a 2-core machine, so
+    # qgis_process only checks it starts and validates its parameters here (it runs in full
+    # in-process in test_qgis_district.py)
+    r = subprocess.run([QGIS_PROCESS, "--json", "help", "voxprospect:runproject"], env=qp.env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "PROJECT" in r.stdout
+    ran.add("runproject")
+    i = qp("voxprospect:installpackages", TARGET=tmp_path / "pk")
+    ran.add("installpackages")
+    assert i["INSTALLED"] == ""  # nothing is missing here: it says so and installs nothing
+    assert ran == expected
