@@ -60,8 +60,10 @@ outdir_argument = click.argument("outdir", type=click.Path(file_okay=False))
 project_argument = click.argument("project", type=click.Path(exists=True, dir_okay=False))
 preset_option = click.option("--preset", type=click.Choice(DISTRICT_PRESETS), default="small",
                              show_default=True, help="Size of the synthetic district.")
-device_option = click.option("--device", type=click.Choice(DEVICES), default="auto",
-                             show_default=True, callback=_device, help="Torch device for the CNN.")
+# default None: an option left out falls back to the project's [training] device (then "auto");
+# only a --device given on the command line overrides the project file
+device_option = click.option("--device", type=click.Choice(DEVICES), default=None, callback=_device,
+                             help="Torch device for the CNN (default: the project's, else auto).")
 epochs_option = click.option("--epochs", type=click.IntRange(min=1, max=100_000), default=None,
                              help="Override the project's epochs.")
 cell_size_option = click.option("--cell-size", type=click.FloatRange(min=0, min_open=True, max=1e7), default=None,

@@ -6,7 +6,9 @@ import click
 
 from voxprospect.vocabulary import DEFAULT_MODEL, MODELS
 
-from .options import device_option, echo, epochs_option, seed_override_option
+from .options import device_option, epochs_option, seed_override_option
+from .progress import cli_progress
+from .summary import emit_summary, json_option
 
 
 @click.command(short_help="Train a model on evidence windows.")
@@ -18,15 +20,19 @@ from .options import device_option, echo, epochs_option, seed_override_option
 @seed_override_option
 @click.option("--tune", is_flag=True, help="RF only: seeded Bayesian hyper-parameter search (optuna TPE).")
 @device_option
-def train(project, outdir, model_name, epochs, seed, tune, device):
+@json_option
+def train(project, outdir, model_name, epochs, seed, tune, device, as_json):
     """Train MODEL on the windows around the project's orebodies, evaluate it under
     the project's protocols, and write the checkpoint, training curves and report."""
     from voxprospect.workflows.pipeline import run_train
 
-    summary = run_train(project, outdir, model=model_name, seed=seed, epochs=epochs, tune=tune, device=device)
-    echo(None, f"checkpoint: {summary['checkpoint']}")
-    for protocol, m in summary.get("metrics", {}).items():
-        echo(None, f"  {protocol:8s} " + protocol_line(m))
+    bar = cli_progress()
+    try:
+        summary = run_train(project, outdir, model=model_name, seed=seed, epochs=epochs, tune=tune, device=device,
+                            progress=bar)
+    finally:
+        bar.close()
+    emit_summary(summary, as_json, bar.elapsed_s, quiet=bar.quiet)
 
 
 def protocol_line(m: dict) -> str:
