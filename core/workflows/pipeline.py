@@ -32,7 +32,7 @@ from voxprospect.errors import LayerError, NoPositivesError, VoxprospectError
 from voxprospect.io.outputs import step_outputs
 from voxprospect.report import RunReport, write_text_atomic
 from voxprospect.workflows.progress import Progress
-from voxprospect.workflows.summary import draw_model_figures, largest_targets, record_outputs
+from voxprospect.workflows.summary import append_outputs, draw_model_figures, largest_targets, record_outputs
 from voxprospect.vocabulary import CHECKPOINT_SUFFIX, DEFAULT_CHUNK_VOXELS, MODELS, PROTOCOLS
 
 log = logging.getLogger(__name__)
@@ -731,6 +731,8 @@ def _ablation(project, outdir, epochs, models, progress) -> dict:
     write_text_atomic(outdir / "ablation.json", json.dumps(
         {k: {kk: vv for kk, vv in v.items() if kk in ("n_params", "flops", "flops_unit", "metrics")}
          for k, v in rep["models"].items()}, indent=2, default=float))
+    rep = append_outputs(rep, outdir, [(outdir / "ablation.md", "ablation_table"),
+                                       (outdir / "ablation.json", "ablation_json")])
     return rep
 
 
@@ -768,6 +770,7 @@ def _demo(outdir, preset, seed, epochs, progress) -> dict:
                     progress=_scaled(progress, 0.15, 1.0), training_overrides=schedule,
                     extra_parameters={"preset": preset, "demo_training": schedule, "seed": seed})
     summary = write_summary(outdir, rep, preset, seed)
+    rep = append_outputs(rep, outdir, [(summary, "summary")])
     return rep | {"summary": str(summary)}
 
 
@@ -821,5 +824,8 @@ def write_summary(outdir, rep: dict, preset: str, seed: int) -> Path:
     for name, m in rep["models"].items():
         if m.get("training_curves"):
             lines += [f"![{name} training curves]({m['training_curves']})", ""]
+        figs = m.get("figures") or {}
+        for role, fname in (figs.get("files") or {}).items():
+            lines += [f"![{name} {role.replace('_', ' ')}]({fname})", ""]
     lines += ["Everything the run used and measured is in `report.json`."]
     return write_text_atomic(outdir / "summary.md", "\n".join(lines) + "\n")

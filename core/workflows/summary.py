@@ -185,3 +185,27 @@ def build_summary(report: dict, elapsed_s: float | None = None) -> dict:
     timings = report.get("timings_s") or {}
     out["elapsed_s"] = round(float(elapsed_s if elapsed_s is not None else timings.get("total", 0.0)), 2)
     return out
+
+
+def append_outputs(report: dict, outdir, files) -> dict:
+    """Add files written after ``report.json`` (``[(path, role)]``) to it and rewrite it.
+
+    For the steps that write a file from the finished report (``ablation.md``,
+    ``summary.md``); returns the report with the new ``outputs``.
+    """
+    import json
+
+    from voxprospect.report import file_record, jsonable, write_text_atomic
+
+    outputs = [r for r in report.get("outputs") or [] if isinstance(r, dict)]
+    known = {r["path"] for r in outputs}
+    for path, role in files:
+        p = Path(path)
+        if p.is_file() and str(p) not in known:
+            rec = file_record(p)
+            outputs.append({"path": str(p), "role": role, "sha256": rec["sha256"], "size": rec["size"]})
+    report = dict(report)
+    report["outputs"] = outputs
+    on_disk = {k: v for k, v in report.items() if k not in ("outdir", "summary")}
+    write_text_atomic(Path(outdir) / "report.json", json.dumps(jsonable(on_disk), indent=2))
+    return report

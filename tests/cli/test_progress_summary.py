@@ -197,3 +197,15 @@ def test_nested_progress_ranges():
     assert tr.update("predicting the whole grid with DL4") == ("DL4 prediction", True)
     assert tr.update("predicting 5,148 voxels") == ("DL4 prediction", False)
     assert tr.update("epoch 3/5 loss 0.1") == ("DL4 prediction", False)
+
+
+def test_ablation_report_lists_its_tables(project, tmp_path):
+    from voxprospect.workflows.pipeline import run_ablation
+
+    rep = run_ablation(project, tmp_path / "abl", models=["RF"])
+    on_disk = json.loads((tmp_path / "abl" / "report.json").read_text())
+    assert on_disk["outputs"] == rep["outputs"]
+    roles = {r["role"]: r for r in on_disk["outputs"]}
+    for role, name in (("ablation_table", "ablation.md"), ("ablation_json", "ablation.json")):
+        data = (tmp_path / "abl" / name).read_bytes()
+        assert roles[role]["sha256"] == hashlib.sha256(data).hexdigest()
