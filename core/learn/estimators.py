@@ -395,7 +395,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             ax_acc.plot(epochs, [r["val_accuracy"] for r in self.history_], label="validation")
         ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
         ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1.02))
+        from matplotlib.ticker import MaxNLocator
         for ax in (ax_loss, ax_acc):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
             ax.grid(alpha=0.3)
             ax.legend()
         fig.suptitle(title or f"{self.preset} training ({len(epochs)} epochs)")
