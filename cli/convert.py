@@ -80,7 +80,7 @@ def _convert(src, dst, layers, like, cell_size, method):
     report["empty_layers"] = empty
     with report.timer("write"):
         write_volume(vol, dst, inputs=[src] + ([like] if like else []))
-    report.add_output(dst)
+    report.add_output(dst, role="converted_volume")
     report["grid"] = vol.grid.to_dict()
     report["layers"] = vol.names
     report.write(Path(dst).parent, f"{Path(dst).name}.report.json")

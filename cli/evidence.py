@@ -19,12 +19,14 @@ def evidence(project, out_path):
 
     quiet = bool((click.get_current_context().find_root().obj or {}).get("quiet"))
 
-    def progress(fraction, message):
-        if not quiet:
-            click.echo(f"  [{fraction:4.0%}] {message}", err=True)
+    from .progress import cli_progress
+    progress = cli_progress()
 
-    summary = run_evidence(project, out_path, progress=progress)
-    out = summary["outputs"][0]
+    try:
+        summary = run_evidence(project, out_path, progress=progress)
+    finally:
+        progress.close()
+    out = summary["outputs"][0]["path"]
     metrics = summary["metrics"]
     echo(quiet, f"wrote {out}: {len(metrics['channels'])} channels ({', '.join(metrics['channels'])}), "
                 f"{metrics['active_cells']:,} active cells")

@@ -108,6 +108,7 @@ def cli(ctx, verbose, quiet):
     logging.getLogger("voxprospect").setLevel(level)
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
+    ctx.obj["verbose"] = verbose
     from voxprospect.interrupt import install_sigint_handler
     install_sigint_handler()
 

@@ -64,8 +64,10 @@ buffer_option = click.option(
     "--buffer-m", "buffer_m", type=click.FloatRange(min=0), default=None,
     help="Metric buffer between training and test windows in metres (default: the project's buffer_m, "
          "else the window's extent plus smoothing_m; recorded in report.json).")
-device_option = click.option("--device", type=click.Choice(DEVICES), default="auto",
-                             show_default=True, callback=_device, help="Torch device for the CNN.")
+# default None: an option left out falls back to the project's [training] device (then "auto");
+# only a --device given on the command line overrides the project file
+device_option = click.option("--device", type=click.Choice(DEVICES), default=None, callback=_device,
+                             help="Torch device for the CNN (default: the project's, else auto).")
 epochs_option = click.option("--epochs", type=click.IntRange(min=1, max=100_000), default=None,
                              help="Override the project's epochs.")
 def _finite(ctx, param, value):

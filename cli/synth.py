@@ -31,11 +31,13 @@ def synth(outdir, preset, seed, overwrite):
     t0 = time.perf_counter()
     quiet = bool((click.get_current_context().find_root().obj or {}).get("quiet"))
 
-    def progress(fraction, message):
-        if not quiet:
-            click.echo(f"  [{fraction:4.0%}] {message}", err=True)
+    from .progress import cli_progress
+    progress = cli_progress()
 
-    summary = run_synth(outdir, preset=preset, seed=seed, progress=progress, overwrite=overwrite)
+    try:
+        summary = run_synth(outdir, preset=preset, seed=seed, progress=progress, overwrite=overwrite)
+    finally:
+        progress.close()
     district = summary["district"]
     echo(quiet, f"wrote {outdir} ({preset}, seed {seed}) in {time.perf_counter() - t0:.0f} s")
     echo(quiet, f"  {district['active_voxels']:,} active voxels, {district['orebody_voxels']:,} orebody voxels")

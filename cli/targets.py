@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .options import echo, min_voxels_option, threshold_option
+from .options import min_voxels_option, threshold_option
+from .progress import cli_progress
+from .summary import emit_summary, json_option
 
 
 @click.command(short_help="P-A threshold and 3D targets.")
@@ -14,10 +16,16 @@ from .options import echo, min_voxels_option, threshold_option
               help="Known orebodies (volume with an 'orebody' layer) for the P-A plot and containment.")
 @threshold_option
 @min_voxels_option
-def targets(prospectivity, outdir, orebodies, threshold, min_voxels):
+@json_option
+def targets(prospectivity, outdir, orebodies, threshold, min_voxels, as_json):
     """Pick the threshold from the prediction-area plot and group the voxels above it
     into 26-connected 3D targets (label volume, CSV table, GeoPackage)."""
     from voxprospect.workflows.pipeline import run_targets
 
-    s = run_targets(prospectivity, outdir, orebody_path=orebodies, threshold=threshold, min_voxels=min_voxels)
-    echo(None, f"threshold {s['threshold']:.4f}: {s['targets']['count']} targets -> {outdir}")
+    bar = cli_progress()
+    try:
+        s = run_targets(prospectivity, outdir, orebody_path=orebodies, threshold=threshold, min_voxels=min_voxels,
+                        progress=bar)
+    finally:
+        bar.close()
+    emit_summary(s, as_json, bar.elapsed_s, quiet=bar.quiet)

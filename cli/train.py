@@ -6,7 +6,9 @@ import click
 
 from voxprospect.vocabulary import DEFAULT_MODEL, MODELS
 
-from .options import buffer_option, device_option, echo, epochs_option, fmt_score, seed_override_option
+from .options import buffer_option, device_option, epochs_option, fmt_score, seed_override_option
+from .progress import cli_progress
+from .summary import emit_summary, json_option
 
 
 @click.command(short_help="Train a model on evidence windows.")
@@ -20,21 +22,19 @@ from .options import buffer_option, device_option, echo, epochs_option, fmt_scor
                                          "inside every training fold with spatial inner folds.")
 @buffer_option
 @device_option
-def train(project, outdir, model_name, epochs, seed, tune, buffer_m, device):
+@json_option
+def train(project, outdir, model_name, epochs, seed, tune, buffer_m, device, as_json):
     """Train MODEL on the windows around the project's orebodies, evaluate it under
     the project's protocols, and write the checkpoint, training curves and report."""
     from voxprospect.workflows.pipeline import run_train
 
-    summary = run_train(project, outdir, model=model_name, seed=seed, epochs=epochs, tune=tune, device=device,
-                        buffer_m=buffer_m)
-    echo(None, f"checkpoint: {summary['checkpoint']}")
-    base = summary.get("baselines", {})
-    for protocol, m in summary.get("metrics", {}).items():
-        line = f"  {protocol:8s} " + protocol_line(m)
-        if "skipped" not in m:
-            for b, bm in base.items():
-                line += f"  | {b} AUC {fmt_score(bm['metrics'].get(protocol, {}).get('auc'))}"
-        echo(None, line)
+    bar = cli_progress()
+    try:
+        summary = run_train(project, outdir, model=model_name, seed=seed, epochs=epochs, tune=tune, device=device,
+                            progress=bar, buffer_m=buffer_m)
+    finally:
+        bar.close()
+    emit_summary(summary, as_json, bar.elapsed_s, quiet=bar.quiet)
 
 
 def protocol_line(m: dict) -> str:

@@ -93,8 +93,25 @@ class RunReport:
     def add_input(self, path) -> None:
         self.data["inputs"].append(file_record(path))
 
-    def add_output(self, path) -> None:
-        self.data["outputs"].append(str(path))
+    def add_output(self, path, role: str | None = None) -> None:
+        """Name an output; :meth:`write` records its role, size and SHA-256 (if it exists).
+
+        A path already listed keeps one entry (a role given later fills a missing one).
+        """
+        for rec in self.data["outputs"]:
+            if rec["path"] == str(path):
+                rec["role"] = rec.get("role") or role
+                return
+        self.data["outputs"].append({"path": str(path), "role": role})
+
+    def _hash_outputs(self) -> None:
+        kept = []
+        for rec in self.data["outputs"]:
+            p = Path(rec["path"])
+            if p.is_file():
+                kept.append({**file_record(p), "role": rec.get("role")})
+        self.data["outputs"] = [{"path": r["path"], "role": r["role"], "sha256": r["sha256"], "size": r["size"]}
+                                for r in kept]
 
     @contextlib.contextmanager
     def timer(self, step: str):
@@ -115,6 +132,7 @@ class RunReport:
     def write(self, outdir, name: str = "report.json") -> Path:
         self.data["versions"] = versions()
         self.data["timings_s"]["total"] = round(time.perf_counter() - self._t0, 4)
+        self._hash_outputs()
         path = Path(outdir) / name
         write_text_atomic(path, json.dumps(jsonable(self.data), indent=2, sort_keys=False))
         return path

@@ -631,10 +631,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             ax_acc.plot(epochs, [r["val_accuracy"] for r in self.history_], label="validation")
         ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
         ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1.02))
+        from matplotlib.ticker import MaxNLocator
+
         best = getattr(self, "best_epoch_", None)
         for ax in (ax_loss, ax_acc):
             # epochs are whole numbers: no 2.5 on the axis
-            from matplotlib.ticker import MaxNLocator
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if best and len(epochs) > 1 and best != epochs[-1]:
                 ax.axvline(best, color="0.4", linestyle="--", linewidth=1, label=f"kept: epoch {best}")

@@ -924,7 +924,7 @@ def write_district(district: District, outdir, overwrite: bool = True, report=No
         report = RunReport("synth", {"preset": district.description.get("preset"), "outdir": str(out)},
                            district.description.get("seed"))
     for p in written:
-        report.add_output(p)
+        report.add_output(p, role=f"district_{Path(p).name.split('.')[0].lower()}")
     report["metrics"] = {"active_voxels": district.description["active_voxels"],
                          "orebody_voxels": district.description["orebody_voxels"],
                          "undiscovered_voxels": district.description["undiscovered_voxels"],

@@ -31,6 +31,8 @@ import numpy as np
 from voxprospect.errors import LayerError, NoPositivesError, VoxprospectError
 from voxprospect.io.outputs import step_outputs
 from voxprospect.report import RunReport, write_text_atomic
+from voxprospect.workflows.progress import Progress
+from voxprospect.workflows.summary import append_outputs, draw_model_figures, largest_targets, record_outputs
 from voxprospect.vocabulary import CHECKPOINT_SUFFIX, DEFAULT_CHUNK_VOXELS, MODELS, PROTOCOLS
 
 log = logging.getLogger(__name__)
@@ -276,15 +278,17 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
     protocols = list(protocols or training.get("protocols", PROTOCOLS))
     if plans is None:
         plans = study_plans(data, training, seed, protocols)
+    evaluating = Progress(progress, 0.0, 0.75)  # each fold's epochs reported inside it
     if tune:
         factory = _tuned_factory(data, training, seed)
     else:
-        factory = _estimator_factory(name, training, seed, epochs, device)
+        factory = _estimator_factory(name, training, seed, epochs, device,
+                                     progress=evaluating.messages(f"{name} fold fit: "))
     y = data.samples.labels.astype(np.int64)
     timer = report.timer if report is not None else _null_timer
     with timer(f"{name}.evaluate"):
         metrics = evaluate_protocols(factory, data.windows, data.samples, protocols=protocols, plans=plans,
-                                     progress=_scaled(progress, 0.0, 0.75),
+                                     progress=evaluating,
                                      cell_size=tuple(data.evidence.grid.cell_size))
     _say(progress, 0.75, f"{name}: final fit on all {len(y)} windows")
     tuning = None
@@ -521,6 +525,7 @@ def _train(project, project_path, outdir, model, seed, epochs, tune, device, pro
     report["checkpoint"] = res["checkpoint"]
     report["metrics"] = res["metrics"]
     _record_baselines(report, {model: res}, baselines)
+    record_outputs(report, outdir)
     report.write(outdir)
     return report.data | {"checkpoint": str(outdir / res["checkpoint"])}
 
@@ -593,10 +598,10 @@ def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, pr
         prosp = _predict(model, evidence.select(model.channels), chunk_voxels, progress)
     inputs = (model_path, evidence_path)
     write_volume(prosp, out_path, inputs=inputs)
-    report.add_output(out_path)
+    report.add_output(out_path, role="prospectivity")
     if geotiff:
         write_volume(prosp, geotiff, layer="prospectivity", inputs=inputs)
-        report.add_output(geotiff)
+        report.add_output(geotiff, role="prospectivity_geotiff")
     report["active_voxels"] = int(prosp.active.sum())
     report["metrics"] = {"prospectivity": prosp.layer_stats("prospectivity")}
     report.write(report_path.parent, report_path.name)
@@ -647,6 +652,8 @@ def _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, la
     res.pop("_targets_volume")
     report.data.update(res)
     report["metrics"] = {"targets": len(table)}
+    report["largest_targets"] = largest_targets(table)
+    record_outputs(report, outdir)
     report.write(outdir)
     _say(progress, 1.0, "targets done")
     return report.data
@@ -782,11 +789,15 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
         write_volume(prosp, outdir / f"prospectivity_{name}.vti", inputs=inputs)
         write_volume(prosp, outdir / f"prospectivity_{name}.tif", layer="prospectivity", inputs=inputs)
         results[name]["prospectivity"] = [f"prospectivity_{name}.vti", f"prospectivity_{name}.tif"]
+        _say(progress, lo + 0.5 * (hi - lo), f"targets of {name}")
         with report.timer(f"{name}.targets"):
             mapped = map_targets(prosp, outdir, name, data.orebody, data.deposit_names, threshold,
                                  int(tcfg.get("min_voxels", 1)), inputs)
         results[name]["target_table"] = mapped.pop("target_table")
         tvol = mapped.pop("_targets_volume")
+        _say(progress, lo + 0.6 * (hi - lo), f"figures of {name}")
+        with report.timer(f"{name}.figures"):
+            results[name]["figures"] = draw_model_figures(prosp, outdir, name, data.orebody, tvol, inputs)
         for fmt in getattr(project, "outputs", ()):
             from voxprospect.io.results import RESULT_FORMATS, write_results
             fname = f"results_{name}{RESULT_FORMATS[fmt]}"
@@ -826,6 +837,7 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
     report["table_markdown"] = table_md
     report["metrics"] = {k: v["metrics"] for k, v in report["models"].items()}
     report["target_tables"] = {k: v["target_table"] for k, v in results.items() if "target_table" in v}
+    record_outputs(report, outdir)
     report.write(outdir)
     _say(progress, 1.0, "done")
     return report.data | {"outdir": str(outdir)}
@@ -1021,6 +1033,8 @@ def _ablation(project, outdir, epochs, models, progress, buffer_m=None) -> dict:
                     for k, v in rep["models"].items()},
          "baselines": rep["baselines"], "skill_over_baselines": rep["skill_over_baselines"],
          "evaluation": ev}, indent=2, default=float))
+    rep = append_outputs(rep, outdir, [(outdir / "ablation.md", "ablation_table"),
+                                       (outdir / "ablation.json", "ablation_json")])
     return rep
 
 
@@ -1059,6 +1073,7 @@ def _demo(outdir, preset, seed, epochs, progress, buffer_m=None) -> dict:
                     progress=_scaled(progress, 0.15, 1.0), training_overrides=overrides,
                     extra_parameters={"preset": preset, "demo_training": schedule, "seed": seed})
     summary = write_summary(outdir, rep, preset, seed)
+    rep = append_outputs(rep, outdir, [(summary, "summary")])
     return rep | {"summary": str(summary)}
 
 
@@ -1122,5 +1137,8 @@ def write_summary(outdir, rep: dict, preset: str, seed: int) -> Path:
     for name, m in rep["models"].items():
         if m.get("training_curves"):
             lines += [f"![{name} training curves]({m['training_curves']})", ""]
+        figs = m.get("figures") or {}
+        for role, fname in (figs.get("files") or {}).items():
+            lines += [f"![{name} {role.replace('_', ' ')}]({fname})", ""]
     lines += ["Everything the run used and measured is in `report.json`."]
     return write_text_atomic(outdir / "summary.md", "\n".join(lines) + "\n")

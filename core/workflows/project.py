@@ -721,7 +721,7 @@ def _evidence_step(project, out, inputs, progress) -> dict:
     with report.timer("write"):
         step(0.92, f"writing {out}")
         write_volume(evidence, out, inputs=inputs)
-    report.add_output(out)
+    report.add_output(out, role="evidence")
     report["metrics"] = {"channels": evidence.names, "active_cells": int(evidence.active.sum()),
                          "stats": evidence.meta["evidence"]["stats"],
                          "layers": {n: evidence.layer_stats(n) for n in evidence.names}}
