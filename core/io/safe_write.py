@@ -400,13 +400,17 @@ def verify_size(tmp, expected: int) -> None:
         raise OutputError(f"{actual} bytes written of {expected}")
 
 
+def _tail(tmp, n: int) -> bytes:
+    """The last ``n`` bytes of a file (where closing tags and end chunks live)."""
+    with open(tmp, "rb") as f:
+        f.seek(max(0, Path(tmp).stat().st_size - n))
+        return f.read()
+
+
 def verify_vtk_xml(tmp) -> None:
     """A VTK XML file ends with ``</VTKFile>`` (appended binary data comes before it)."""
     verify_nonempty(tmp)
-    with open(tmp, "rb") as f:
-        f.seek(max(0, Path(tmp).stat().st_size - 64))
-        tail = f.read()
-    if b"</VTKFile>" not in tail:
+    if b"</VTKFile>" not in _tail(tmp, 64):
         raise OutputError("no closing </VTKFile> (truncated)")
 
 
@@ -457,8 +461,5 @@ def verify_safetensors(tmp) -> None:
 
 def verify_png(tmp) -> None:
     verify_nonempty(tmp)
-    with open(tmp, "rb") as f:
-        f.seek(max(0, Path(tmp).stat().st_size - 12))
-        tail = f.read()
-    if b"IEND" not in tail:
+    if b"IEND" not in _tail(tmp, 12):
         raise OutputError("no IEND chunk (truncated PNG)")
