@@ -14,6 +14,8 @@ module                     what it holds
 ``targeting``              whole-grid prediction, P-A threshold and 3D targets
 ``steps``                  ``run_synth``, ``run_evidence``, ``run_train``, ``run_predict``,
                            ``run_targets``
+``export``                 ``run_slices`` (GeoTIFF depth slices), ``run_convert`` (formats)
+``info``                   ``describe_file`` (what ``voxprospect info`` prints)
 ``study``                  ``run_study``, ``run_project``, ``run_ablation``
 ``tables``, ``summary``    Markdown tables, end summaries, outputs by role, figures
 ``demo``                   ``run_demo`` and its ``summary.md``
@@ -30,7 +32,9 @@ content, with ``outputs`` by role). ``progress`` is an optional
 
 from voxprospect.workflows.common import MODEL_NAMES, check_device, check_models, check_outdir
 from voxprospect.workflows.demo import DEMO_TRAINING, run_demo, write_summary
+from voxprospect.workflows.export import run_convert, run_slices
 from voxprospect.workflows.evaluation import BENCHMARK_BUFFER_M, evaluate_baselines, run_buffer_sweep
+from voxprospect.workflows.info import describe_file
 from voxprospect.workflows.result import StepResult
 from voxprospect.workflows.steps import run_evidence, run_predict, run_synth, run_targets, run_train
 from voxprospect.workflows.study import run_ablation, run_project, run_study
@@ -40,7 +44,8 @@ from voxprospect.workflows.training import (TrainingData, evaluation_settings, f
                                             prepare_training, study_plans)
 
 __all__ = ["BENCHMARK_BUFFER_M", "DEMO_TRAINING", "MODEL_NAMES", "StepResult", "TrainingData", "ablation_table",
-           "check_device", "check_models", "check_outdir", "evaluate_baselines", "evaluation_settings",
-           "fit_and_evaluate", "map_targets", "model_size", "prepare_training", "run_ablation", "run_buffer_sweep",
-           "run_demo", "run_evidence", "run_predict", "run_project", "run_study", "run_synth", "run_targets",
-           "run_train", "study_plans", "sweep_section", "write_summary"]
+           "check_device", "check_models", "check_outdir", "describe_file", "evaluate_baselines",
+           "evaluation_settings", "fit_and_evaluate", "map_targets", "model_size", "prepare_training",
+           "run_ablation", "run_buffer_sweep", "run_convert", "run_demo", "run_evidence", "run_predict",
+           "run_project", "run_slices", "run_study", "run_synth", "run_targets", "run_train", "study_plans",
+           "sweep_section", "write_summary"]

@@ -10,7 +10,8 @@ import pytest
 def test_train_predict_targets_hand_outputs_by_role(tiny_project, tmp_path):
     from voxprospect.errors import VoxprospectError
     from voxprospect.workflows import StepResult
-    from voxprospect.workflows.pipeline import run_predict, run_targets, run_train
+    from voxprospect.workflows.pipeline import (describe_file, run_convert, run_predict, run_slices, run_targets,
+                                                run_train)
 
     trained = run_train(tiny_project, tmp_path / "m", model="RF")
     assert isinstance(trained, StepResult) and trained.step == "train"
@@ -33,3 +34,10 @@ def test_train_predict_targets_hand_outputs_by_role(tiny_project, tmp_path):
     assert targets.output("targets_gpkg").suffix == ".gpkg"
     assert [p.suffix for p in targets.outputs_of("targets_table")] == [".csv"]
     assert targets.outputs_of("targets_table", contains="nope") == []
+
+    slices = run_slices(predicted.output("prospectivity"), tmp_path / "s" / "prosp.tif", layer="prospectivity")
+    assert slices.output("depth_slices") == tmp_path / "s" / "prosp.tif"
+    assert slices.report_path == tmp_path / "s" / "prosp.tif.report.json" and slices.report_path.is_file()
+    converted = run_convert(trained.output("evidence"), tmp_path / "c" / "ev.vo")
+    assert converted.output("converted_volume").suffix == ".vo"
+    assert set(converted["layers"]) == set(describe_file(trained.output("evidence"))["layers"])
