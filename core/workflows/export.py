@@ -1,4 +1,5 @@
-"""Steps that turn one volume into another file: GeoTIFF depth slices and format conversion.
+"""Steps that turn one volume into another file: GeoTIFF depth slices, format conversion
+and a targets GeoPackage.
 
 Like every step, each checks its way out before any work (suffix, folder, never an
 input), writes atomically, records ``report.json`` (``<OUT>.report.json`` beside the
@@ -19,7 +20,7 @@ from voxprospect.report import RunReport
 from voxprospect.workflows.progress import say
 from voxprospect.workflows.result import StepResult
 
-__all__ = ["run_convert", "run_slices"]
+__all__ = ["run_convert", "run_export_targets", "run_slices"]
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +159,73 @@ def _read_for_convert(src, like, cell_size, method):
             raise
         how = f"cell size {cell_size:g}" if cell_size is not None else f"the grid of {like}"
         raise MemoryLimitError(src, f"resampling onto {how}: {e.problem}") from None
+
+
+def run_export_targets(prospectivity_path, out_path, threshold=None, orebody_path=None, layer=None,
+                       min_voxels: int = 1, progress=None) -> StepResult:
+    """The targets of a prospectivity volume as one GeoPackage (outlines per level, centroids, drill points).
+
+    ``threshold`` is the prospectivity cut-off; when omitted, the prediction-area
+    crossing against the known orebodies of ``orebody_path`` (its ``orebody`` layer, or
+    its only layer). ``layer`` defaults to ``prospectivity``. Writes ``out_path`` and
+    ``<out_path>.report.json``.
+
+    Raises
+    ------
+    VoxprospectError
+        Neither a threshold nor orebodies, a threshold outside 0..1, a wrong file or layer.
+    """
+    from voxprospect.errors import NoPositivesError, VoxprospectError
+    from voxprospect.io import read_volume
+    from voxprospect.io.outputs import check_output_file, step_outputs
+    from voxprospect.io.safe_write import check_outputs_not_inputs
+    from voxprospect.mapping.targets import find_targets, write_targets_gpkg
+
+    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+        raise VoxprospectError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
+    if threshold is None and not orebody_path:
+        raise VoxprospectError(f"{prospectivity_path}: give a threshold, or the known orebodies to pick it from "
+                               "the prediction-area plot")
+    out_path, report_path = Path(out_path), _report_path(out_path)
+    inputs = [prospectivity_path] + ([orebody_path] if orebody_path else [])
+    check_output_file(out_path, (".gpkg",), what="targets GeoPackage", inputs=inputs)
+    check_outputs_not_inputs(report_path, inputs)
+    say(progress, 0.0, "reading the prospectivity volume")
+    volume = read_volume(prospectivity_path)
+    layer = layer or ("prospectivity" if "prospectivity" in volume else volume.names[0])
+    if layer not in volume:
+        raise LayerError(f"{prospectivity_path}: no layer {layer!r}; layers are: {', '.join(volume.names)}")
+    volume.require_finite(layer, prospectivity_path)
+    report = RunReport("export_targets", {"prospectivity": str(prospectivity_path), "orebodies": orebody_path,
+                                          "layer": layer, "threshold": threshold, "min_voxels": int(min_voxels),
+                                          "out": str(out_path)})
+    for p in inputs:
+        report.add_input(p)
+    orebody_mask = None
+    if orebody_path:
+        orebodies = read_volume(orebody_path)
+        volume.grid.require_same(orebodies.grid, f"{prospectivity_path} and {orebody_path}")
+        ob_layer = "orebody" if "orebody" in orebodies else orebodies.names[0]
+        orebody_mask = np.asarray(orebodies[ob_layer]) > 0
+        if not orebody_mask.any():
+            raise NoPositivesError(f"{orebody_path}: the layer {ob_layer!r} selects no orebody voxel")
+    if threshold is None:
+        from voxprospect.learn.evaluate import prediction_area
+        say(progress, 0.2, "prediction-area threshold")
+        threshold = float(prediction_area(volume, orebody_mask=orebody_mask, layer=layer).target_threshold)
+        report["threshold_rule"] = "prediction-area crossing against the known orebodies"
+    say(progress, 0.4, f"targets above {threshold:.4g}")
+    with step_outputs(files=[out_path, report_path]):
+        with report.timer("targets"):
+            targets = find_targets(volume, threshold=float(threshold), layer=layer, deposits=orebody_mask,
+                                   min_voxels=int(min_voxels))
+        say(progress, 0.7, "writing the GeoPackage")
+        with report.timer("write"):
+            write_targets_gpkg(targets, volume.grid, out_path, prospectivity=volume[layer], inputs=inputs)
+        report.add_output(out_path, role="targets_gpkg")
+        report["threshold"] = float(threshold)
+        report["targets"] = targets.summary()
+        report["metrics"] = {"targets": len(targets)}
+        report.write(report_path.parent, report_path.name)
+    say(progress, 1.0, "done")
+    return StepResult(report.data | {"output": str(out_path), "count": len(targets)}, report_path)

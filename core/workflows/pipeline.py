@@ -32,7 +32,7 @@ content, with ``outputs`` by role). ``progress`` is an optional
 
 from voxprospect.workflows.common import MODEL_NAMES, check_device, check_models, check_outdir
 from voxprospect.workflows.demo import DEMO_TRAINING, run_demo, write_summary
-from voxprospect.workflows.export import run_convert, run_slices
+from voxprospect.workflows.export import run_convert, run_export_targets, run_slices
 from voxprospect.workflows.evaluation import BENCHMARK_BUFFER_M, evaluate_baselines, run_buffer_sweep
 from voxprospect.workflows.info import describe_file
 from voxprospect.workflows.result import StepResult
@@ -46,6 +46,6 @@ from voxprospect.workflows.training import (TrainingData, evaluation_settings, f
 __all__ = ["BENCHMARK_BUFFER_M", "DEMO_TRAINING", "MODEL_NAMES", "StepResult", "TrainingData", "ablation_table",
            "check_device", "check_models", "check_outdir", "describe_file", "evaluate_baselines",
            "evaluation_settings", "fit_and_evaluate", "map_targets", "model_size", "prepare_training",
-           "run_ablation", "run_buffer_sweep", "run_convert", "run_demo", "run_evidence", "run_predict",
-           "run_project", "run_slices", "run_study", "run_synth", "run_targets", "run_train", "study_plans",
-           "sweep_section", "write_summary"]
+           "run_ablation", "run_buffer_sweep", "run_convert", "run_demo", "run_evidence", "run_export_targets",
+           "run_predict", "run_project", "run_slices", "run_study", "run_synth", "run_targets", "run_train",
+           "study_plans", "sweep_section", "write_summary"]
