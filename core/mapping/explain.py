@@ -125,6 +125,29 @@ def attribution_volume(model, evidence: Volume, where=None, channels=None, windo
     return Volume(evidence.grid, {attribution_layer(c): v for c, v in out.items()}, evidence.active, {}, meta)
 
 
+def target_sample_mask(target_labels, per_target: int, seed: int = 0) -> np.ndarray:
+    """The voxels to attribute in each target: all of a small one, else ``per_target`` drawn at random.
+
+    The draw is seeded by ``seed`` and the target id, so a target's voxels do not
+    depend on the other targets. A uniform draw keeps the mean attribution over the
+    drawn voxels an unbiased estimate of the target's mean.
+    """
+    labels = np.asarray(target_labels)
+    mask = np.zeros(labels.shape, bool)
+    flat = labels.reshape(-1)
+    order = np.argsort(flat, kind="stable")
+    ids, starts, counts = np.unique(flat[order], return_index=True, return_counts=True)
+    for tid, s, c in zip(ids, starts, counts):
+        if tid <= 0:
+            continue
+        members = order[s:s + c]
+        if c > per_target:
+            members = np.sort(np.random.default_rng([int(seed), int(tid)]).choice(members, int(per_target),
+                                                                                   replace=False))
+        mask.reshape(-1)[members] = True
+    return mask
+
+
 def top_channels_from_attributions(attributions: Volume, target_labels, channels, n: int = DEFAULT_TOP) -> dict:
     """Per target, the channels that push it up most: mean attribution inside it, positive only.
 
