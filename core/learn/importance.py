@@ -173,10 +173,19 @@ class ImportanceRecorder:
         self.seed = int(seed)
         self.protocols = [("random" if p == "paper" else str(p)) for p in protocols]
         self._folds: dict = {}
+        self.seconds = 0.0
 
     def __call__(self, protocol, split, estimator, X, labels) -> None:
         if protocol not in self.protocols:
             return
+        import time
+        t0 = time.perf_counter()
+        try:
+            self._record(protocol, split, estimator, X, labels)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def _record(self, protocol, split, estimator, X, labels) -> None:
         test = np.asarray(split.test, dtype=np.int64)
         if test.size < 2:
             return
@@ -196,13 +205,14 @@ class ImportanceRecorder:
         for protocol in self.protocols:
             folds = self._folds.get(protocol)
             if not folds:
-                out[protocol] = {"skipped": "no fitted fold of this protocol"}
+                out[protocol] = {"skipped": "no fitted fold of this protocol (the protocol was skipped, or every "
+                                            "fold's training side held a single class)"}
                 continue
             y = np.concatenate([f[0] for f in folds])
             base = np.concatenate([f[1] for f in folds])
             shuffled = np.concatenate([f[2] for f in folds], axis=2)
             out[protocol] = {**summarise(y, base, shuffled, self.channels), "n_folds": len(folds),
-                             "seed": self.seed}
+                             "seed": self.seed, "seconds": float(self.seconds)}
         return out
 
 

@@ -44,6 +44,20 @@ def importance_settings(training: dict) -> dict:
             "voxels_per_target": int(training.get("attribution_voxels", 64))}
 
 
+def explain_overrides(importance: bool | None = None, attributions: str | None = None) -> dict:
+    """``[training]`` overrides from the CLI's ``--importance`` and ``--attributions`` (None: keep)."""
+    out: dict = {}
+    if importance is not None:
+        out["importance"] = bool(importance)
+    if attributions is not None:
+        from voxprospect.vocabulary import ATTRIBUTION_MODES
+        if attributions not in ATTRIBUTION_MODES:
+            from voxprospect.errors import VoxprospectError
+            raise VoxprospectError(f"attributions must be one of {', '.join(ATTRIBUTION_MODES)}, got {attributions!r}")
+        out["attributions"] = attributions
+    return out
+
+
 def make_recorder(channels, settings: dict, seed: int):
     """A recorder for ``evaluate_protocols(on_fitted=...)``, or None when importance is off."""
     if not settings["enabled"]:
@@ -82,6 +96,9 @@ def record_importance(report, recorders: dict, settings: dict, outdir, inputs=()
                             inputs=inputs)
             plots[name] = fname
     table = importance_table_markdown(models, protocol)
+    if not table:
+        reasons = sorted({r.get(protocol, {}).get("skipped", "") for r in models.values()} - {""})
+        table = f"No permutation importance on the {protocol} folds: {'; '.join(reasons)}.\n"
     write_text_atomic(outdir / "importance.md", "# Evidence importance\n\n" + table, inputs=inputs)
     report["importance"] = {"definition": DEFINITION, "protocols": settings["protocols"],
                             "n_repeats": settings["repeats"], "seed": int(report["seed"] or 0),
@@ -133,3 +150,20 @@ def explain_targets(name, estimator, evidence, channels, window, edge, targets, 
         info["top_channels_rule"] = TOP_RULES["importance"]
     set_top_channels(targets.table, top)
     return attributions, info
+
+
+def importance_section(rep: dict, n_targets: int = 5) -> list:
+    """Markdown lines of the demo summary's "Evidence importance" section (empty without it)."""
+    imp = rep.get("importance") or {}
+    if "models" not in imp:
+        return []
+    lines = ["## Evidence importance", "", imp.get("table_markdown", ""), ""]
+    for name, fname in imp.get("plots", {}).items():
+        lines += [f"![{name} permutation importance]({fname})", ""]
+    for name, table in (rep.get("target_tables") or {}).items():
+        rows = [t for t in table if t.get("top_channels") is not None][:n_targets]
+        rule = (rep.get("models", {}).get(name, {}).get("explain") or {}).get("top_channels_rule")
+        if rows and rule:
+            lines += [f"{name}, top channels of its first targets ({rule}):", ""]
+            lines += [f"- target {t['target_id']}: {t['top_channels'] or '(none positive)'}" for t in rows] + [""]
+    return lines

@@ -33,7 +33,7 @@ from typing import Callable, Mapping
 from voxprospect.errors import ProjectFileError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
 
-from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS, DEVICES, MODELS, PROTOCOLS
+from voxprospect.vocabulary import ATTRIBUTION_MODES, DEFAULT_CHUNK_VOXELS, DEVICES, MODELS, PROTOCOLS
 from voxprospect.vocabulary import EDGE_RULES as EDGES
 from voxprospect.limits import WINDOW_MAX, check_memory, check_seed
 
@@ -55,8 +55,7 @@ TRAINING_KEYS = ("models", "epochs", "batch_size", "learning_rate", "protocols",
                  "device", "weight_decay", "validation_fraction", "augment", "buffer_m", "smoothing_m",
                  "buffer_sweep_m", "sweep_models", "tune_trials", "inner_folds",
                  "importance", "importance_repeats", "attributions", "attribution_steps", "attribution_voxels")
-#: where Integrated-Gradients attributions are computed (``training.attributions``)
-ATTRIBUTION_MODES = ("off", "targets", "grid")
+
 AUGMENTS = ("none", "flips", "flips+z", "symmetry", "symmetry+z")
 PREDICTION_KEYS = ("chunk_voxels",)
 TARGET_KEYS = ("threshold", "min_voxels")

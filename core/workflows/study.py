@@ -24,8 +24,8 @@ from voxprospect.workflows.summary import append_outputs, draw_model_figures, re
 
 from voxprospect.workflows.common import (add_project_inputs, buffer_override, check_device, check_models,
                                           check_outdir, settings_dict)
-from voxprospect.workflows.explaining import (explain_targets, importance_settings, make_recorder,
-                                              record_importance)
+from voxprospect.workflows.explaining import (explain_overrides, explain_targets, importance_settings,
+                                              make_recorder, record_importance)
 from voxprospect.workflows.evaluation import (BENCHMARK_BUFFER_M, benchmark_baselines, evaluate_baselines,
                                               record_baselines, run_buffer_sweep, sweep_factories, undiscovered_study)
 from voxprospect.workflows.result import StepResult
@@ -82,6 +82,9 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
     inputs = [project.path, *project.input_paths()]
     data, plans = _prepare(project, outdir, training, report, inputs, progress)
     explain = importance_settings(training)
+    if explain["attributions"] != "off" and any(m != "RF" for m in map_models):
+        from voxprospect.learn.attribution import require_captum
+        require_captum()  # before any fit: a missing captum is one clear error, not a late one
     recorders = {name: make_recorder(data.channels, explain, seed) for name in models}
     results = _evaluate_models(data, plans, training, models, epochs, device, outdir, report, progress, recorders)
     importance = record_importance(report, recorders, explain, outdir, inputs)
@@ -233,16 +236,19 @@ def _models_markdown(report) -> str:
     return report["table_markdown"] + ("\n" + sweep_md if sweep_md else "")
 
 
-def run_project(project_path, outdir=None, progress=None, buffer_m: float | None = None) -> StepResult:
+def run_project(project_path, outdir=None, progress=None, buffer_m: float | None = None,
+                importance: bool | None = None, attributions: str | None = None) -> StepResult:
     """The whole pipeline from a project file (evidence to targets).
 
-    ``buffer_m`` overrides the project's metric buffer between train and test windows.
+    ``buffer_m`` overrides the project's metric buffer between train and test windows;
+    ``importance`` and ``attributions`` its ``[training]`` keys of the same names.
     """
     from voxprospect.workflows.project import load_project
 
     project = load_project(project_path)
     return run_study(project, outdir if outdir is not None else project.output_dir, command="run",
-                     progress=progress, training_overrides=buffer_override(buffer_m))
+                     progress=progress,
+                     training_overrides=buffer_override(buffer_m) | explain_overrides(importance, attributions))
 
 
 def run_ablation(project_path, outdir, epochs=None, models=MODELS,
