@@ -57,7 +57,8 @@ def test_cli_refuses_an_unknown_attribution_mode(tmp_path):
 
 
 def test_summary_section_lists_plots_and_top_channels():
-    rep = {"importance": {"models": {"RF": {}}, "table_markdown": "| channel |\n", "plots": {"RF": "importance_RF.png"}},
+    rep = {"importance": {"models": {"RF": {}}, "table_markdown": "| channel |\n",
+                          "plots": {"RF": "importance_RF.png"}},
            "target_tables": {"RF": [{"target_id": 1, "top_channels": "density;granite"}]},
            "models": {"RF": {"explain": {"top_channels_rule": "rule"}}}}
     text = "\n".join(importance_section(rep))
