@@ -65,3 +65,38 @@ def test_summary_section_lists_plots_and_top_channels():
     assert "## Evidence importance" in text and "![RF permutation importance](importance_RF.png)" in text
     assert "target 1: density;granite" in text
     assert importance_section({"importance": {"skipped": "off"}}) == []
+
+
+def test_explain_targets_grid_mode_and_the_forest_rule():
+    import numpy as np
+    import torch
+
+    pytest.importorskip("captum")
+    from voxprospect.data.grid import VoxelGrid
+    from voxprospect.data.volume import Volume
+    from voxprospect.mapping.targets import find_targets
+    from voxprospect.workflows.explaining import TOP_RULES, explain_targets
+
+    grid = VoxelGrid((0.0, 0.0, 0.0), (10.0, 10.0, 10.0), (5, 4, 3), "EPSG:32650")
+    rng = np.random.default_rng(0)
+    ev = Volume(grid, {c: rng.normal(0, 1, grid.shape).astype(np.float32) for c in ("a", "b")})
+    p = np.zeros(grid.shape)
+    p[1:3, 1:3, 0:2] = 0.9
+    targets = find_targets(Volume(grid, {"prospectivity": p}), 0.5)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv3d(2, 3, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool3d(1),
+                              torch.nn.Flatten(), torch.nn.Linear(3, 2)).double().eval()
+    settings = importance_settings({"attributions": "grid", "attribution_steps": 4})
+    att, info = explain_targets("net", net, ev, ["a", "b"], 3, "edge", targets, None, settings, 1000, 0)
+    assert np.isfinite(att["attribution_a"]).all() and info["attribution"]["mode"] == "grid"
+    assert info["attribution"]["n_voxels"] == grid.shape[0] * grid.shape[1] * grid.shape[2]
+    assert info["top_channels_rule"] == TOP_RULES["attribution"] and "top_channels" in targets.table[0]
+
+    # a forest: the importance rule, or nothing when there is no importance
+    off = importance_settings({})
+    imp = {"spatial": {"channels": [{"channel": "a", "mean": 0.3}, {"channel": "b", "mean": 0.0}]}}
+    att, info = explain_targets("RF", object(), ev, ["a", "b"], 3, "edge", targets, imp, off, 1000, 0)
+    assert att is None and info["top_channels_rule"] == TOP_RULES["importance"]
+    assert targets.table[0]["top_channels"] == "a"  # b has no importance: never listed
+    att, info = explain_targets("RF", object(), ev, ["a", "b"], 3, "edge", targets, None, off, 1000, 0)
+    assert att is None and info["top_channels_rule"].startswith("none")
