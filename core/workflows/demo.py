@@ -15,35 +15,42 @@ from voxprospect.workflows.progress import say, scaled
 from voxprospect.workflows.steps import run_synth
 from voxprospect.workflows.study import run_study
 from voxprospect.workflows.tables import fmt_score, sweep_section
+from voxprospect.workflows.explaining import explain_overrides, importance_section
 
 
 DEMO_TRAINING = {"small": {"epochs": 10, "batch_size": 64},
                  "paper": {"epochs": 200, "batch_size": 256},
                  "tiny": {"epochs": 3, "batch_size": 64}}
+#: the demo explains its CNN's targets (Integrated Gradients on a few voxels a target)
+DEMO_EXPLAIN = {"attributions": "targets", "attribution_voxels": 16, "attribution_steps": 16}
 
 
 def run_demo(outdir, preset: str = "small", seed: int = 42, epochs: int | None = None, progress=None,
-             buffer_m: float | None = None) -> StepResult:
+             buffer_m: float | None = None, importance: bool | None = None,
+             attributions: str | None = None) -> StepResult:
     """The synthetic district, end to end: the main job of ``voxprospect demo``.
 
     district (gempy) -> evidence -> DL4 and RF under every protocol -> whole-grid
     prediction -> P-A threshold -> targets -> ``summary.md`` with the figures; the
     district's undiscovered deposits (never training labels) score every model and
     the best single channel (truth AUC, undiscovered capture in the top 5 and 10%).
+    ``importance`` and ``attributions`` override the demo's evidence-importance
+    settings (:data:`DEMO_EXPLAIN`).
     """
     from voxprospect.limits import check_seed
 
     seed = check_seed(seed, "--seed")
     outdir = check_outdir(outdir)
     with step_outputs(folders=[outdir]):
-        return StepResult(_demo(outdir, preset, seed, epochs, progress, buffer_m), outdir / "report.json")
+        return StepResult(_demo(outdir, preset, seed, epochs, progress, buffer_m,
+                                explain_overrides(importance, attributions)), outdir / "report.json")
 
 
-def _demo(outdir, preset, seed, epochs, progress, buffer_m=None) -> dict:
+def _demo(outdir, preset, seed, epochs, progress, buffer_m=None, explain=None) -> dict:
     from voxprospect.synth.benchmark import BenchmarkTruth
     from voxprospect.workflows.project import load_project
 
-    schedule = dict(DEMO_TRAINING.get(preset, DEMO_TRAINING["paper"]))
+    schedule = dict(DEMO_TRAINING.get(preset, DEMO_TRAINING["paper"])) | _demo_explain() | dict(explain or {})
     if epochs:
         schedule["epochs"] = int(epochs)
     epochs = schedule["epochs"]
@@ -61,6 +68,12 @@ def _demo(outdir, preset, seed, epochs, progress, buffer_m=None) -> dict:
     return rep | {"summary": str(summary)}
 
 
+def _demo_explain() -> dict:
+    """:data:`DEMO_EXPLAIN` where captum is installed; without it the demo maps without attributions."""
+    import importlib.util
+    return dict(DEMO_EXPLAIN) if importlib.util.find_spec("captum") is not None else {}
+
+
 def write_summary(outdir, rep: dict, preset: str, seed: int) -> Path:
     """A short Markdown summary of a demo run with its figures."""
     outdir = Path(outdir)
@@ -70,6 +83,7 @@ def write_summary(outdir, rep: dict, preset: str, seed: int) -> Path:
               f"negative (at least {s['min_distance_m']:g} m from any orebody), window {s['window']}, "
               f"edge rule `{s['edge']}`.", "", "## Models (Table 1 style)", "", rep["table_markdown"]]
     lines += sweep_section(rep)
+    lines += importance_section(rep)
     prim = rep.get("primary_model")
     if rep.get("pa"):
         pa = rep["pa"]

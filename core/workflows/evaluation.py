@@ -17,8 +17,12 @@ from voxprospect.workflows.training import (TrainingData, estimator_factory, eva
                                             fit_estimator)
 
 
-def evaluate_baselines(data: TrainingData, plans: dict, seed: int, protocols=None, progress=None) -> dict:
+def evaluate_baselines(data: TrainingData, plans: dict, seed: int, protocols=None, progress=None,
+                       recorders: dict | None = None) -> dict:
     """The baselines (:mod:`voxprospect.learn.baselines`) on the study's folds.
+
+    With ``recorders`` (a dict), an importance recorder for each baseline is added to it
+    as ``"baseline <name>"``, built like the models' (the first one found is the template).
 
     Returns
     -------
@@ -29,10 +33,15 @@ def evaluate_baselines(data: TrainingData, plans: dict, seed: int, protocols=Non
     from voxprospect.learn.baselines import BASELINE_NOTES, BASELINES, make_baseline
     from voxprospect.learn.protocols import evaluate_protocols
 
+    template = next((r for r in (recorders or {}).values() if r is not None), None)
     out = {}
     for i, name in enumerate(BASELINES):
+        hook = None
+        if template is not None:
+            hook = recorders[f"baseline {name}"] = type(template)(template.channels, template.n_repeats,
+                                                                  template.seed, template.protocols)
         metrics = evaluate_protocols(lambda name=name: make_baseline(name, data.channels, seed), data.windows,
-                                     data.samples, protocols=protocols or list(plans), plans=plans)
+                                     data.samples, protocols=protocols or list(plans), plans=plans, on_fitted=hook)
         out[name] = {"metrics": metrics, "note": BASELINE_NOTES[name]}
         say(progress, (i + 1) / len(BASELINES), f"baseline {name} scored")
     return out

@@ -18,6 +18,7 @@ from voxprospect.errors import LayerError, NoPositivesError, VoxprospectError
 from voxprospect.io.outputs import step_outputs
 from voxprospect.report import RunReport
 from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS
+from voxprospect.workflows.explaining import importance_settings, make_recorder, record_importance
 from voxprospect.workflows.summary import largest_targets, record_outputs
 
 from voxprospect.workflows.common import add_project_inputs, check_device, check_models, check_outdir, settings_dict
@@ -83,15 +84,20 @@ def _train(project, project_path, outdir, model, seed, epochs, tune, device, pro
         raise VoxprospectError("--tune searches the random forest's hyper-parameters; use it with --model RF")
     report["evaluation"] = evaluation_settings(training, data.samples)
     plans = study_plans(data, training, seed)
+    explain = importance_settings(training)
+    recorders = {model: make_recorder(data.channels, explain, seed)}
     res = fit_and_evaluate(model, data, training, seed, outdir, epochs=epochs, device=device,
-                           progress=scaled(progress, 0.15, 0.9), report=report, plans=plans, tune=tune)
+                           progress=scaled(progress, 0.15, 0.9), report=report, plans=plans, tune=tune,
+                           on_fitted=recorders[model])
     res.pop("estimator")
     if tune:
         report["tuning"] = res["tuning"] | {"nested": True, "definition": (
             "each outer fold's forest was tuned inside its own training windows with spatial inner folds; "
             "the checkpoint's forest was tuned on all windows the same way")}
     with report.timer("baselines"):
-        baselines = evaluate_baselines(data, plans, seed, progress=scaled(progress, 0.9, 1.0))
+        baselines = evaluate_baselines(data, plans, seed, progress=scaled(progress, 0.9, 1.0),
+                                       recorders=recorders if recorders[model] is not None else None)
+    record_importance(report, recorders, explain, outdir, project.input_paths())
     report["samples"] = data.samples.to_dict()
     report["models"] = {model: res}
     report["checkpoint"] = res["checkpoint"]

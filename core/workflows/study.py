@@ -24,6 +24,8 @@ from voxprospect.workflows.summary import append_outputs, draw_model_figures, re
 
 from voxprospect.workflows.common import (add_project_inputs, buffer_override, check_device, check_models,
                                           check_outdir, settings_dict)
+from voxprospect.workflows.explaining import (explain_overrides, explain_targets, importance_settings,
+                                              make_recorder, record_importance)
 from voxprospect.workflows.evaluation import (BENCHMARK_BUFFER_M, benchmark_baselines, evaluate_baselines,
                                               record_baselines, run_buffer_sweep, sweep_factories, undiscovered_study)
 from voxprospect.workflows.result import StepResult
@@ -79,14 +81,20 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
     add_project_inputs(report, project)
     inputs = [project.path, *project.input_paths()]
     data, plans = _prepare(project, outdir, training, report, inputs, progress)
-    results = _evaluate_models(data, plans, training, models, epochs, device, outdir, report, progress)
+    explain = importance_settings(training)
+    if explain["attributions"] != "off" and any(m != "RF" for m in map_models):
+        from voxprospect.learn.attribution import require_captum
+        require_captum()  # before any fit: a missing captum is one clear error, not a late one
+    recorders = {name: make_recorder(data.channels, explain, seed) for name in models}
+    results = _evaluate_models(data, plans, training, models, epochs, device, outdir, report, progress, recorders)
+    importance = record_importance(report, recorders, explain, outdir, inputs)
     chunk = int(settings_dict(project.prediction).get("chunk_voxels", DEFAULT_CHUNK_VOXELS))
     tcfg = settings_dict(project.targets)
     threshold = tcfg.get("threshold", "pa")
     mapping = {"chunk": chunk, "threshold": None if threshold in (None, "pa") else float(threshold),
                "min_voxels": int(tcfg.get("min_voxels", 1)), "inputs": inputs,
                "outputs": tuple(getattr(project, "outputs", ())), "training": training, "seed": seed,
-               "epochs": epochs, "device": device}
+               "epochs": epochs, "device": device, "importance": importance, "explain": explain}
     truth_scores, scored = {}, {}
     for m, name in enumerate(map_models):
         lo, hi = 0.68 + 0.3 * m / len(map_models), 0.68 + 0.3 * (m + 1) / len(map_models)
@@ -126,8 +134,14 @@ def _fold_record(fold) -> dict:
             **{k: v for k, v in fold.info.items() if k in ("deposit", "deposits")}}
 
 
-def _evaluate_models(data, plans, training, models, epochs, device, outdir, report, progress) -> dict:
-    """Every model on the study's folds and fitted on all windows, the baselines and the buffer sweep."""
+def _evaluate_models(data, plans, training, models, epochs, device, outdir, report, progress,
+                     recorders=None) -> dict:
+    """Every model on the study's folds and fitted on all windows, the baselines and the buffer sweep.
+
+    ``recorders`` (``{model: ImportanceRecorder or None}``) see every fold's fitted model;
+    recorders for the baselines are added to it as ``"baseline <name>"``.
+    """
+    recorders = recorders if recorders is not None else {}
     seed = report["seed"]
     n = len(models)
     results = {}
@@ -135,10 +149,12 @@ def _evaluate_models(data, plans, training, models, epochs, device, outdir, repo
         lo, hi = 0.08 + 0.5 * m / n, 0.08 + 0.5 * (m + 1) / n
         say(progress, lo, f"training and evaluating {name}")
         results[name] = fit_and_evaluate(name, data, training, seed, outdir, epochs=epochs, device=device,
-                                         progress=scaled(progress, lo, hi), report=report, plans=plans)
+                                         progress=scaled(progress, lo, hi), report=report, plans=plans,
+                                         on_fitted=recorders.get(name))
     say(progress, 0.58, "baselines on the same folds")
     with report.timer("baselines"):
-        baselines = evaluate_baselines(data, plans, seed, progress=scaled(progress, 0.58, 0.6))
+        baselines = evaluate_baselines(data, plans, seed, progress=scaled(progress, 0.58, 0.6),
+                                       recorders=recorders if any(recorders.values()) else None)
     record_baselines(report, results, baselines)
     with report.timer("buffer_sweep"):
         report["buffer_sweep"] = run_buffer_sweep(
@@ -153,13 +169,17 @@ def _map_model(name, result, data, outdir, report, mapping, progress):
     say(progress, 0.0, f"predicting the whole grid with {name}")
     with report.timer(f"{name}.predict"):
         prosp = predict_estimator(result["estimator"], data, mapping["chunk"], scaled(progress, 0.0, 0.5))
-    write_volume(prosp, outdir / f"prospectivity_{name}.vti", inputs=inputs)
     write_volume(prosp, outdir / f"prospectivity_{name}.tif", layer="prospectivity", inputs=inputs)
     result["prospectivity"] = [f"prospectivity_{name}.vti", f"prospectivity_{name}.tif"]
     say(progress, 0.5, f"targets of {name}")
     with report.timer(f"{name}.targets"):
         mapped = map_targets(prosp, outdir, name, data.orebody, data.deposit_names, mapping["threshold"],
-                             mapping["min_voxels"], inputs)
+                             mapping["min_voxels"], inputs,
+                             annotate=_explainer(name, result, data, mapping, report, scaled(progress, 0.5, 0.6)))
+    attributions, result["explain"] = mapped.pop("_annotation")
+    if attributions is not None:  # the attribution_<channel> layers travel in the prediction volume
+        prosp = prosp.merge(attributions)
+    write_volume(prosp, outdir / f"prospectivity_{name}.vti", inputs=inputs)
     result["target_table"] = mapped.pop("target_table")
     tvol = mapped.pop("_targets_volume")
     say(progress, 0.6, f"figures of {name}")
@@ -173,6 +193,16 @@ def _map_model(name, result, data, outdir, report, mapping, progress):
         result.setdefault("results_files", []).append(fname)
     result.update(mapped)
     return prosp
+
+
+def _explainer(name, result, data, mapping, report, progress):
+    """``annotate(targets)`` for :func:`map_targets`: attributions and ``top_channels`` (:mod:`explaining`)."""
+    def annotate(targets):
+        with report.timer(f"{name}.explain"):
+            return explain_targets(name, result["estimator"], data.evidence, data.channels, data.samples.window,
+                                   data.samples.edge, targets, mapping["importance"].get(name),
+                                   mapping["explain"], mapping["chunk"], mapping["seed"], progress)
+    return annotate
 
 
 def _record_study(report, results, map_models, truth, truth_scores, benchmark, scored, data) -> None:
@@ -206,16 +236,19 @@ def _models_markdown(report) -> str:
     return report["table_markdown"] + ("\n" + sweep_md if sweep_md else "")
 
 
-def run_project(project_path, outdir=None, progress=None, buffer_m: float | None = None) -> StepResult:
+def run_project(project_path, outdir=None, progress=None, buffer_m: float | None = None,
+                importance: bool | None = None, attributions: str | None = None) -> StepResult:
     """The whole pipeline from a project file (evidence to targets).
 
-    ``buffer_m`` overrides the project's metric buffer between train and test windows.
+    ``buffer_m`` overrides the project's metric buffer between train and test windows;
+    ``importance`` and ``attributions`` its ``[training]`` keys of the same names.
     """
     from voxprospect.workflows.project import load_project
 
     project = load_project(project_path)
     return run_study(project, outdir if outdir is not None else project.output_dir, command="run",
-                     progress=progress, training_overrides=buffer_override(buffer_m))
+                     progress=progress,
+                     training_overrides=buffer_override(buffer_m) | explain_overrides(importance, attributions))
 
 
 def run_ablation(project_path, outdir, epochs=None, models=MODELS,

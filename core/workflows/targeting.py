@@ -14,12 +14,15 @@ from voxprospect.workflows.training import TrainingData
 
 
 def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_names=None, threshold=None,
-                min_voxels: int = 1, inputs=()) -> dict:
+                min_voxels: int = 1, inputs=(), annotate=None) -> dict:
     """P-A plot and threshold (when orebodies are known) and the targets above it.
 
     Writes ``pa_<name>.png``, ``targets_<name>.vti``, ``targets_<name>.csv`` and
     ``targets_<name>.gpkg`` into ``outdir``. The returned dict's ``_targets_volume``
     (the targets as a volume, for further writers) is for the caller to pop.
+    ``annotate(targets)``, when given, may add columns to the target table before the
+    files are written (``top_channels``); what it returns is kept as ``_annotation``
+    for the caller to pop.
     """
     from voxprospect.learn.evaluate import plot_prediction_area, prediction_area
     from voxprospect.io import write_volume
@@ -49,6 +52,8 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
         deposits = np.asarray(orebody).astype(np.int32)
     targets = find_targets(prospectivity, float(threshold), deposits=deposits, deposit_names=deposit_names,
                            min_voxels=min_voxels)
+    if annotate is not None:
+        out["_annotation"] = annotate(targets)
     tvol = targets_volume(targets, prospectivity.grid)
     write_volume(tvol, outdir / f"targets_{name}.vti", inputs=inputs)
     write_targets_csv(targets, outdir / f"targets_{name}.csv", inputs=inputs)

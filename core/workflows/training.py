@@ -205,13 +205,15 @@ def _tuned_factory(data: TrainingData, training: dict, seed: int):
 
 def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, outdir: Path,
                      protocols=None, epochs=None, device=None, progress=None, report=None, plans=None,
-                     tune: bool = False) -> dict:
+                     tune: bool = False, on_fitted=None) -> dict:
     """Score one model under every protocol, then fit it on all windows and save it.
 
     ``plans`` are the study's folds (:func:`study_plans`), shared with the other
     models and the baselines. With ``tune`` (random forest) every fit, the outer
     folds' and the final one, tunes its hyper-parameters inside its own training
-    windows with spatial inner folds (:mod:`voxprospect.learn.tuning`).
+    windows with spatial inner folds (:mod:`voxprospect.learn.tuning`). ``on_fitted`` is
+    handed to :func:`~voxprospect.learn.protocols.evaluate_protocols` (permutation importance
+    on each fold's fitted model).
 
     Returns
     -------
@@ -236,7 +238,7 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
     with timer(f"{name}.evaluate"):
         metrics = evaluate_protocols(factory, data.windows, data.samples, protocols=protocols, plans=plans,
                                      progress=evaluating,
-                                     cell_size=tuple(data.evidence.grid.cell_size))
+                                     cell_size=tuple(data.evidence.grid.cell_size), on_fitted=on_fitted)
     say(progress, 0.75, f"{name}: final fit on all {len(y)} windows")
     tuning = None
     with timer(f"{name}.fit"):
