@@ -75,7 +75,7 @@ class InputSpec:
     options: dict = field(default_factory=dict)
     description: str | None = None
     # "drillholes": collar/survey/interval tables built into a volume on the
-    # project's grid by voxprospect.io.drillholes; options hold its settings
+    # project's grid by voxprospect.gridding.drillholes; options hold its settings
     type: str = "volume"
 
 
@@ -245,7 +245,7 @@ class Project:
                     raise ProjectFileError(self.path, f"inputs.{n}.format is {spec.format!r} but "
                                                       f"{spec.path} is a {found} file")
             if spec.type == "drillholes":
-                from voxprospect.io.drillholes import load_project_input
+                from voxprospect.gridding.drillholes import load_project_input
                 vol = load_project_input(spec.options, grid, self.path)
             else:
                 options = dict(spec.options)

@@ -46,7 +46,8 @@ def main(outdir=None, img_dir=None):
     from sklearn.metrics import roc_auc_score
 
     from voxprospect.io import read_volume
-    from voxprospect.io.drillholes import at_or_above, label_intervals, read_drillholes
+    from voxprospect.gridding.drillholes import at_or_above, label_intervals
+    from voxprospect.io.drillholes import read_drillholes
     from voxprospect.workflows.project import load_project
 
     project_path = HERE / "project.toml"
