@@ -385,7 +385,8 @@ def load_project_input(settings: Mapping, grid=None, project_path=None):
                             columns=settings.get("columns") or None, crs=settings.get("crs"),
                             overlaps=settings.get("overlaps", "error"),
                             dip_convention=settings.get("dip_convention", "negative_down"),
-                            azimuth_offset_deg=settings.get("azimuth_offset_deg", 0.0))
+                            azimuth_offset_deg=settings.get("azimuth_offset_deg", 0.0),
+                            cap_at_length=bool(settings.get("cap_at_length", False)))
     if grid is None:
         if settings.get("cell_size") is None:
             raise ProjectFileError(project_path, "a drillholes input needs the project's [grid] or its own "

@@ -47,6 +47,10 @@ class DrillholeSet:
     crs : str or None
     sources : dict of str to str
         The files read, by role (provenance for reports).
+    qa : dict
+        The QA table of the read (:mod:`voxprospect.io.drillhole_qa`).
+    columns_used : dict
+        ``{table: {role: CSV column}}``: which column was read for each role.
     """
 
     collars: dict[str, np.ndarray]
@@ -54,6 +58,8 @@ class DrillholeSet:
     tables: dict[str, IntervalTable] = field(default_factory=dict)
     crs: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    qa: dict = field(default_factory=dict)
+    columns_used: dict = field(default_factory=dict)
 
     @property
     def hole_ids(self) -> list[str]:
@@ -166,7 +172,8 @@ class DrillholeSet:
                 "max_length_m": float(np.max(lengths)) if lengths else 0.0,
                 "tables": {n: {"intervals": len(t), "overlaps_kept": t.n_overlaps,
                                "columns": list(t.columns)} for n, t in self.tables.items()},
-                "crs": self.crs, "sources": dict(self.sources)}
+                "crs": self.crs, "sources": dict(self.sources), "columns": dict(self.columns_used),
+                "qa": dict(self.qa)}
 
 
 # -- minimum curvature ------------------------------------------------------------------

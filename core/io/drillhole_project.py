@@ -13,7 +13,7 @@ from voxprospect.io.drillhole_tables import COLUMN_ALIASES, DIP_CONVENTIONS, OVE
 PROJECT_KEYS = ("type", "description", "collar", "survey", "lithology", "assay", "columns", "crs", "overlaps",
                 "dip_convention", "azimuth_offset_deg", "lithology_column", "extra_columns", "ignore_codes",
                 "search_radius_m", "anisotropy", "grade_column", "cutoff", "topography", "restrict_to_logged",
-                "step_m", "cell_size", "bounds")
+                "step_m", "cell_size", "bounds", "cap_at_length", "data_reach_m")
 _PROJECT_FILES = ("collar", "survey", "lithology", "assay")
 
 
@@ -118,6 +118,8 @@ def parse_project_input(project_path, name: str, table: Mapping) -> dict:
     out["bounds"] = get("bounds", list, None, lambda v: len(v) == 6 and all(isinstance(x, num) for x in v),
                         "six numbers [xmin, xmax, ymin, ymax, zmin, zmax]")
     out["description"] = get("description", str, None, what="a string")
+    out["cap_at_length"] = get("cap_at_length", bool, False, what="true or false")
+    out["data_reach_m"] = get("data_reach_m", num, None, lambda v: v > 0, "a positive number")
     return out
 
 

@@ -34,7 +34,14 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "dip": ("dip", "inclination", "incl"),
     "from": ("from", "depth_from", "from_m", "from_depth", "mfrom"),
     "to": ("to", "depth_to", "to_m", "to_depth", "mto"),
+    # collar table only, optional: the planned or drilled length of the hole
+    "length": ("length", "hole_length", "length_m", "max_depth", "total_depth", "eoh", "td", "depth"),
 }
+
+#: Roles looked for in each kind of table (the optional ones in brackets are used when present).
+TABLE_ROLES = {"collar": ("hole_id", "x", "y", "z", "[azimuth]", "[dip]", "[length]"),
+               "survey": ("hole_id", "depth", "azimuth", "dip"),
+               "interval": ("hole_id", "from", "to")}
 
 OVERLAP_POLICIES = ("error", "keep")
 DIP_CONVENTIONS = ("negative_down", "positive_down")
@@ -92,6 +99,29 @@ def _find_column(path, header, role: str, columns: Mapping[str, str] | None, req
     raise InputFileError(
         path, f"has no {role!r} column (looked for {', '.join(COLUMN_ALIASES[role])}); columns are: "
               f"{', '.join(header)}. Name it with columns={{{role!r}: 'YOUR_NAME'}}")
+
+
+def _column(path, header, role, columns, used: dict, required: bool = True):
+    """:func:`_find_column`, recording the column chosen for ``role`` in ``used``.
+
+    An optional role whose mapped name is missing from this table falls back on the
+    common names (``columns`` maps the same names in every table: a survey ``dip``
+    column need not exist in the collar table).
+    """
+    try:
+        c = _find_column(path, header, role, columns, required)
+    except InputFileError:
+        if required:
+            raise
+        c = _find_column(path, header, role, None, False)
+    if c is not None:
+        used[role] = header[c]
+    return c
+
+
+def log_mapping(path, used: Mapping[str, str]) -> None:
+    """One log line naming the CSV column read for each role."""
+    log.info("%s: columns %s", Path(path).name, ", ".join(f"{r}={c!r}" for r, c in used.items()))
 
 
 def _numbers(path, rows, col: int, header, *, allow_empty: bool = False) -> np.ndarray:
@@ -175,29 +205,85 @@ class IntervalTable:
     def length_m(self) -> np.ndarray:
         return self.depth_to - self.depth_from
 
+    def capped(self, lengths: Mapping[str, float]) -> "IntervalTable":
+        """The table with every hole cut at its length: deeper intervals dropped, one across it shortened."""
+        cap = np.array([lengths.get(h, np.inf) for h in self.hole_id], dtype=float)
+        keep = self.depth_from < cap
+        to = np.minimum(self.depth_to, cap)[keep]
+        return IntervalTable(self.name, self.path, self.hole_id[keep], self.depth_from[keep], to,
+                             {k: v[keep] for k, v in self.columns.items()}, self.rows[keep], self.n_overlaps)
+
 
 # -- reading ----------------------------------------------------------------------------
 
-def read_collars(path, columns):
+def read_collars(path, columns, used: dict | None = None):
+    """Collar positions and, where the table has them, AZ, DIP and LENGTH.
+
+    Returns
+    -------
+    collars : dict of str to ndarray (3,)
+    orientation : dict of str to ndarray (3,)
+        ``(azimuth, dip, length)`` per hole, NaN where absent. Dips are returned as
+        logged; :func:`collar_dips_down` reads their sign.
+    """
+    used = {} if used is None else used
     header, rows = _read_csv(path)
-    cid = _find_column(path, header, "hole_id", columns)
+    cid = _column(path, header, "hole_id", columns, used)
     ids = _hole_ids(path, rows, cid, header)
-    xyz = np.column_stack([_numbers(path, rows, _find_column(path, header, r, columns), header)
+    xyz = np.column_stack([_numbers(path, rows, _column(path, header, r, columns, used), header)
                            for r in ("x", "y", "z")])
+    extra = []
+    for role in ("azimuth", "dip", "length"):
+        c = _column(path, header, role, columns, used, required=False)
+        extra.append(np.full(len(rows), np.nan) if c is None else _numbers(path, rows, c, header, allow_empty=True))
+    extra = np.column_stack(extra)
     seen = {}
     for n, h in enumerate(ids):
         if h in seen:
             raise InputFileError(path, f"rows {seen[h]} and {n + 2}: hole {h!r} has two collars")
         seen[h] = n + 2
-    return {h: xyz[n] for n, h in enumerate(ids)}
+        if np.isfinite(extra[n, 1]) and not -90.0 <= extra[n, 1] <= 90.0:
+            raise InputFileError(path, f"row {n + 2}: collar dip {extra[n, 1]:g} is outside -90..90 degrees")
+        if np.isfinite(extra[n, 2]) and extra[n, 2] <= 0:
+            raise InputFileError(path, f"row {n + 2}: hole {h!r} has a collar length of {extra[n, 2]:g} m")
+    log_mapping(path, used)
+    return {h: xyz[n] for n, h in enumerate(ids)}, {h: extra[n] for n, h in enumerate(ids)}
 
 
-def read_surveys(path, columns, collars, dip_convention, azimuth_offset_deg):
+def collar_dips_down(orientation: Mapping[str, np.ndarray]) -> dict:
+    """Collar dips, negative downwards, read by majority.
+
+    Collar and survey tables of one database often log dips with opposite signs
+    (issue 12: survey positive down, collar negative down), so the collar's sign is
+    read on its own: when most non-zero collar dips are positive, downward dips are
+    positive in this table and every collar dip is negated.
+    """
+    dips = np.array([v[1] for v in orientation.values()], dtype=float)
+    nz = dips[np.isfinite(dips) & (dips != 0)]
+    flip = nz.size > 0 and np.mean(nz > 0) > 0.5
+    if flip:
+        log.info("collar dips are positive downwards in this table (most are > 0): read as negative down")
+    return {h: (-v[1] if flip else v[1]) for h, v in orientation.items()}
+
+
+def read_surveys(path, columns, collars, dip_convention, azimuth_offset_deg, used: dict | None = None):
+    """Survey stations per hole as ``(depth, azimuth, dip)`` rows sorted by depth.
+
+    Returns
+    -------
+    stations : dict of str to ndarray (n, 3)
+        Dips negative downwards, azimuths with the offset added. Of two stations at
+        one depth the first in the file is kept.
+    duplicates : dict of str to int
+        Stations dropped as duplicates, per hole (a QA finding).
+    """
+    used = {} if used is None else used
     header, rows = _read_csv(path)
-    ids = _hole_ids(path, rows, _find_column(path, header, "hole_id", columns), header)
-    depth = _numbers(path, rows, _find_column(path, header, "depth", columns), header)
-    az = _numbers(path, rows, _find_column(path, header, "azimuth", columns), header)
-    dip = _numbers(path, rows, _find_column(path, header, "dip", columns), header)
+    ids = _hole_ids(path, rows, _column(path, header, "hole_id", columns, used), header)
+    depth = _numbers(path, rows, _column(path, header, "depth", columns, used), header)
+    az = _numbers(path, rows, _column(path, header, "azimuth", columns, used), header)
+    dip = _numbers(path, rows, _column(path, header, "dip", columns, used), header)
+    log_mapping(path, used)
     for n in range(len(rows)):
         if ids[n] not in collars:
             raise InputFileError(path, f"row {n + 2}: hole {ids[n]!r} has no collar")
@@ -212,21 +298,26 @@ def read_surveys(path, columns, collars, dip_convention, azimuth_offset_deg):
                                    "negative downwards; if this file logs downward dips as positive, read it "
                                    "with dip_convention='positive_down'")
     az = az + azimuth_offset_deg
-    out = {}
-    order = np.lexsort((depth, ids.astype(str)))
+    out, duplicates = {}, {}
+    # stable sort: of two stations at one depth the first in the file comes first
+    order = np.lexsort((np.arange(len(depth)), depth, ids.astype(str)))
     for n in order:
         st = out.setdefault(ids[n], [])
         if st and st[-1][0] == depth[n]:
-            raise InputFileError(path, f"row {n + 2}: hole {ids[n]!r} has two survey stations at {depth[n]:g} m")
+            duplicates[ids[n]] = duplicates.get(ids[n], 0) + 1
+            continue
         st.append((depth[n], az[n], dip[n]))
-    return {h: np.array(v) for h, v in out.items()}
+    return {h: np.array(v) for h, v in out.items()}, duplicates
 
 
-def read_intervals(name, path, columns, collars, overlaps) -> IntervalTable:
+def read_intervals(name, path, columns, collars, overlaps, used: dict | None = None) -> IntervalTable:
+    """An interval table (lithology log, assays), sorted by hole then depth."""
+    used = {} if used is None else used
     header, rows = _read_csv(path)
-    c_id = _find_column(path, header, "hole_id", columns)
-    c_from = _find_column(path, header, "from", columns)
-    c_to = _find_column(path, header, "to", columns)
+    c_id = _column(path, header, "hole_id", columns, used)
+    c_from = _column(path, header, "from", columns, used)
+    c_to = _column(path, header, "to", columns, used)
+    log_mapping(path, used)
     ids = _hole_ids(path, rows, c_id, header)
     d_from = _numbers(path, rows, c_from, header)
     d_to = _numbers(path, rows, c_to, header)
@@ -265,8 +356,7 @@ def read_intervals(name, path, columns, collars, overlaps) -> IntervalTable:
         key = (str(Path(path).resolve()), int(ov.size))
         if key not in _OVERLAPS_WARNED:
             _OVERLAPS_WARNED.add(key)
-            import logging
-            logging.getLogger(__name__).warning("%s: %d overlapping interval pairs kept (overlaps='keep')",
+            log.warning("%s: %d overlapping interval pairs kept (overlaps='keep')",
                                                 path, ov.size)
     return IntervalTable(name, Path(path), ids, d_from, d_to, other, file_rows, int(ov.size))
 
