@@ -31,6 +31,17 @@ def at_or_above(column: str, cutoff: float) -> Callable[[IntervalTable], np.ndar
     return predicate
 
 
+def has_value(column: str) -> Callable[[IntervalTable], np.ndarray]:
+    """Predicate for :func:`label_intervals`: the interval has a grade in ``column`` (not empty)."""
+    def predicate(table: IntervalTable) -> np.ndarray:
+        values = table.column(column)
+        if values.dtype == object:
+            raise InputFileError(table.path, f"column {column!r} of table {table.name!r} is not numeric")
+        return np.isfinite(values)
+    predicate.description = f"{column} not empty"
+    return predicate
+
+
 def _default_step(grid) -> float:
     return 0.5 * min(grid.cell_size)
 
@@ -282,20 +293,24 @@ def drillhole_volume(holes: DrillholeSet, grid, *, search_radius_m: float, litho
                      ignore: Sequence[str] = (), anisotropy=(1.0, 1.0, 1.0), grade_table: str | None = "assay",
                      grade_column: str | None = None, cutoff: float | None = None,
                      topography: str | None = "collars", restrict_to_logged: bool = True,
-                     step_m: float | None = None):
+                     step_m: float | None = None, data_reach_m: float | None = None):
     """Everything a project needs from drillholes, as one volume on ``grid``.
 
     Layers: ``lithology`` (class ids of ``lithology_column``, nearest logged
     interval within ``search_radius_m``, -1 beyond), one class layer per
     ``extra_columns`` entry, ``distance_to_nearest_hole_m``, ``distance_to_logged_m``
     and, with a cut-off, ``orebody`` (int8, 1 where an interval at or above the
-    cut-off passes; the positives).
+    cut-off passes; the positives) and ``drilled_waste`` (int8, 1 where assay
+    intervals with a grade pass and none reaches the cut-off; cells without an
+    assayed interval are 0: not drilled waste, merely unknown).
 
     The active mask (the study volume) is the cells below the collar surface
     (``topography="collars"``, see :func:`topography_from_collars`; ``None`` keeps
-    every cell) and, with ``restrict_to_logged``, within ``search_radius_m`` of a
-    logged interval: beyond it the lithology, and every evidence built on it, is
-    unknown, and a model must neither learn from nor score those cells.
+    every cell) and, with ``restrict_to_logged``, within the data's reach,
+    ``data_reach_m`` (default ``search_radius_m``) of a logged interval. Beyond it the
+    lithology, and every evidence built on it, is unknown: a value there would only
+    say how far the cell is from the drilling, so a model neither learns from nor
+    scores those cells (they are NaN in the evidence and in the prospectivity).
 
     Parameters
     ----------
@@ -307,6 +322,9 @@ def drillhole_volume(holes: DrillholeSet, grid, *, search_radius_m: float, litho
         Assay table, grade column and cut-off (same units) for the positives.
     topography : {"collars", None}
     restrict_to_logged : bool
+    data_reach_m : float, optional
+        The data's reach (m from the nearest logged sample); at most ``search_radius_m``,
+        since lithology is filled no farther.
 
     Returns
     -------
@@ -318,7 +336,13 @@ def drillhole_volume(holes: DrillholeSet, grid, *, search_radius_m: float, litho
         If a cut-off is given and no interval at or above it falls in the study volume.
     InputFileError
         Unknown grade column (naming the assay file).
+    VoxprospectError
+        ``data_reach_m`` not positive or beyond ``search_radius_m``.
     """
+    reach = float(search_radius_m if data_reach_m is None else data_reach_m)
+    if not 0 < reach <= float(search_radius_m):
+        raise VoxprospectError(f"data_reach_m must be positive and at most search_radius_m ({search_radius_m:g} m: "
+                               f"the lithology is filled no farther), got {data_reach_m}")
     vol = interpolate_lithology(holes, grid, search_radius_m, table=lithology_table, column=lithology_column,
                                 anisotropy=anisotropy, ignore=ignore, step_m=step_m, extra_columns=extra_columns)
     active = np.ones(grid.shape, dtype=bool)
@@ -327,14 +351,14 @@ def drillhole_volume(holes: DrillholeSet, grid, *, search_radius_m: float, litho
     elif topography is not None:
         raise VoxprospectError(f"topography must be 'collars' or None, got {topography!r}")
     if restrict_to_logged:
-        active &= vol["distance_to_logged_m"] <= search_radius_m
+        active &= vol["distance_to_logged_m"] <= reach
     if not active.any():
         raise VoxprospectError(f"no cell of the grid ({grid.describe()}) lies below the collars and within "
-                               f"{search_radius_m:g} m of a logged interval; check the grid and the CRS")
+                               f"{reach:g} m of a logged interval; check the grid and the CRS")
     meta = dict(vol.meta)
     info = dict(meta.get("drillholes", {}))
     info["active"] = {"topography": topography, "restrict_to_logged": bool(restrict_to_logged),
-                      "active_cells": int(active.sum())}
+                      "data_reach_m": reach if restrict_to_logged else None, "active_cells": int(active.sum())}
     if cutoff is not None:
         if not grade_column or not grade_table:
             raise VoxprospectError("a cut-off needs grade_table and grade_column")
@@ -343,9 +367,12 @@ def drillhole_volume(holes: DrillholeSet, grid, *, search_radius_m: float, litho
         if n_in == 0:
             raise NoPositivesError(f"{holes.table(grade_table).path}: no interval with {grade_column} >= "
                                    f"{cutoff:g} passes through the study volume ({grid.describe()})")
-        vol = vol.with_layer("orebody", ore.astype(np.int8))
+        waste = label_intervals(holes, grid, grade_table, has_value(grade_column), step_m) & ~ore
+        vol = vol.with_layer("orebody", ore.astype(np.int8)).with_layer("drilled_waste", waste.astype(np.int8))
         info["orebody"] = {"table": grade_table, "column": grade_column, "cutoff": float(cutoff),
                            "voxels": int(ore.sum()), "voxels_in_study_volume": n_in}
+        info["drilled_waste"] = {"rule": f"assayed ({grade_column} not empty), every interval below {cutoff:g}",
+                                 "voxels": int(waste.sum()), "voxels_in_study_volume": int((waste & active).sum())}
     meta["drillholes"] = info
     from voxprospect.data.volume import Volume
     return Volume(grid, vol.layers, active, vol.classes, meta)
@@ -406,5 +433,5 @@ def load_project_input(settings: Mapping, grid=None, project_path=None):
                            grade_column=settings.get("grade_column"), cutoff=settings.get("cutoff"),
                            topography=None if settings.get("topography") == "none" else "collars",
                            restrict_to_logged=settings.get("restrict_to_logged", True),
-                           step_m=settings.get("step_m"))
+                           step_m=settings.get("step_m"), data_reach_m=settings.get("data_reach_m"))
     return vol

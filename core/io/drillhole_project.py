@@ -120,6 +120,9 @@ def parse_project_input(project_path, name: str, table: Mapping) -> dict:
     out["description"] = get("description", str, None, what="a string")
     out["cap_at_length"] = get("cap_at_length", bool, False, what="true or false")
     out["data_reach_m"] = get("data_reach_m", num, None, lambda v: v > 0, "a positive number")
+    if out["data_reach_m"] is not None and out["data_reach_m"] > out["search_radius_m"]:
+        fail("data_reach_m", f"{out['data_reach_m']:g} m is beyond search_radius_m ({out['search_radius_m']:g} m): "
+                             "the lithology is filled no farther, so evidence there is unknown")
     return out
 
 

@@ -50,7 +50,10 @@ INPUT_TYPES = ("volume", "drillholes")
 EVIDENCE_KEYS = ("name", "kind", "source", "layer", "classes", "transform", "max_distance_m",
                  "buffer_distance_m", "standardise", "log10")
 OREBODY_KEYS = ("source", "layer", "deposits")
-SAMPLE_KEYS = ("window", "min_distance_m", "edge", "negatives_per_positive")
+SAMPLE_KEYS = ("window", "min_distance_m", "edge", "negatives_per_positive", "negatives")
+#: ``[samples] negatives``: where the negatives come from ("auto": drilled when the
+#: orebodies come from a drillholes input with a cut-off, distal otherwise).
+NEGATIVE_MODES = ("auto", "drilled", "distal")
 TRAINING_KEYS = ("models", "epochs", "batch_size", "learning_rate", "protocols", "early_stopping_patience",
                  "device", "weight_decay", "validation_fraction", "augment", "buffer_m", "smoothing_m",
                  "buffer_sweep_m", "sweep_models", "tune_trials", "inner_folds")
@@ -101,6 +104,7 @@ class SampleSettings:
     min_distance_m: float = 800.0
     edge: str = "edge"
     negatives_per_positive: float = 1.0
+    negatives: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -602,7 +606,8 @@ def load_project(path) -> Project:
                                   f"{max(len(evidence), 1)} channel(s)); the paper uses 3")
     samples = SampleSettings(window, float(sc.positive("min_distance_m", "number", 800.0, allow_zero=True)),
                              sc.choice("edge", EDGES, "edge"),
-                             float(sc.positive("negatives_per_positive", "number", 1.0)))
+                             float(sc.positive("negatives_per_positive", "number", 1.0)),
+                             sc.choice("negatives", NEGATIVE_MODES, "auto"))
 
     # [training]
     tc = _Checker(path, top.get("training", "table", {}), "training", TRAINING_KEYS)
