@@ -701,7 +701,11 @@ def run_evidence(project_path, out_path=None, progress: Callable[[float, str], N
     inputs = [project.path, *project.input_paths()]
     need = volume_bytes(project.grid.n_cells, len(project.evidence)) if project.grid is not None else 0
     check_output_file(out, volume_suffixes(), what="evidence volume", inputs=inputs, need_bytes=need)
-    with step_outputs(files=[out, out.parent / "report.json"]):
+    from voxprospect.workflows.drilling import drillhole_volume_paths
+    drill_paths = drillhole_volume_paths(project, out.parent)
+    for p in drill_paths:
+        check_output_file(p, volume_suffixes(), what="drillhole volume", inputs=inputs)
+    with step_outputs(files=[out, out.parent / "report.json", *drill_paths]):
         return _evidence_step(project, out, inputs, progress)
 
 
@@ -727,6 +731,11 @@ def _evidence_step(project, out, inputs, progress) -> dict:
         step(0.92, f"writing {out}")
         write_volume(evidence, out, inputs=inputs)
     report.add_output(out, role="evidence")
+    from voxprospect.workflows.drilling import drillhole_qa, write_drillhole_volumes
+    if drillhole_qa(sources):
+        report["drillhole_qa"] = drillhole_qa(sources)
+    with report.timer("write_drillholes"):
+        write_drillhole_volumes(project, sources, out.parent, report, inputs)
     report["metrics"] = {"channels": evidence.names, "active_cells": int(evidence.active.sum()),
                          "stats": evidence.meta["evidence"]["stats"],
                          "layers": {n: evidence.layer_stats(n) for n in evidence.names}}

@@ -22,6 +22,7 @@ from voxprospect.report import RunReport, write_text_atomic
 from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS, MODELS
 from voxprospect.workflows.summary import append_outputs, draw_model_figures, record_outputs
 
+from voxprospect.workflows.drilling import record_drilling_bias, record_drillholes
 from voxprospect.workflows.common import (add_project_inputs, buffer_override, check_device, check_models,
                                           check_outdir, settings_dict)
 from voxprospect.workflows.evaluation import (BENCHMARK_BUFFER_M, benchmark_baselines, evaluate_baselines,
@@ -87,10 +88,11 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
                "min_voxels": int(tcfg.get("min_voxels", 1)), "inputs": inputs,
                "outputs": tuple(getattr(project, "outputs", ())), "training": training, "seed": seed,
                "epochs": epochs, "device": device}
-    truth_scores, scored = {}, {}
+    truth_scores, scored, maps = {}, {}, {}
     for m, name in enumerate(map_models):
         lo, hi = 0.68 + 0.3 * m / len(map_models), 0.68 + 0.3 * (m + 1) / len(map_models)
         prosp = _map_model(name, results[name], data, outdir, report, mapping, scaled(progress, lo, hi))
+        maps[name] = prosp
         if truth is not None:
             truth_scores[name] = truth_auc(prosp, truth, prosp.active, top_share=0.05)
         if benchmark is not None:
@@ -99,6 +101,7 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
                                                   BENCHMARK_BUFFER_M, prosp,
                                                   scaled(progress, lo + 0.5 * (hi - lo), hi))
     _record_study(report, results, map_models, truth, truth_scores, benchmark, scored, data)
+    record_drilling_bias(report, data, results, maps)
     write_text_atomic(outdir / "models.md", _models_markdown(report))
     record_outputs(report, outdir)
     report.write(outdir)
@@ -111,6 +114,7 @@ def _prepare(project, outdir, training, report, inputs, progress):
     with report.timer("evidence_and_samples"):
         data = prepare_training(project, scaled(progress, 0.0, 0.08))
     write_volume(data.evidence, outdir / "evidence.vti", inputs=inputs)
+    record_drillholes(data, outdir, report, inputs)
     report["samples"] = data.samples.to_dict()
     report["deposits"] = {str(k): v for k, v in data.deposit_names.items()}
     report["evaluation"] = evaluation_settings(training, data.samples)
@@ -162,6 +166,7 @@ def _map_model(name, result, data, outdir, report, mapping, progress):
                              mapping["min_voxels"], inputs)
     result["target_table"] = mapped.pop("target_table")
     tvol = mapped.pop("_targets_volume")
+    result["_target_ids"] = tvol["target_id"]
     say(progress, 0.6, f"figures of {name}")
     with report.timer(f"{name}.figures"):
         result["figures"] = draw_model_figures(prosp, outdir, name, data.orebody, tvol, inputs)
@@ -178,7 +183,8 @@ def _map_model(name, result, data, outdir, report, mapping, progress):
 def _record_study(report, results, map_models, truth, truth_scores, benchmark, scored, data) -> None:
     """The models, the primary model's P-A and targets, and the truth and benchmark scores."""
     primary = map_models[0] if map_models else None
-    report["models"] = {k: {kk: vv for kk, vv in v.items() if kk not in ("estimator", "target_table")}
+    report["models"] = {k: {kk: vv for kk, vv in v.items()
+                            if kk not in ("estimator", "target_table") and not kk.startswith("_")}
                         for k, v in results.items()}
     if primary:
         report["primary_model"] = primary

@@ -1,0 +1,203 @@
+"""Drillhole studies: drilled-waste negatives, the data's reach, the drillhole volume as an
+output and the drilling-bias diagnostics.
+
+The holes are hand-made: vertical holes on a 4 x 4 pattern whose lithology and assays
+the tests write with the csv module into tmp_path. Ore (Cu >= 0.5) is logged in the
+"por" unit of the holes in the westernmost and easternmost rows; the rest is assayed below the cut-off, and
+the two deepest intervals of every hole carry no assay at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from voxprospect import VoxelGrid
+from voxprospect.gridding.drillholes import drillhole_volume
+from voxprospect.io.drillholes import read_drillholes
+from voxprospect.learn.samples import make_samples
+from voxprospect.mapping.diagnostics import RHO_WARNING
+
+CELL = 10.0
+HOLES = [(f"H{i}{j}", 50.0 + 100.0 * i, 50.0 + 100.0 * j) for i in range(4) for j in range(4)]
+
+
+def _write(path, header, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def _holes(tmp_path):
+    collar = _write(tmp_path / "collar.csv", ("hole_id", "x", "y", "z"), [(h, x, y, 100.0) for h, x, y in HOLES])
+    lith, assay = [], []
+    for h, x, _ in HOLES:
+        for top in range(0, 100, 10):
+            code = "por" if 30 <= top < 70 else "vol"
+            lith.append((h, top, top + 10, code))
+            if top >= 80:
+                continue  # not assayed: neither ore nor waste
+            ore = code == "por" and (x < 100 or x > 300)
+            assay.append((h, top, top + 10, 0.8 if ore else 0.05))
+    return (collar, _write(tmp_path / "lith.csv", ("hole_id", "from", "to", "rock code"), lith),
+            _write(tmp_path / "assay.csv", ("hole_id", "from", "to", "Cu"), assay))
+
+
+def _grid():
+    return VoxelGrid((0.0, 0.0, 0.0), (CELL, CELL, CELL), (40, 40, 10))
+
+
+@pytest.fixture()
+def volume(tmp_path):
+    collar, lith, assay = _holes(tmp_path)
+    holes = read_drillholes(collar, None, {"lithology": lith, "assay": assay})
+    return drillhole_volume(holes, _grid(), search_radius_m=30.0, grade_column="Cu", cutoff=0.5, topography=None)
+
+
+def test_drilled_waste_is_assayed_below_cutoff_and_unassayed_cells_are_not_waste(volume):
+    ore = np.asarray(volume["orebody"]) > 0
+    waste = np.asarray(volume["drilled_waste"]) > 0
+    assert ore.any() and waste.any() and not (ore & waste).any()
+    # on hole H30 (x = 350, y = 50): the unassayed bottom 20 m (z 0-20) is neither
+    col_ore, col_waste = ore[35, 5], waste[35, 5]
+    assert not col_ore[:2].any() and not col_waste[:2].any()
+    # the assayed "vol" intervals above the ore are waste, the "por" ones ore
+    assert col_waste[2:3].all() and col_ore[3:7].all() and col_waste[7:].all()
+    # a cell no hole crosses is never waste
+    assert not waste[0, 0].any()
+    assert volume.meta["drillholes"]["drilled_waste"]["voxels"] == int(waste.sum())
+
+
+def test_data_reach_limits_the_study_volume(tmp_path):
+    collar, lith, assay = _holes(tmp_path)
+    holes = read_drillholes(collar, None, {"lithology": lith, "assay": assay})
+    wide = drillhole_volume(holes, _grid(), search_radius_m=30.0, topography=None)
+    near = drillhole_volume(holes, _grid(), search_radius_m=30.0, topography=None, data_reach_m=10.0)
+    d = np.asarray(wide["distance_to_logged_m"])
+    assert np.array_equal(near.active, d <= 10.0) and near.active.sum() < wide.active.sum()
+    assert near.meta["drillholes"]["active"]["data_reach_m"] == 10.0
+    with pytest.raises(Exception, match="at most search_radius_m"):
+        drillhole_volume(holes, _grid(), search_radius_m=30.0, topography=None, data_reach_m=40.0)
+
+
+def test_drilled_negatives_come_only_from_drilled_waste(volume):
+    ore = np.asarray(volume["orebody"])
+    waste = np.asarray(volume["drilled_waste"]) > 0
+    s = make_samples(ore, volume.active, volume.grid, seed=3, negative_mask=waste)
+    neg = s.centres[s.labels == 0]
+    assert s.negatives == "drilled" and s.to_dict()["negatives"] == "drilled"
+    assert waste[tuple(neg.T)].all()
+    assert s.n_negative == min(s.n_positive, int((waste & volume.active).sum()))
+    distal = make_samples(ore, volume.active, volume.grid, seed=3, min_distance_m=30.0)
+    assert distal.negatives == "distal" and not waste[tuple(distal.centres[distal.labels == 0].T)].all()
+
+
+def test_prospectivity_that_follows_hole_distance_is_flagged(volume):
+    from voxprospect.data.volume import Volume
+    from voxprospect.workflows.drilling import drilling_bias
+
+    d = np.asarray(volume["distance_to_nearest_hole_m"], dtype=float)
+    rng = np.random.default_rng(0)
+    follows = Volume(volume.grid, {"prospectivity": np.exp(-d / 20.0)}, volume.active)
+    geology = Volume(volume.grid, {"prospectivity": rng.random(volume.grid.shape)}, volume.active)
+    bias = drilling_bias(d, volume["orebody"], volume["drilled_waste"], {"near": follows, "geo": geology},
+                         {}, "distal")
+    assert bias["models"]["near"]["rho"] < -RHO_WARNING
+    assert abs(bias["models"]["geo"]["rho"]) < RHO_WARNING
+    assert len(bias["warnings"]) == 1 and bias["warnings"][0].startswith("near:")
+    assert bias["models"]["near"]["ore_vs_drilled_waste_held_out"] is False
+
+
+def _project(tmp_path, negatives=None):
+    collar, lith, assay = _holes(tmp_path)
+    neg = f'negatives = "{negatives}"\n' if negatives else ""
+    text = f"""
+[project]
+name = "hand-made holes"
+seed = 1
+output_dir = "out"
+
+[grid]
+origin = [0.0, 0.0, 0.0]
+cell_size = [10.0, 10.0, 10.0]
+shape = [40, 40, 10]
+crs = "EPSG:32612"
+
+[inputs.holes]
+type = "drillholes"
+collar = "{collar.name}"
+lithology = "{lith.name}"
+assay = "{assay.name}"
+search_radius_m = 30.0
+topography = "none"
+grade_column = "Cu"
+cutoff = 0.5
+
+[[evidence]]
+name = "porphyry"
+source = "holes"
+layer = "lithology"
+classes = ["por"]
+transform = "fuzzy"
+max_distance_m = 100.0
+
+[orebodies]
+source = "holes"
+layer = "orebody"
+
+[samples]
+window = 3
+min_distance_m = 30.0
+{neg}
+[training]
+models = ["RF"]
+protocols = ["random", "spatial"]
+buffer_m = 20.0
+
+[targets]
+min_voxels = 2
+"""
+    p = tmp_path / "project.toml"
+    p.write_text(text)
+    return p
+
+
+def test_run_records_drilled_negatives_qa_bias_and_writes_the_drillhole_volume(tmp_path):
+    from voxprospect.io import read_volume
+    from voxprospect.workflows.pipeline import run_project
+
+    rep = run_project(_project(tmp_path), tmp_path / "run")
+    on_disk = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert on_disk["samples"]["negatives"] == "drilled"
+    assert on_disk["drillhole_qa"]["holes"]["holes_checked"] == len(HOLES)
+    bias = on_disk["drilling_bias"]
+    assert bias["negatives"] == "drilled"
+    rf = bias["models"]["RF"]
+    assert rf["ore_vs_drilled_waste_held_out"] is True
+    assert rf["ore_vs_drilled_waste_auc"]["spatial"] == on_disk["models"]["RF"]["metrics"]["spatial"]["auc"]
+    assert rf["rho"] is not None and "target_hole_distance_m" in rf
+    roles = {r["role"]: r["path"] for r in on_disk["outputs"]}
+    vol = read_volume(roles["drillholes"])
+    assert {"lithology", "orebody", "drilled_waste", "distance_to_nearest_hole_m"} <= set(vol.names)
+    assert rep["drilling_bias"]["models"]["RF"]["rho"] == rf["rho"]
+
+
+def test_distal_negatives_stay_an_option_and_evidence_writes_the_volume(tmp_path):
+    from voxprospect.workflows.pipeline import run_evidence
+    from voxprospect.workflows.training import prepare_training
+    from voxprospect.workflows.project import load_project
+
+    project = load_project(_project(tmp_path, "distal"))
+    data = prepare_training(project)
+    assert data.samples.negatives == "distal"
+    d = np.asarray(data.drill["hole_distance"])
+    assert d.shape == project.grid.shape
+    rep = run_evidence(project.path, tmp_path / "ev" / "evidence.vti")
+    roles = {r["role"] for r in rep["outputs"]}
+    assert "drillholes" in roles and (tmp_path / "ev" / "drillholes_holes.vti").is_file()
+    assert rep["drillhole_qa"]["holes"]["kinds"]["dip_sign_flip"]["holes"] == 0
