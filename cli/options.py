@@ -64,6 +64,11 @@ buffer_option = click.option(
     "--buffer-m", "buffer_m", type=click.FloatRange(min=0), default=None,
     help="Metric buffer between training and test windows in metres (default: the project's buffer_m, "
          "else the window's extent plus smoothing_m; recorded in report.json).")
+# default None: left out, each drillholes input keeps its own cap_at_length
+cap_option = click.option(
+    "--cap-at-length/--no-cap-at-length", "cap_at_length", default=None,
+    help="Cut every drillhole at its collar LENGTH (deeper stations and intervals dropped), overriding the "
+         "drillholes inputs' cap_at_length; recorded in report.json (drillhole_qa).")
 # default None: an option left out falls back to the project's [training] device (then "auto");
 # only a --device given on the command line overrides the project file
 device_option = click.option("--device", type=click.Choice(DEVICES), default=None, callback=_device,

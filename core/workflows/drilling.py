@@ -68,6 +68,14 @@ def negative_mask(project, inputs):
     return np.asarray(inputs[drillhole_source(project)][WASTE_LAYER]) > 0
 
 
+def set_cap_at_length(project, cap_at_length: bool | None):
+    """The project with every drillholes input's ``cap_at_length`` set (None: unchanged)."""
+    if cap_at_length is not None:
+        for name in drillhole_inputs(project):
+            project.inputs[name].options["cap_at_length"] = bool(cap_at_length)
+    return project
+
+
 def drill_context(project, inputs) -> dict:
     """What the drilling diagnostics need of a drillhole study (empty for other studies):
     ``hole_distance``, ``waste``, ``qa`` and the drillhole ``volumes`` by input name."""

@@ -664,7 +664,8 @@ def load_project(path) -> Project:
 
 # -- the evidence step ----------------------------------------------------------------
 
-def run_evidence(project_path, out_path=None, progress: Callable[[float, str], None] | None = None) -> dict:
+def run_evidence(project_path, out_path=None, progress: Callable[[float, str], None] | None = None,
+                 cap_at_length: bool | None = None) -> dict:
     """Build the evidence stack of a project and write it with ``report.json`` beside it.
 
     Parameters
@@ -676,6 +677,8 @@ def run_evidence(project_path, out_path=None, progress: Callable[[float, str], N
         ``<output_dir>/evidence.vti``.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~voxprospect.errors.Cancelled`.
+    cap_at_length : bool, optional
+        Overrides the drillholes inputs' ``cap_at_length`` (None keeps theirs).
 
     Returns
     -------
@@ -694,7 +697,8 @@ def run_evidence(project_path, out_path=None, progress: Callable[[float, str], N
     """
     from voxprospect.io.outputs import check_output_file, step_outputs, volume_bytes, volume_suffixes
 
-    project = load_project(project_path)
+    from voxprospect.workflows.drilling import set_cap_at_length
+    project = set_cap_at_length(load_project(project_path), cap_at_length)
     if not project.evidence:
         raise ProjectFileError(project.path, "no [[evidence]] channel is defined")
     out = Path(out_path) if out_path is not None else project.output_dir / "evidence.vti"

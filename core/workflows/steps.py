@@ -37,10 +37,10 @@ def run_synth(outdir, preset: str = "small", seed: int = 42, progress=None) -> S
     return StepResult(_run(outdir, preset=preset, seed=seed, progress=progress), Path(outdir) / "report.json")
 
 
-def run_evidence(project_path, out_path, progress=None) -> StepResult:
+def run_evidence(project_path, out_path, progress=None, cap_at_length: bool | None = None) -> StepResult:
     """Build a project's evidence stack into ``out_path`` (see :mod:`voxprospect.workflows.project`)."""
     from voxprospect.workflows.project import run_evidence as _run
-    return StepResult(_run(project_path, out_path, progress=progress))
+    return StepResult(_run(project_path, out_path, progress=progress, cap_at_length=cap_at_length))
 
 
 def run_train(project_path, outdir, model: str = "DL4", seed: int | None = None, epochs: int | None = None,

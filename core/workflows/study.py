@@ -22,7 +22,7 @@ from voxprospect.report import RunReport, write_text_atomic
 from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS, MODELS
 from voxprospect.workflows.summary import append_outputs, draw_model_figures, record_outputs
 
-from voxprospect.workflows.drilling import record_drilling_bias, record_drillholes
+from voxprospect.workflows.drilling import record_drilling_bias, record_drillholes, set_cap_at_length
 from voxprospect.workflows.common import (add_project_inputs, buffer_override, check_device, check_models,
                                           check_outdir, settings_dict)
 from voxprospect.workflows.evaluation import (BENCHMARK_BUFFER_M, benchmark_baselines, evaluate_baselines,
@@ -212,14 +212,16 @@ def _models_markdown(report) -> str:
     return report["table_markdown"] + ("\n" + sweep_md if sweep_md else "")
 
 
-def run_project(project_path, outdir=None, progress=None, buffer_m: float | None = None) -> StepResult:
+def run_project(project_path, outdir=None, progress=None, buffer_m: float | None = None,
+                cap_at_length: bool | None = None) -> StepResult:
     """The whole pipeline from a project file (evidence to targets).
 
-    ``buffer_m`` overrides the project's metric buffer between train and test windows.
+    ``buffer_m`` overrides the project's metric buffer between train and test windows;
+    ``cap_at_length`` (when not None) the drillholes inputs' ``cap_at_length``.
     """
     from voxprospect.workflows.project import load_project
 
-    project = load_project(project_path)
+    project = set_cap_at_length(load_project(project_path), cap_at_length)
     return run_study(project, outdir if outdir is not None else project.output_dir, command="run",
                      progress=progress, training_overrides=buffer_override(buffer_m))
 

@@ -197,7 +197,21 @@ def test_distal_negatives_stay_an_option_and_evidence_writes_the_volume(tmp_path
     assert data.samples.negatives == "distal"
     d = np.asarray(data.drill["hole_distance"])
     assert d.shape == project.grid.shape
-    rep = run_evidence(project.path, tmp_path / "ev" / "evidence.vti")
+    rep = run_evidence(project.path, tmp_path / "ev" / "evidence.vti", cap_at_length=True)
     roles = {r["role"] for r in rep["outputs"]}
     assert "drillholes" in roles and (tmp_path / "ev" / "drillholes_holes.vti").is_file()
-    assert rep["drillhole_qa"]["holes"]["kinds"]["dip_sign_flip"]["holes"] == 0
+    qa = rep["drillhole_qa"]["holes"]
+    assert qa["kinds"]["dip_sign_flip"]["holes"] == 0 and qa["cap_at_length"] is True
+
+
+def test_cli_cap_at_length_reaches_the_report(tmp_path):
+    from click.testing import CliRunner
+
+    from voxprospect_cli.main import cli
+
+    project = _project(tmp_path)
+    res = CliRunner().invoke(cli, ["evidence", str(project), "-o", str(tmp_path / "e" / "evidence.vti"),
+                                   "--cap-at-length"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads((tmp_path / "e" / "report.json").read_text())
+    assert rep["drillhole_qa"]["holes"]["cap_at_length"] is True
