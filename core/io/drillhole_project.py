@@ -117,13 +117,19 @@ def parse_project_input(project_path, name: str, table: Mapping) -> dict:
     out["cell_size"] = get("cell_size", list, None, three, "three positive numbers")
     out["bounds"] = get("bounds", list, None, lambda v: len(v) == 6 and all(isinstance(x, num) for x in v),
                         "six numbers [xmin, xmax, ymin, ymax, zmin, zmax]")
+    _optional_keys(out, get, fail, num)
+    return out
+
+
+def _optional_keys(out, get, fail, num) -> None:
+    """``description``, ``cap_at_length`` and ``data_reach_m`` (at most the search radius: no lithology is
+    filled beyond it)."""
     out["description"] = get("description", str, None, what="a string")
     out["cap_at_length"] = get("cap_at_length", bool, False, what="true or false")
     out["data_reach_m"] = get("data_reach_m", num, None, lambda v: v > 0, "a positive number")
     if out["data_reach_m"] is not None and out["data_reach_m"] > out["search_radius_m"]:
         fail("data_reach_m", f"{out['data_reach_m']:g} m is beyond search_radius_m ({out['search_radius_m']:g} m): "
                              "the lithology is filled no farther, so evidence there is unknown")
-    return out
 
 
 def project_input_files(settings: Mapping) -> list[Path]:

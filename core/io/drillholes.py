@@ -123,36 +123,20 @@ def read_drillholes(collar, survey=None, intervals: Mapping[str, object] | None 
     for n, p in (intervals or {}).items():
         used[str(n)] = {}
         tables[str(n)] = read_intervals(str(n), p, columns, collars, overlaps, used[str(n)])
-    deepest_logged: dict = {}
+    deepest_logged = _deepest(tables)
     for t in tables.values():
-        for h, d in zip(t.hole_id, t.depth_to):
-            deepest_logged[h] = max(deepest_logged.get(h, 0.0), float(d))
         check_intervals(qa, t.hole_id, t.depth_to, lengths)
     check_stations(qa, surveys, deepest_logged, lengths)
     if cap_at_length and lengths:
         tables = {n: t.capped(lengths) for n, t in tables.items()}
         surveys = {h: _stations_above(st, lengths.get(h)) for h, st in surveys.items()}
-        deepest_logged = {}
-        for t in tables.values():
-            for h, d in zip(t.hole_id, t.depth_to):
-                deepest_logged[h] = max(deepest_logged.get(h, 0.0), float(d))
+        deepest_logged = _deepest(tables)
     traces = {}
     for h, xyz in collars.items():
-        st = surveys.get(h)
-        if st is None or len(st) == 0:
-            az, dip = orientation[h][0], collar_dip[h]
-            st = np.array([[0.0, az if np.isfinite(az) else 0.0, dip if np.isfinite(dip) else -90.0]])
-        if st[0, 0] > 0:  # no station at the collar: the first one's direction holds above it
-            st = np.vstack([[0.0, st[0, 1], st[0, 2]], st])
-        if cap_at_length and h in lengths:
-            length = lengths[h]
-        else:
-            length = max(float(st[-1, 0]), deepest_logged.get(h, 0.0), lengths.get(h, 0.0))
-        if length > st[-1, 0]:  # below the last station: straight on
-            st = np.vstack([st, [length, st[-1, 1], st[-1, 2]]])
-        pos, t = minimum_curvature(st[:, 0], st[:, 1], st[:, 2], xyz)
-        check_rise(qa, h, pos[:, 2])
-        traces[h] = Trace(st[:, 0].copy(), pos, t, float(length))
+        traces[h] = _trace(xyz, surveys.get(h), orientation[h][0], collar_dip[h],
+                           lengths.get(h) if cap_at_length else None,
+                           max(deepest_logged.get(h, 0.0), lengths.get(h, 0.0)))
+        check_rise(qa, h, traces[h].position[:, 2])
     sources = {"collar": str(collar)}
     if survey:
         sources["survey"] = str(survey)
@@ -161,6 +145,31 @@ def read_drillholes(collar, survey=None, intervals: Mapping[str, object] | None 
     from voxprospect.data.grid import normalise_crs
     return DrillholeSet(collars, traces, tables, normalise_crs(crs), sources,
                         qa=qa.table(len(collars), cap_at_length=cap_at_length, columns=used), columns_used=used)
+
+
+def _trace(collar, stations, collar_az, collar_dip, cap, deepest) -> Trace:
+    """One hole desurveyed: its stations (or its collar AZ/DIP, else vertical), cut at
+    ``cap`` when given, else as long as its deepest station, interval or LENGTH."""
+    st = stations
+    if st is None or len(st) == 0:
+        st = np.array([[0.0, collar_az if np.isfinite(collar_az) else 0.0,
+                        collar_dip if np.isfinite(collar_dip) else -90.0]])
+    if st[0, 0] > 0:  # no station at the collar: the first one's direction holds above it
+        st = np.vstack([[0.0, st[0, 1], st[0, 2]], st])
+    length = cap if cap is not None else max(float(st[-1, 0]), deepest)
+    if length > st[-1, 0]:  # below the last station: straight on
+        st = np.vstack([st, [length, st[-1, 1], st[-1, 2]]])
+    pos, t = minimum_curvature(st[:, 0], st[:, 1], st[:, 2], collar)
+    return Trace(st[:, 0].copy(), pos, t, float(length))
+
+
+def _deepest(tables) -> dict:
+    """The deepest logged depth of each hole over every interval table."""
+    out: dict = {}
+    for t in tables.values():
+        for h, d in zip(t.hole_id, t.depth_to):
+            out[h] = max(out.get(h, 0.0), float(d))
+    return out
 
 
 def _stations_above(stations: np.ndarray, length: float | None) -> np.ndarray:
