@@ -215,3 +215,42 @@ def test_cli_cap_at_length_reaches_the_report(tmp_path):
     assert res.exit_code == 0, res.output
     rep = json.loads((tmp_path / "e" / "report.json").read_text())
     assert rep["drillhole_qa"]["holes"]["cap_at_length"] is True
+
+
+def test_spatial_folds_keep_the_metric_gap_with_drilled_negatives(volume):
+    """Drilled negatives sit next to the ore; the buffer still separates every training
+    window from every test window, negatives included (checked in float64 metres)."""
+    from scipy.spatial.distance import cdist
+
+    from voxprospect.learn.protocols import make_plans
+
+    waste = np.asarray(volume["drilled_waste"]) > 0
+    s = make_samples(np.asarray(volume["orebody"]), volume.active, volume.grid, seed=3, negative_mask=waste)
+    buffer_m = 120.0  # beyond the 100 m hole spacing: neighbouring holes fall inside it
+    plans = make_plans(s, ["spatial"], seed=1, buffer_m=buffer_m)
+    assert not isinstance(plans["spatial"], str), plans["spatial"]
+    pts = s.centres.astype(np.float64) * np.asarray(volume.grid.cell_size)
+    for fold in plans["spatial"]:
+        assert len(fold.test) and len(fold.train)
+        assert (s.labels[fold.test] == 0).any() and (s.labels[fold.train] == 0).any()
+        gap = cdist(pts[fold.train], pts[fold.test]).min()
+        assert gap >= buffer_m
+        assert len(fold.dropped) > 0  # windows on the neighbouring holes were dropped, not kept
+
+
+def test_summary_prints_the_drilling_bias():
+    from voxprospect.workflows.summary import build_summary
+    from voxprospect_cli.summary import render_summary
+
+    bias = {"negatives": "drilled", "warnings": ["RF: prospectivity follows the distance to the nearest hole"],
+            "models": {"RF": {"rho": -0.41, "ore_vs_drilled_waste_auc": {"spatial": 0.61},
+                              "ore_vs_drilled_waste_held_out": True,
+                              "target_hole_distance_m": {"1": {"min_m": 12.0, "mean_m": 40.0},
+                                                         "2": {"min_m": 90.0, "mean_m": 95.0}}}}}
+    qa = {"holes": {"kinds": {"dip_sign_flip": {"holes": 3}, "turns_upward": {"holes": 0}}}}
+    s = build_summary({"command": "run", "drilling_bias": bias, "drillhole_qa": qa})
+    assert s["drilling_bias"]["models"]["RF"]["farthest_target_m"] == 90.0
+    assert s["drillhole_qa"] == {"holes": {"dip_sign_flip": 3}}
+    text = render_summary(s)
+    assert "RF: rho(prospectivity, hole distance) -0.41; ore vs drilled waste AUC spatial 0.610 (held out)" in text
+    assert "warning: RF: prospectivity follows" in text and "dip_sign_flip 3 holes" in text
