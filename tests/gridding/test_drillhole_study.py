@@ -254,3 +254,21 @@ def test_summary_prints_the_drilling_bias():
     text = render_summary(s)
     assert "RF: rho(prospectivity, hole distance) -0.41; ore vs drilled waste AUC spatial 0.610 (held out)" in text
     assert "warning: RF: prospectivity follows" in text and "dip_sign_flip 3 holes" in text
+
+
+def test_drilled_negatives_need_a_drillhole_study(tiny_project):
+    """A volume study asked for drilled negatives is refused by name; "auto" keeps it distal."""
+    from voxprospect.errors import ProjectFileError
+    from voxprospect.workflows.project import load_project
+    from voxprospect.workflows.training import prepare_training
+
+    text = tiny_project.read_text()
+    tiny_project.write_text(text.replace("min_distance_m = 500", 'min_distance_m = 500\nnegatives = "drilled"'))
+    with pytest.raises(ProjectFileError, match="samples.negatives: 'drilled' needs orebodies from a drillholes"):
+        prepare_training(load_project(tiny_project))
+    tiny_project.write_text(text.replace("min_distance_m = 500", 'min_distance_m = 500\nnegatives = "drill"'))
+    with pytest.raises(ProjectFileError, match="samples.negatives: 'drill' is not one of: auto, drilled, distal"):
+        load_project(tiny_project)
+    tiny_project.write_text(text)
+    data = prepare_training(load_project(tiny_project))
+    assert data.samples.negatives == "distal" and data.drill == {}
