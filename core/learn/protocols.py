@@ -729,7 +729,7 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
                        test_fraction: float = 0.3, block_size_cells: int | None = None,
                        progress=None, *, cell_size=None, buffer_m: float | None = None,
                        smoothing_m: float = DEFAULT_SMOOTHING_M, block_m: float | None = None,
-                       plans: dict | None = None) -> dict:
+                       plans: dict | None = None, audit=None) -> dict:
     """Train and score a model under each evaluation protocol.
 
     Parameters
@@ -754,6 +754,10 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
         Also passed to fits that take it (the CNN's rotations need square cells).
     plans : dict, optional
         Folds from :func:`make_plans`, shared by every model of a study.
+    audit : voxprospect.learn.audit.AuditSet, optional
+        Drilled ore and waste cells scored after each non-leaky fit where they lie at
+        least the fold's buffer from its training windows; the pooled held-out ore
+        versus drilled-waste AUC is the protocol's ``ore_vs_drilled_waste``.
 
     Returns
     -------
@@ -780,10 +784,12 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
         if isinstance(plan, str):
             results[name] = {"skipped": plan, "note": PROTOCOL_NOTES[name]}
             continue
-        fold_rows, pooled_y, pooled_p = [], [], []
+        fold_rows, pooled_y, pooled_p, audits = [], [], [], []
         for split in plan:
             # the training side's own centres: the CNN's inner validation split sees no test window
-            row, p = fit_and_score(make_estimator, X, labels, split, centres=centres, cell_size=fit_cells)
+            row, p = fit_and_score(make_estimator, X, labels, split, centres=centres, cell_size=fit_cells,
+                                   audit=None if name == "random" else audit)
+            audits.append(row.pop("_audit", None))
             if p is not None:
                 pooled_y.append(labels[split.test])
                 pooled_p.append(p)
@@ -806,11 +812,14 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
             summary = dict(fold_rows[0])
         summary.update(leaky=(name == "random"), note=PROTOCOL_NOTES[name],
                        folds_id=_plan_id(plan))
+        if audit is not None and name != "random":
+            from voxprospect.learn.audit import audit_summary
+            summary["ore_vs_drilled_waste"] = audit_summary(audits)
         results[name] = summary
     return results
 
 
-def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_size=None):
+def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_size=None, audit=None):
     """Fit a fresh estimator on ``split.train`` and score it on ``split.test``.
 
     ``centres`` (all samples') and ``cell_size`` reach fits that take them
@@ -840,6 +849,10 @@ def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_si
                              cell_size=cell_size)
         p = np.asarray(est.predict_proba(X[split.test]))[:, 1]
         row = classification_metrics(y_test, p)
+        if audit is not None and centres is not None:
+            from voxprospect.learn.audit import score_audit
+            row["_audit"] = score_audit(est, audit, np.asarray(centres)[split.train],
+                                        float(split.info.get("buffer_m", 0.0)))
         if getattr(est, "fold_details_", None):
             row.update(est.fold_details_)
     row.update(n_train=int(len(split.train)), n_test=int(len(split.test)),

@@ -88,6 +88,22 @@ def drill_context(project, inputs) -> dict:
             "qa": drillhole_qa(inputs), "volumes": {n: inputs[n] for n in drillhole_inputs(project) if n in inputs}}
 
 
+def audit_set(data):
+    """The drilled ore and waste cells to score on held-out folds when the negatives are distal
+    (:mod:`voxprospect.learn.audit`); None for other studies and for drilled negatives, whose
+    folds already are ore against drilled waste. Built once per study."""
+    drill = data.drill
+    if not drill or data.samples.negatives != "distal":
+        return None
+    if "audit" not in drill:
+        from voxprospect.learn.audit import make_audit_set
+        drill["audit"] = make_audit_set(data.evidence.stack(data.channels), data.orebody > 0, drill["waste"],
+                                        data.evidence.active, data.samples.window, data.samples.edge,
+                                        list(data.fill_values.values()), data.evidence.grid.cell_size,
+                                        seed=data.samples.seed)
+    return drill["audit"]
+
+
 def drillhole_qa(inputs) -> dict:
     """``{input: QA table}`` of the drillhole inputs read (the report's ``drillhole_qa``)."""
     out = {}
@@ -182,9 +198,10 @@ def drilling_bias(hole_distance, orebody, waste, prospectivity: dict, metrics: d
                    "ROC AUC of the held-out predictions at ranking drilled ore above drilled below-cut-off "
                    "cells: with drilled negatives the non-leaky protocols' test folds are exactly that"
                    if negatives == "drilled" else
-                   "with distal negatives the held-out folds hold no drilled waste; the AUC is measured on the "
-                   "final model's whole-grid prediction over every drilled cell, which are training cells "
-                   "(not held out, optimistic)"),
+                   "with distal negatives the folds hold no drilled waste: after each non-leaky fit the drilled "
+                   "ore and waste cells at least the fold's buffer from its training windows are scored "
+                   "(voxprospect.learn.audit); ore_vs_drilled_waste_whole_grid is the final model's map over "
+                   "every drilled cell (training cells among them: not held out, optimistic)"),
                "target_hole_distance_m": "per target, the nearest-hole distance of its closest and its mean voxel"}}
     for name in dict.fromkeys([*metrics, *prospectivity]):
         vol = prospectivity.get(name)
@@ -197,10 +214,18 @@ def drilling_bias(hole_distance, orebody, waste, prospectivity: dict, metrics: d
                    if isinstance(m, dict) and not m.get("leaky") and "auc" in m}
             entry["ore_vs_drilled_waste_auc"] = auc
             entry["ore_vs_drilled_waste_held_out"] = True
-        elif vol is not None:
-            scored = vol.active & np.isfinite(p) & (ore | waste)
-            entry["ore_vs_drilled_waste_auc"] = {"whole_grid": ore_vs_waste_auc(p[scored], ore[scored])}
-            entry["ore_vs_drilled_waste_held_out"] = False
+        else:
+            audited = {proto: m["ore_vs_drilled_waste"]["auc"] for proto, m in metrics.get(name, {}).items()
+                       if isinstance(m, dict) and isinstance(m.get("ore_vs_drilled_waste"), dict)}
+            if audited:
+                entry["ore_vs_drilled_waste_auc"] = audited
+                entry["ore_vs_drilled_waste_held_out"] = True
+            if vol is not None:
+                scored = vol.active & np.isfinite(p) & (ore | waste)
+                entry["ore_vs_drilled_waste_whole_grid"] = ore_vs_waste_auc(p[scored], ore[scored])
+                if not audited:
+                    entry["ore_vs_drilled_waste_auc"] = {"whole_grid": entry["ore_vs_drilled_waste_whole_grid"]}
+                    entry["ore_vs_drilled_waste_held_out"] = False
         if target_labels and name in target_labels:
             entry["target_hole_distance_m"] = {str(k): v for k, v in
                                                target_hole_distances(target_labels[name], hole_distance).items()}

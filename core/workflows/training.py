@@ -238,10 +238,11 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
                                      progress=evaluating.messages(f"{name} fold fit: "))
     y = data.samples.labels.astype(np.int64)
     timer = report.timer if report is not None else null_timer
+    from voxprospect.workflows.drilling import audit_set
     with timer(f"{name}.evaluate"):
         metrics = evaluate_protocols(factory, data.windows, data.samples, protocols=protocols, plans=plans,
                                      progress=evaluating,
-                                     cell_size=tuple(data.evidence.grid.cell_size))
+                                     cell_size=tuple(data.evidence.grid.cell_size), audit=audit_set(data))
     say(progress, 0.75, f"{name}: final fit on all {len(y)} windows")
     tuning = None
     with timer(f"{name}.fit"):

@@ -272,3 +272,35 @@ def test_drilled_negatives_need_a_drillhole_study(tiny_project):
     tiny_project.write_text(text)
     data = prepare_training(load_project(tiny_project))
     assert data.samples.negatives == "distal" and data.drill == {}
+
+
+def test_distal_study_scores_ore_against_drilled_waste_on_held_out_cells(tmp_path):
+    """With distal negatives the folds hold no drilled waste; the audit cells beyond each
+    fold's buffer from its training windows give the held-out ore-vs-waste AUC."""
+    from voxprospect.learn.audit import make_audit_set
+    from voxprospect.workflows.common import settings_dict
+    from voxprospect.workflows.drilling import drilling_bias
+    from voxprospect.workflows.project import load_project
+    from voxprospect.workflows.training import fit_and_evaluate, prepare_training, study_plans
+
+    project = load_project(_project(tmp_path, "distal"))
+    data = prepare_training(project)
+    audit = make_audit_set(data.evidence.stack(data.channels), data.orebody > 0, data.drill["waste"],
+                           data.evidence.active, 3, "edge", list(data.fill_values.values()),
+                           data.evidence.grid.cell_size)
+    train = data.samples.centres[:10]
+    keep = audit.held_out(train, 35.0)
+    d = np.sqrt((((audit.centres[:, None, :] - train[None, :, :]) * CELL) ** 2).sum(-1)).min(axis=1)
+    assert np.array_equal(keep, d >= 35.0) and keep.any() and not keep.all()
+
+    training = settings_dict(project.training)
+    res = fit_and_evaluate("RF", data, training, project.seed, tmp_path, plans=study_plans(data, training, 1))
+    spatial = res["metrics"]["spatial"]
+    audited = spatial["ore_vs_drilled_waste"]
+    assert audited["n_ore"] > 0 and audited["n_waste"] > 0 and audited["auc"] is not None
+    bias = drilling_bias(data.drill["hole_distance"], data.orebody, data.drill["waste"], {},
+                         {"RF": res["metrics"]}, data.samples.negatives)
+    rf = bias["models"]["RF"]
+    assert rf["ore_vs_drilled_waste_held_out"] is True
+    assert rf["ore_vs_drilled_waste_auc"]["spatial"] == audited["auc"]
+    assert "random" not in rf["ore_vs_drilled_waste_auc"]  # the leaky split is never audited
