@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import click
 
-from .options import _volume_output, echo, project_argument
+from .options import _volume_output, cap_option, echo, project_argument
 
 
 @click.command(short_help="Build the evidence stack from a project file.")
 @project_argument
 @click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False), callback=_volume_output,
               help="Evidence volume to write (.vti). Default: <output_dir>/evidence.vti of the project.")
-def evidence(project, out_path):
+@cap_option
+def evidence(project, out_path, cap_at_length):
     """Read the project's inputs, build every [[evidence]] channel (3D buffers of
     geological objects, standardised geophysics) and write them as one volume,
     with report.json (channels, standardisation statistics, input hashes) beside it."""
@@ -23,7 +24,7 @@ def evidence(project, out_path):
     progress = cli_progress()
 
     try:
-        summary = run_evidence(project, out_path, progress=progress)
+        summary = run_evidence(project, out_path, progress=progress, cap_at_length=cap_at_length)
     finally:
         progress.close()
     out = summary["outputs"][0]["path"]

@@ -73,6 +73,11 @@ attributions_option = click.option(
     "--attributions", "attributions", type=click.Choice(ATTRIBUTION_MODES), default=None,
     help="Integrated-Gradients attributions of the CNNs: on the targets' voxels, the whole grid, or off "
          "(default: the project's training.attributions, else off; the demo: targets). Needs captum.")
+# default None: left out, each drillholes input keeps its own cap_at_length
+cap_option = click.option(
+    "--cap-at-length/--no-cap-at-length", "cap_at_length", default=None,
+    help="Cut every drillhole at its collar LENGTH (deeper stations and intervals dropped), overriding the "
+         "drillholes inputs' cap_at_length; recorded in report.json (drillhole_qa).")
 # default None: an option left out falls back to the project's [training] device (then "auto");
 # only a --device given on the command line overrides the project file
 device_option = click.option("--device", type=click.Choice(DEVICES), default=None, callback=_device,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import attributions_option, buffer_option, importance_option
+from .options import attributions_option, buffer_option, cap_option, importance_option
 from .progress import cli_progress
 from .summary import emit_summary, json_option
 
@@ -16,8 +16,9 @@ from .summary import emit_summary, json_option
 @buffer_option
 @importance_option
 @attributions_option
+@cap_option
 @json_option
-def run(project, outdir, buffer_m, importance, attributions, as_json):
+def run(project, outdir, buffer_m, importance, attributions, cap_at_length, as_json):
     """Evidence -> samples -> models (with every evaluation protocol) -> prediction ->
     P-A threshold -> targets, as the project file says."""
     from voxprospect.workflows.pipeline import run_project
@@ -25,7 +26,7 @@ def run(project, outdir, buffer_m, importance, attributions, as_json):
     bar = cli_progress()
     try:
         s = run_project(project, outdir, progress=bar, buffer_m=buffer_m, importance=importance,
-                        attributions=attributions)
+                        attributions=attributions, cap_at_length=cap_at_length)
     finally:
         bar.close()
     emit_summary(s, as_json, bar.elapsed_s, quiet=bar.quiet)

@@ -59,6 +59,12 @@ def render_summary(s: dict) -> str:
             lines.append(f"  {name} figures: depth slices at {lev} m; sections at northing "
                          f"{_num(f.get('section_we_northing_m'), '{:.0f}')} m (W-E) and easting "
                          f"{_num(f.get('section_sn_easting_m'), '{:.0f}')} m (S-N)")
+    if s.get("drilling_bias"):
+        from voxprospect.workflows.drilling import drilling_bias_lines
+        lines += ["  " + line for line in drilling_bias_lines(s["drilling_bias"])]
+    for name, kinds in (s.get("drillhole_qa") or {}).items():
+        if kinds:
+            lines.append(f"  drillhole QA ({name}): " + ", ".join(f"{k} {n} holes" for k, n in kinds.items()))
     if s.get("outputs"):
         lines.append("  outputs:")
         for r in s["outputs"]:

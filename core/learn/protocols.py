@@ -729,7 +729,7 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
                        test_fraction: float = 0.3, block_size_cells: int | None = None,
                        progress=None, *, cell_size=None, buffer_m: float | None = None,
                        smoothing_m: float = DEFAULT_SMOOTHING_M, block_m: float | None = None,
-                       plans: dict | None = None, on_fitted=None) -> dict:
+                       plans: dict | None = None, on_fitted=None, audit=None) -> dict:
     """Train and score a model under each evaluation protocol.
 
     Parameters
@@ -759,6 +759,10 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
         model is fitted and scored, so that more can be measured on the same fitted
         model and held-out windows without refitting (permutation importance,
         :class:`voxprospect.learn.importance.ImportanceRecorder`).
+    audit : voxprospect.learn.audit.AuditSet, optional
+        Drilled ore and waste cells scored after each non-leaky fit where they lie at
+        least the fold's buffer from its training windows; the pooled held-out ore
+        versus drilled-waste AUC is the protocol's ``ore_vs_drilled_waste``.
 
     Returns
     -------
@@ -785,12 +789,13 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
         if isinstance(plan, str):
             results[name] = {"skipped": plan, "note": PROTOCOL_NOTES[name]}
             continue
-        fold_rows, pooled_y, pooled_p = [], [], []
+        fold_rows, pooled_y, pooled_p, audits = [], [], [], []
         for split in plan:
             # the training side's own centres: the CNN's inner validation split sees no test window
             hook = None if on_fitted is None else (lambda est, s, name=name: on_fitted(name, s, est, X, labels))
             row, p = fit_and_score(make_estimator, X, labels, split, centres=centres, cell_size=fit_cells,
-                                   on_fitted=hook)
+                                   on_fitted=hook, audit=None if name == "random" else audit)
+            audits.append(row.pop("_audit", None))
             if p is not None:
                 pooled_y.append(labels[split.test])
                 pooled_p.append(p)
@@ -813,11 +818,15 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
             summary = dict(fold_rows[0])
         summary.update(leaky=(name == "random"), note=PROTOCOL_NOTES[name],
                        folds_id=_plan_id(plan))
+        if audit is not None and name != "random":
+            from voxprospect.learn.audit import audit_summary
+            summary["ore_vs_drilled_waste"] = audit_summary(audits)
         results[name] = summary
     return results
 
 
-def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_size=None, on_fitted=None):
+def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_size=None, on_fitted=None,
+                  audit=None):
     """Fit a fresh estimator on ``split.train`` and score it on ``split.test``.
 
     ``centres`` (all samples') and ``cell_size`` reach fits that take them
@@ -848,6 +857,10 @@ def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_si
                              cell_size=cell_size)
         p = np.asarray(est.predict_proba(X[split.test]))[:, 1]
         row = classification_metrics(y_test, p)
+        if audit is not None and centres is not None:
+            from voxprospect.learn.audit import score_audit
+            row["_audit"] = score_audit(est, audit, np.asarray(centres)[split.train],
+                                        float(split.info.get("buffer_m", 0.0)))
         if getattr(est, "fold_details_", None):
             row.update(est.fold_details_)
         if on_fitted is not None:

@@ -2,8 +2,11 @@
 
 A sample is the ``k x k x k`` window of the evidence stack centred on one voxel
 (``k`` odd; 3 in the paper). Positives are every orebody voxel; negatives are drawn
-at random, with a seed, from active voxels at least ``min_distance_m`` from every
-orebody voxel (METHOD.md, Samples).
+at random, with a seed, either from active voxels at least ``min_distance_m`` from every
+orebody voxel (``negatives="distal"``, the paper's rule; METHOD.md, Samples) or, for
+drillhole studies, from drilled voxels whose assays are all below the cut-off
+(``negatives="drilled"``, a ``negative_mask``): proven waste, on the same holes as the
+ore, so that a model cannot win by telling drilled ground from undrilled periphery.
 
 Edge rule (recorded in every report): windows are cut from the evidence stack padded
 by ``k // 2`` cells on every side with ``edge="edge"`` (the nearest cell's value is
@@ -95,6 +98,8 @@ class WindowSamples:
         used by leave-one-deposit-out evaluation.
     window, edge, min_distance_m, seed, n_positive, n_negative
         How the set was drawn (recorded in reports).
+    negatives : {"distal", "drilled"}
+        Where the negatives came from (``min_distance_m`` applies to ``distal`` only).
     cell_size : (dx, dy, dz) or None
         The grid's cell sizes in metres: the evaluation protocols' buffers are metric.
     """
@@ -109,6 +114,7 @@ class WindowSamples:
     n_positive: int
     n_negative: int
     cell_size: tuple | None = None
+    negatives: str = "distal"
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -117,15 +123,21 @@ class WindowSamples:
         """JSON summary for reports (counts and drawing rules, not the centres)."""
         ids, counts = np.unique(self.deposit[self.labels == 1], return_counts=True)
         return {"n_samples": len(self), "n_positive": self.n_positive, "n_negative": self.n_negative,
-                "window": self.window, "edge": self.edge, "min_distance_m": self.min_distance_m,
+                "window": self.window, "edge": self.edge, "negatives": self.negatives,
+                "min_distance_m": self.min_distance_m if self.negatives == "distal" else None,
                 "seed": self.seed, "cell_size": None if self.cell_size is None else list(self.cell_size),
                 "positives_per_deposit": {str(int(i)): int(c) for i, c in zip(ids, counts)}}
 
 
 def make_samples(orebody, active, grid, window: int = 3, min_distance_m: float = 800.0,
                  seed: int | None = 0, edge: str = "edge",
-                 negatives_per_positive: float = 1.0) -> WindowSamples:
-    """Draw the training windows: every orebody voxel and random distant barren voxels.
+                 negatives_per_positive: float = 1.0, negative_mask=None) -> WindowSamples:
+    """Draw the training windows: every orebody voxel and random barren voxels.
+
+    Without ``negative_mask`` the negatives are distant barren voxels (``distal``);
+    with it they are drawn from the mask's active, non-orebody voxels (``drilled``:
+    drilled cells whose assays are all below the cut-off), as many as asked for or
+    every one of them when fewer exist.
 
     Parameters
     ----------
@@ -146,6 +158,9 @@ def make_samples(orebody, active, grid, window: int = 3, min_distance_m: float =
         Edge rule for cutting windows (recorded, used by :func:`samples_windows`).
     negatives_per_positive : float
         Number of negatives as a multiple of the positives (1 in the paper).
+    negative_mask : array_like of bool, shape ``grid.shape``, optional
+        Voxels known to be barren (drilled below the cut-off); ``min_distance_m`` is
+        then not used: proven waste next to ore is the contrast to learn.
 
     Returns
     -------
@@ -185,6 +200,8 @@ def make_samples(orebody, active, grid, window: int = 3, min_distance_m: float =
     n_pos = positives.shape[0]
     n_neg = int(round(n_pos * float(negatives_per_positive)))
 
+    if negative_mask is not None:
+        return _drilled_samples(positives, deposit_id, ore, active, negative_mask, grid, window, edge, seed, n_neg)
     # float64 comparison: a float32 distance just under the limit could round up to it
     dist = capped_edt(ore, grid.cell_size, float(min_distance_m))
     eligible = active & ~ore & (dist >= float(min_distance_m))
@@ -211,6 +228,30 @@ def make_samples(orebody, active, grid, window: int = 3, min_distance_m: float =
     return WindowSamples(centres, labels, deposit, int(window), edge, float(min_distance_m),
                          None if seed is None else int(seed), n_pos, n_neg,
                          tuple(float(v) for v in grid.cell_size))
+
+
+def _drilled_samples(positives, deposit_id, ore, active, negative_mask, grid, window, edge, seed, n_neg):
+    """:func:`make_samples` with negatives drawn from a mask of proven waste."""
+    from voxprospect.errors import VoxprospectError
+
+    mask = np.asarray(negative_mask, dtype=bool)
+    if mask.shape != tuple(grid.shape):
+        raise VoxprospectError(f"the negative mask has shape {mask.shape}, the grid has {tuple(grid.shape)}")
+    candidates = np.flatnonzero(mask & active & ~ore)
+    if candidates.size == 0:
+        raise VoxprospectError("no drilled voxel below the cut-off lies in the study volume, so there are no "
+                               "drilled negatives; use negatives = \"distal\" (random voxels min_distance_m "
+                               "from the ore)")
+    rng = np.random.default_rng(seed)
+    n_neg = min(n_neg, candidates.size)
+    chosen = np.sort(rng.choice(candidates, size=n_neg, replace=False))
+    negatives = np.column_stack(np.unravel_index(chosen, grid.shape))
+    n_pos = positives.shape[0]
+    centres = np.concatenate([positives, negatives]).astype(np.int64)
+    labels = np.concatenate([np.ones(n_pos, np.int8), np.zeros(n_neg, np.int8)])
+    deposit = np.concatenate([deposit_id[tuple(positives.T)].astype(np.int32), np.zeros(n_neg, np.int32)])
+    return WindowSamples(centres, labels, deposit, int(window), edge, 0.0, None if seed is None else int(seed),
+                         n_pos, n_neg, tuple(float(v) for v in grid.cell_size), "drilled")
 
 
 def samples_windows(stack, samples: WindowSamples, fill: float = 0.0) -> np.ndarray:

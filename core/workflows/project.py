@@ -50,7 +50,10 @@ INPUT_TYPES = ("volume", "drillholes")
 EVIDENCE_KEYS = ("name", "kind", "source", "layer", "classes", "transform", "max_distance_m",
                  "buffer_distance_m", "standardise", "log10")
 OREBODY_KEYS = ("source", "layer", "deposits")
-SAMPLE_KEYS = ("window", "min_distance_m", "edge", "negatives_per_positive")
+SAMPLE_KEYS = ("window", "min_distance_m", "edge", "negatives_per_positive", "negatives")
+#: ``[samples] negatives``: where the negatives come from ("auto": drilled when the
+#: orebodies come from a drillholes input with a cut-off, distal otherwise).
+NEGATIVE_MODES = ("auto", "drilled", "distal")
 TRAINING_KEYS = ("models", "epochs", "batch_size", "learning_rate", "protocols", "early_stopping_patience",
                  "device", "weight_decay", "validation_fraction", "augment", "buffer_m", "smoothing_m",
                  "buffer_sweep_m", "sweep_models", "tune_trials", "inner_folds",
@@ -77,7 +80,7 @@ class InputSpec:
     options: dict = field(default_factory=dict)
     description: str | None = None
     # "drillholes": collar/survey/interval tables built into a volume on the
-    # project's grid by voxprospect.io.drillholes; options hold its settings
+    # project's grid by voxprospect.gridding.drillholes; options hold its settings
     type: str = "volume"
 
 
@@ -103,6 +106,7 @@ class SampleSettings:
     min_distance_m: float = 800.0
     edge: str = "edge"
     negatives_per_positive: float = 1.0
+    negatives: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -255,7 +259,7 @@ class Project:
                     raise ProjectFileError(self.path, f"inputs.{n}.format is {spec.format!r} but "
                                                       f"{spec.path} is a {found} file")
             if spec.type == "drillholes":
-                from voxprospect.io.drillholes import load_project_input
+                from voxprospect.gridding.drillholes import load_project_input
                 vol = load_project_input(spec.options, grid, self.path)
             else:
                 options = dict(spec.options)
@@ -629,7 +633,8 @@ def load_project(path) -> Project:
                                   f"{max(len(evidence), 1)} channel(s)); the paper uses 3")
     samples = SampleSettings(window, float(sc.positive("min_distance_m", "number", 800.0, allow_zero=True)),
                              sc.choice("edge", EDGES, "edge"),
-                             float(sc.positive("negatives_per_positive", "number", 1.0)))
+                             float(sc.positive("negatives_per_positive", "number", 1.0)),
+                             sc.choice("negatives", NEGATIVE_MODES, "auto"))
 
     # [training]
     tc = _Checker(path, top.get("training", "table", {}), "training", TRAINING_KEYS)
@@ -687,7 +692,8 @@ def load_project(path) -> Project:
 
 # -- the evidence step ----------------------------------------------------------------
 
-def run_evidence(project_path, out_path=None, progress: Callable[[float, str], None] | None = None) -> dict:
+def run_evidence(project_path, out_path=None, progress: Callable[[float, str], None] | None = None,
+                 cap_at_length: bool | None = None) -> dict:
     """Build the evidence stack of a project and write it with ``report.json`` beside it.
 
     Parameters
@@ -699,6 +705,8 @@ def run_evidence(project_path, out_path=None, progress: Callable[[float, str], N
         ``<output_dir>/evidence.vti``.
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~voxprospect.errors.Cancelled`.
+    cap_at_length : bool, optional
+        Overrides the drillholes inputs' ``cap_at_length`` (None keeps theirs).
 
     Returns
     -------
@@ -717,14 +725,19 @@ def run_evidence(project_path, out_path=None, progress: Callable[[float, str], N
     """
     from voxprospect.io.outputs import check_output_file, step_outputs, volume_bytes, volume_suffixes
 
-    project = load_project(project_path)
+    from voxprospect.workflows.drilling import set_cap_at_length
+    project = set_cap_at_length(load_project(project_path), cap_at_length)
     if not project.evidence:
         raise ProjectFileError(project.path, "no [[evidence]] channel is defined")
     out = Path(out_path) if out_path is not None else project.output_dir / "evidence.vti"
     inputs = [project.path, *project.input_paths()]
     need = volume_bytes(project.grid.n_cells, len(project.evidence)) if project.grid is not None else 0
     check_output_file(out, volume_suffixes(), what="evidence volume", inputs=inputs, need_bytes=need)
-    with step_outputs(files=[out, out.parent / "report.json"]):
+    from voxprospect.workflows.drilling import drillhole_volume_paths
+    drill_paths = drillhole_volume_paths(project, out.parent)
+    for p in drill_paths:
+        check_output_file(p, volume_suffixes(), what="drillhole volume", inputs=inputs)
+    with step_outputs(files=[out, out.parent / "report.json", *drill_paths]):
         return _evidence_step(project, out, inputs, progress)
 
 
@@ -750,6 +763,11 @@ def _evidence_step(project, out, inputs, progress) -> dict:
         step(0.92, f"writing {out}")
         write_volume(evidence, out, inputs=inputs)
     report.add_output(out, role="evidence")
+    from voxprospect.workflows.drilling import drillhole_qa, write_drillhole_volumes
+    if drillhole_qa(sources):
+        report["drillhole_qa"] = drillhole_qa(sources)
+    with report.timer("write_drillholes"):
+        write_drillhole_volumes(project, sources, out.parent, report, inputs)
     report["metrics"] = {"channels": evidence.names, "active_cells": int(evidence.active.sum()),
                          "stats": evidence.meta["evidence"]["stats"],
                          "layers": {n: evidence.layer_stats(n) for n in evidence.names}}

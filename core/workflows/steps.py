@@ -22,6 +22,7 @@ from voxprospect.workflows.explaining import importance_settings, make_recorder,
 from voxprospect.workflows.summary import largest_targets, record_outputs
 
 from voxprospect.workflows.common import add_project_inputs, check_device, check_models, check_outdir, settings_dict
+from voxprospect.workflows.drilling import record_drilling_bias, record_drillholes
 from voxprospect.workflows.evaluation import evaluate_baselines, record_baselines
 from voxprospect.workflows.result import StepResult
 from voxprospect.workflows.progress import say, scaled
@@ -37,10 +38,10 @@ def run_synth(outdir, preset: str = "small", seed: int = 42, progress=None) -> S
     return StepResult(_run(outdir, preset=preset, seed=seed, progress=progress), Path(outdir) / "report.json")
 
 
-def run_evidence(project_path, out_path, progress=None) -> StepResult:
+def run_evidence(project_path, out_path, progress=None, cap_at_length: bool | None = None) -> StepResult:
     """Build a project's evidence stack into ``out_path`` (see :mod:`voxprospect.workflows.project`)."""
     from voxprospect.workflows.project import run_evidence as _run
-    return StepResult(_run(project_path, out_path, progress=progress))
+    return StepResult(_run(project_path, out_path, progress=progress, cap_at_length=cap_at_length))
 
 
 def run_train(project_path, outdir, model: str = "DL4", seed: int | None = None, epochs: int | None = None,
@@ -79,6 +80,7 @@ def _train(project, project_path, outdir, model, seed, epochs, tune, device, pro
     with report.timer("prepare"):
         data = prepare_training(project, scaled(progress, 0.0, 0.15))
     write_volume(data.evidence, outdir / "evidence.vti", inputs=project.input_paths())
+    record_drillholes(data, outdir, report, project.input_paths())
     training = settings_dict(project.training) | ({} if buffer_m is None else {"buffer_m": float(buffer_m)})
     if tune and model.upper() != "RF":
         raise VoxprospectError("--tune searches the random forest's hyper-parameters; use it with --model RF")
@@ -103,6 +105,7 @@ def _train(project, project_path, outdir, model, seed, epochs, tune, device, pro
     report["checkpoint"] = res["checkpoint"]
     report["metrics"] = res["metrics"]
     record_baselines(report, {model: res}, baselines)
+    record_drilling_bias(report, data, {model: res}, {})
     record_outputs(report, outdir)
     report.write(outdir)
     return report.data | {"checkpoint": str(outdir / res["checkpoint"])}

@@ -22,6 +22,7 @@ from voxprospect.report import RunReport, write_text_atomic
 from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS, MODELS
 from voxprospect.workflows.summary import append_outputs, draw_model_figures, record_outputs
 
+from voxprospect.workflows.drilling import record_drilling_bias, record_drillholes, set_cap_at_length
 from voxprospect.workflows.common import (add_project_inputs, buffer_override, check_device, check_models,
                                           check_outdir, settings_dict)
 from voxprospect.workflows.explaining import (explain_overrides, explain_targets, importance_settings,
@@ -95,10 +96,11 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
                "min_voxels": int(tcfg.get("min_voxels", 1)), "inputs": inputs,
                "outputs": tuple(getattr(project, "outputs", ())), "training": training, "seed": seed,
                "epochs": epochs, "device": device, "importance": importance, "explain": explain}
-    truth_scores, scored = {}, {}
+    truth_scores, scored, maps = {}, {}, {}
     for m, name in enumerate(map_models):
         lo, hi = 0.68 + 0.3 * m / len(map_models), 0.68 + 0.3 * (m + 1) / len(map_models)
         prosp = _map_model(name, results[name], data, outdir, report, mapping, scaled(progress, lo, hi))
+        maps[name] = prosp
         if truth is not None:
             truth_scores[name] = truth_auc(prosp, truth, prosp.active, top_share=0.05)
         if benchmark is not None:
@@ -107,6 +109,7 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
                                                   BENCHMARK_BUFFER_M, prosp,
                                                   scaled(progress, lo + 0.5 * (hi - lo), hi))
     _record_study(report, results, map_models, truth, truth_scores, benchmark, scored, data)
+    record_drilling_bias(report, data, results, maps)
     write_text_atomic(outdir / "models.md", _models_markdown(report))
     record_outputs(report, outdir)
     report.write(outdir)
@@ -119,6 +122,7 @@ def _prepare(project, outdir, training, report, inputs, progress):
     with report.timer("evidence_and_samples"):
         data = prepare_training(project, scaled(progress, 0.0, 0.08))
     write_volume(data.evidence, outdir / "evidence.vti", inputs=inputs)
+    record_drillholes(data, outdir, report, inputs)
     report["samples"] = data.samples.to_dict()
     report["deposits"] = {str(k): v for k, v in data.deposit_names.items()}
     report["evaluation"] = evaluation_settings(training, data.samples)
@@ -182,6 +186,7 @@ def _map_model(name, result, data, outdir, report, mapping, progress):
     write_volume(prosp, outdir / f"prospectivity_{name}.vti", inputs=inputs)
     result["target_table"] = mapped.pop("target_table")
     tvol = mapped.pop("_targets_volume")
+    result["_target_ids"] = tvol["target_id"]
     say(progress, 0.6, f"figures of {name}")
     with report.timer(f"{name}.figures"):
         result["figures"] = draw_model_figures(prosp, outdir, name, data.orebody, tvol, inputs)
@@ -208,7 +213,8 @@ def _explainer(name, result, data, mapping, report, progress):
 def _record_study(report, results, map_models, truth, truth_scores, benchmark, scored, data) -> None:
     """The models, the primary model's P-A and targets, and the truth and benchmark scores."""
     primary = map_models[0] if map_models else None
-    report["models"] = {k: {kk: vv for kk, vv in v.items() if kk not in ("estimator", "target_table")}
+    report["models"] = {k: {kk: vv for kk, vv in v.items()
+                            if kk not in ("estimator", "target_table") and not kk.startswith("_")}
                         for k, v in results.items()}
     if primary:
         report["primary_model"] = primary
@@ -237,15 +243,17 @@ def _models_markdown(report) -> str:
 
 
 def run_project(project_path, outdir=None, progress=None, buffer_m: float | None = None,
-                importance: bool | None = None, attributions: str | None = None) -> StepResult:
+                importance: bool | None = None, attributions: str | None = None,
+                cap_at_length: bool | None = None) -> StepResult:
     """The whole pipeline from a project file (evidence to targets).
 
     ``buffer_m`` overrides the project's metric buffer between train and test windows;
-    ``importance`` and ``attributions`` its ``[training]`` keys of the same names.
+    ``importance`` and ``attributions`` its ``[training]`` keys of the same names;
+    ``cap_at_length`` (when not None) the drillholes inputs' ``cap_at_length``.
     """
     from voxprospect.workflows.project import load_project
 
-    project = load_project(project_path)
+    project = set_cap_at_length(load_project(project_path), cap_at_length)
     return run_study(project, outdir if outdir is not None else project.output_dir, command="run",
                      progress=progress,
                      training_overrides=buffer_override(buffer_m) | explain_overrides(importance, attributions))

@@ -23,6 +23,7 @@ OUTPUT_ROLES = [
     ("report.json", None),  # the report itself is not one of its outputs
     ("*.report.json", None),
     ("evidence.vti", "evidence"),
+    ("drillholes_*.vti", "drillholes"),
     ("*.vxp.safetensors", "checkpoint"),
     ("training_*.png", "training_curves"),
     ("prospectivity_*.vti", "prospectivity"),
@@ -180,6 +181,12 @@ def build_summary(report: dict, elapsed_s: float | None = None) -> dict:
         out["truth_auc"] = truth["auc_by_model"]
     if report.get("active_voxels") is not None:
         out["active_voxels"] = report["active_voxels"]
+    if isinstance(report.get("drilling_bias"), dict):
+        from voxprospect.workflows.drilling import summary_bias
+        out["drilling_bias"] = summary_bias(report["drilling_bias"])
+    if isinstance(report.get("drillhole_qa"), dict):
+        out["drillhole_qa"] = {n: {k: v["holes"] for k, v in qa.get("kinds", {}).items() if v.get("holes")}
+                               for n, qa in report["drillhole_qa"].items()}
     outputs = [r for r in report.get("outputs") or [] if isinstance(r, dict)]
     out["figures"] = [r["path"] for r in outputs if str(r.get("role") or "").endswith(
         ("figure_depth_slices", "figure_sections", "pa_plot", "training_curves"))]

@@ -33,6 +33,8 @@ class TrainingData:
     samples: object                # WindowSamples
     windows: np.ndarray            # (N, C, k, k, k)
     settings: dict = field(default_factory=dict)
+    # drillhole studies: hole_distance, waste (drilled below cut-off), qa (voxprospect.workflows.drilling)
+    drill: dict = field(default_factory=dict)
 
     @property
     def stats(self) -> dict:
@@ -94,10 +96,12 @@ def prepare_training(project, progress=None, evidence=None) -> TrainingData:
     channels = evidence.names
     orebody, names = _orebody_labels(project, evidence.grid)
     s = settings_dict(project.samples)
+    from voxprospect.workflows.drilling import drill_context, negative_mask
     try:
         samples = make_samples(orebody, evidence.active, evidence.grid, window=s["window"],
                                min_distance_m=s["min_distance_m"], seed=project.seed, edge=s["edge"],
-                               negatives_per_positive=s["negatives_per_positive"])
+                               negatives_per_positive=s["negatives_per_positive"],
+                               negative_mask=negative_mask(project, inputs))
     except NoPositivesError as e:
         where = project.orebodies.path or project.inputs[project.orebodies.source].path
         raise NoPositivesError(f"{where}: {e}") from None
@@ -109,7 +113,8 @@ def prepare_training(project, progress=None, evidence=None) -> TrainingData:
     from voxprospect.evidence.layers import fill_values
     windows = samples_windows(evidence.stack(channels), samples,
                               fill=list(fill_values(evidence, channels).values()))
-    return TrainingData(evidence, channels, orebody, names, samples, windows, dict(s))
+    return TrainingData(evidence, channels, orebody, names, samples, windows, dict(s),
+                        drill_context(project, inputs))
 
 
 def estimator_factory(name: str, training: dict, seed: int, epochs: int | None = None, device=None,
@@ -235,10 +240,12 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
                                      progress=evaluating.messages(f"{name} fold fit: "))
     y = data.samples.labels.astype(np.int64)
     timer = report.timer if report is not None else null_timer
+    from voxprospect.workflows.drilling import audit_set
     with timer(f"{name}.evaluate"):
         metrics = evaluate_protocols(factory, data.windows, data.samples, protocols=protocols, plans=plans,
                                      progress=evaluating,
-                                     cell_size=tuple(data.evidence.grid.cell_size), on_fitted=on_fitted)
+                                     cell_size=tuple(data.evidence.grid.cell_size), on_fitted=on_fitted,
+                                     audit=audit_set(data))
     say(progress, 0.75, f"{name}: final fit on all {len(y)} windows")
     tuning = None
     with timer(f"{name}.fit"):

@@ -16,13 +16,8 @@ import numpy as np
 import pytest
 
 from voxprospect import InputFileError, VoxelGrid
-from voxprospect.io.drillholes import (at_or_above,
-                                       interpolate_lithology,
-                                       label_intervals,
-                                       lithology_samples,
-                                       minimum_curvature,
-                                       ratio_factor,
-                                       read_drillholes)
+from voxprospect.gridding.drillholes import at_or_above, interpolate_lithology, label_intervals, lithology_samples
+from voxprospect.io.drillholes import minimum_curvature, ratio_factor, read_drillholes
 
 CU_CUTOFF_PCT = 0.3  # the case study's cut-off (docs/case-studies/copper-creek.md)
 
@@ -265,7 +260,7 @@ def test_predicate_on_text_column_is_refused(cc, core_grid):
 
 
 def test_drillhole_volume_for_a_project(cc, core_grid):
-    from voxprospect.io.drillholes import drillhole_volume
+    from voxprospect.gridding.drillholes import drillhole_volume
     vol = drillhole_volume(cc, core_grid, search_radius_m=150.0, ignore=("NR", "NC", "Void"),
                            extra_columns={"rock_class": "rock class"}, grade_column="Cu_pct",
                            cutoff=CU_CUTOFF_PCT)
