@@ -130,3 +130,95 @@ def test_export_targets_from_the_uncertainty_view_uses_the_mean(provider, projec
     dock.select_layer("prospectivity_q10")
     dock.export_targets()
     assert [p["LAYER"] for _, p in opened] == ["prospectivity", "prospectivity_q10"]
+
+
+@pytest.fixture(scope="module")
+def uncertain_targets(uncertain_vti, tmp_path_factory):
+    """Targets of the mean with std_mean, std_max and top_channels, as a GeoPackage and a CSV.
+
+    The library's writer gives the outlines and centroids; the uncertainty columns (the
+    shared names, being added to the library) are computed here from the std layer inside
+    each target and written back with fiona, the way the GeoPackage will carry them.
+    """
+    import csv
+
+    import fiona
+    from voxprospect.io import read_volume
+    from voxprospect.mapping.targets import find_targets, write_targets_csv, write_targets_gpkg
+
+    vol = read_volume(uncertain_vti)
+    targets = find_targets(vol, 0.5)
+    assert targets.count == 2
+    std = np.asarray(vol["prospectivity_std"], float)
+    extra = {t["target_id"]: {"std_mean": float(std[targets.labels == t["target_id"]].mean()),
+                              "std_max": float(std[targets.labels == t["target_id"]].max()),
+                              "top_channels": ["density;faults_ne", "susceptibility;dykes"][t["target_id"] - 1]}
+             for t in targets.table}
+    folder = tmp_path_factory.mktemp("unc_targets")
+    plain, gpkg = folder / "plain.gpkg", folder / "targets.gpkg"
+    write_targets_gpkg(targets, None, plain, prospectivity=vol)
+    for layer in ("target_outlines", "target_centroids"):
+        with fiona.open(plain, layer=layer) as src:
+            schema = dict(src.schema)
+            schema["properties"] = dict(src.schema["properties"], std_mean="float", std_max="float",
+                                        top_channels="str")
+            feats = [{"geometry": f["geometry"],
+                      "properties": dict(f["properties"], **extra[f["properties"]["target_id"]])} for f in src]
+            with fiona.open(gpkg, "w", driver="GPKG", layer=layer, schema=schema, crs=src.crs) as dst:
+                dst.writerecords(feats)
+    table = folder / "targets_mean.csv"
+    write_targets_csv(targets, table)
+    with open(table, newline="") as f:
+        rows = list(csv.DictReader(f))
+    with open(table, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]) + ["std_mean", "std_max", "top_channels"])
+        w.writeheader()
+        for r in rows:
+            w.writerow(dict(r, **extra[int(r["target_id"])]))
+    return gpkg, table, extra
+
+
+def test_target_layers_show_uncertainty_and_top_channels(provider, uncertain_targets):
+    from qgis.core import QgsExpression, QgsExpressionContext, QgsExpressionContextUtils, QgsVectorLayer
+    from voxprospect_plugin.targets_style import style_targets_layer
+
+    gpkg, _, extra = uncertain_targets
+    for name in ("target_outlines", "target_centroids"):
+        layer = QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr")
+        assert layer.isValid()
+        style_targets_layer(layer)  # what the toolbox's post-processor does to a loaded layer
+        fields = layer.fields()
+        assert fields.field("std_mean").displayName() == "uncertainty: mean std inside"
+        assert fields.field("std_max").displayName() == "uncertainty: max std inside"
+        assert fields.field("top_channels").displayName() == "top evidence channels (strongest first)"
+        for feature in layer.getFeatures():
+            want = extra[feature["target_id"]]
+            assert feature["std_mean"] == pytest.approx(want["std_mean"])
+            assert feature["std_max"] == pytest.approx(want["std_max"]) and want["std_max"] >= want["std_mean"]
+            context = QgsExpressionContext(QgsExpressionContextUtils.globalProjectLayerScopes(layer))
+            context.setFeature(feature)
+            tip = QgsExpression.replaceExpressionText(layer.mapTipTemplate(), context)
+            assert f"uncertainty (std): mean: {round(want['std_mean'], 3):g}" in tip, tip
+            assert f"uncertainty (std): max: {round(want['std_max'], 3):g}" in tip, tip
+            assert "driven by: " + want["top_channels"].replace(";", ", ") in tip, tip
+
+
+def test_target_layers_without_uncertainty_keep_a_plain_tip(provider, uncertain_targets):
+    from qgis.core import QgsVectorLayer
+    from voxprospect_plugin.targets_style import describe_target_fields
+
+    gpkg, _, _ = uncertain_targets
+    plain = gpkg.with_name("plain.gpkg")  # the library's own file: no uncertainty columns yet
+    layer = QgsVectorLayer(f"{plain}|layername=target_centroids", "c", "ogr")
+    shown = describe_target_fields(layer)
+    assert "max_prospectivity" in shown and not {"std_mean", "std_max", "top_channels"} & set(shown)
+    assert "uncertainty" not in layer.mapTipTemplate()
+
+
+def test_results_page_lists_the_uncertainty_columns(vp_plugin, uncertain_targets):
+    from voxprospect_plugin.results_html import results_html
+    _, table, extra = uncertain_targets
+    page = results_html(table.parent, {"command": "targets", "targets": {"files": [table.name]}})
+    assert "<th>std_mean</th><th>std_max</th><th>top_channels</th>" in page
+    for want in extra.values():
+        assert f"<td>{want['std_max']:.4g}</td>" in page and f"<td>{want['top_channels']}</td>" in page
