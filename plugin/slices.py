@@ -446,7 +446,7 @@ def open_depth_slices(path, layer: str | None = None, project=None, out_path=Non
         existing.reload()
         return DepthSlices(existing, base_name=name, style=False)
     raster = load_depth_slices(tif, name)
-    project.addMapLayer(raster)
+    add_below_vectors(project, raster)
     slices = DepthSlices(raster, base_name=name, style=False)
     slices.set_level(slices.best_level())  # the top levels are often all air
     return slices
@@ -509,3 +509,21 @@ def show_only(project, shown, hidden) -> None:
             continue
         if node is not None:
             node.setItemVisibilityChecked(on)
+
+
+def add_below_vectors(project, layer) -> None:
+    """Add a raster layer under the project's vector layers (targets stay on top of the slice).
+
+    It goes just above the highest raster already in the layer tree's top group (a
+    basemap stays under it), or at the bottom when there is none.
+    """
+    from qgis.core import QgsLayerTreeLayer
+    project.addMapLayer(layer, False)
+    root = project.layerTreeRoot()
+    children = root.children()
+    index = len(children)
+    for i, node in enumerate(children):
+        if isinstance(node, QgsLayerTreeLayer) and isinstance(node.layer(), QgsRasterLayer):
+            index = i
+            break
+    root.insertLayer(index, layer)

@@ -9,20 +9,14 @@ checked through ``qgis_process help`` (it trains deep models: minutes).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from external_qgis import qgis_binary, qgis_env
 
-QGIS_PROCESS = shutil.which("qgis_process")
-if QGIS_PROCESS and os.path.isfile(QGIS_PROCESS + ".bin"):
-    # Debian's wrapper script passes QGIS_OPTS (--noversioncheck, a desktop option) from
-    # /etc/default/qgis, which qgis_process 3.22 refuses ("Command --noversioncheck not known")
-    QGIS_PROCESS += ".bin"
+QGIS_PROCESS = qgis_binary("qgis_process")
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(QGIS_PROCESS is None, reason="qgis_process not installed (apt-get install qgis)")]
 
@@ -42,17 +36,7 @@ def qp(tmp_path_factory):
     ini = config / "profiles" / "default" / "QGIS" / "QGIS3.ini"
     ini.parent.mkdir(parents=True)
     ini.write_text("[PythonPlugins]\nvoxprospect_plugin=true\n")
-    # QGIS's Python is the system one: this environment's packages (and the editable
-    # voxprospect, a .pth finder) come in through site.addsitedir, ahead of Debian's copies
-    shim = root / "shim"
-    shim.mkdir()
-    sites = [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)]
-    (shim / "sitecustomize.py").write_text(
-        "import site, sys\nbefore = list(sys.path)\n"
-        + "".join(f"site.addsitedir({s!r})\n" for s in sites)
-        + "new = [p for p in sys.path if p not in before]\nsys.path[:] = new + before\n")
-    env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(config), PYTHONPATH=str(shim), QT_QPA_PLATFORM="offscreen",
-               OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+    env = qgis_env(root, QGIS_CUSTOM_CONFIG_PATH=config, QT_QPA_PLATFORM="offscreen")
 
     def run(alg, **params):
         args = [QGIS_PROCESS, "--json", "run", alg, "--"] + [f"{k}={v}" for k, v in params.items()]
