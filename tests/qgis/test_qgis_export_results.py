@@ -134,3 +134,15 @@ def test_only_the_chosen_layers_and_clear_errors(provider, prediction, tmp_path)
     with pytest.raises(QgsProcessingException, match="no target_id layer"):
         _run(PROSPECTIVITY=str(path), FORMAT=1, TARGETS=str(path), OUTPUT=str(tmp_path / "y.omf"))
     assert not (tmp_path / "y.omf").exists()
+
+
+def test_a_missing_format_library_says_how_to_install_it(provider, prediction, tmp_path, monkeypatch):
+    import sys
+
+    from qgis.core import QgsProcessingException
+
+    path, _ = prediction
+    monkeypatch.setitem(sys.modules, "omf", None)  # as if omf were not installed in QGIS's Python
+    with pytest.raises(QgsProcessingException, match=r"pip install 'voxprospect\[interop\]'"):
+        _run(PROSPECTIVITY=str(path), FORMAT=1, THRESHOLD=0.5, OUTPUT=str(tmp_path / "z.omf"))
+    assert not (tmp_path / "z.omf").exists()
