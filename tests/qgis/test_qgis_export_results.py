@@ -128,7 +128,7 @@ def test_only_the_chosen_layers_and_clear_errors(provider, prediction, tmp_path)
         assert set(bm.get_data_list()) - {"active"} == {"prospectivity", "prospectivity_std"}
     finally:
         ws.close()
-    with pytest.raises(QgsProcessingException, match="no layer named 'gold'"):
+    with pytest.raises(QgsProcessingException, match="no layer 'gold'"):
         _run(PROSPECTIVITY=str(path), FORMAT=0, LAYERS="gold", OUTPUT=str(tmp_path / "x.geoh5"))
     assert not (tmp_path / "x.geoh5").exists()
     with pytest.raises(QgsProcessingException, match="no target_id layer"):
