@@ -217,8 +217,8 @@ class DepthSlicesDock(QgsDockWidget):
         if keep is not None:
             slices.set_level(keep)  # a layer switch keeps the depth the user was looking at
         self._shown_volume = volume_path
-        if previous is not None and previous is not slices.layer:
-            sl.show_only(self.project, slices.layer, previous)
+        if keep is not None and previous is not None and previous is not slices.layer:
+            sl.show_only(self.project, slices.layer, previous)  # one layer of the volume at a time
         self.attach(slices)
         self.status.setText(f"Depth slices written to {results['OUTPUT']}.\n" + self._level_text())
 
