@@ -220,7 +220,9 @@ class DepthSlicesDock(QgsDockWidget):
         if keep is not None and previous is not None and previous is not slices.layer:
             sl.show_only(self.project, slices.layer, previous)  # one layer of the volume at a time
         self.attach(slices)
-        self.status.setText(f"Depth slices written to {results['OUTPUT']}.\n" + self._level_text())
+        # the file's name (the full path, often a long temporary one, in the tooltip)
+        self.status.setText(f"Depth slices written to {Path(results['OUTPUT']).name}.\n" + self._level_text())
+        self.status.setToolTip(str(results["OUTPUT"]))
 
     def attach(self, slices: sl.DepthSlices):
         """Drive ``slices`` with the slider and spin box (used after loading)."""

@@ -189,6 +189,40 @@ def run():
             redraw(canvas)
             grab(window, name)
         step("screenshots")
+    if CONFIG.get("uncertain_volume"):
+        # the district's slices step aside (unticked) for the prediction with its uncertainty
+        project.layerTreeRoot().findLayer(s.layer.id()).setItemVisibilityChecked(False)
+        OUT["uncertainty"] = switch_to_uncertainty(dock, canvas, background, CONFIG["uncertain_volume"], model)
+        step("uncertainty")
+
+
+def switch_to_uncertainty(dock, canvas, background, volume, model):
+    """Show a prediction with its std, move to a level, switch the Layer list to the std."""
+    dock.file_widget.setFilePath(volume)
+    dock.show_volume()
+    if not wait(lambda: dock.slices is not None and dock.slices.layer.source().startswith(
+            volume.rsplit(".", 1)[0]), 120):
+        raise RuntimeError("no slices of the uncertain volume: " + dock.status.text())
+    mean = dock.slices
+    level = mean.level
+    dock.select_layer("prospectivity_std")
+    if not wait(lambda: dock.slices is not mean and dock.slices is not None, 120):
+        raise RuntimeError("no switch to prospectivity_std: " + dock.status.text())
+    s = dock.slices
+    canvas.setExtent(s.layer.extent())
+    for node in QgsProject.instance().layerTreeRoot().findLayers():
+        node.setExpanded(node.layerId() == s.layer.id())
+    redraw(canvas)
+    grab(iface.mainWindow(), "qgis_desktop_uncertainty.png")
+    alone = QgsMapSettings(canvas.mapSettings())
+    alone.setLayers([s.layer])
+    settings = s.layer.renderer().shader().rasterShaderFunction().legendSettings()
+    root = QgsProject.instance().layerTreeRoot()
+    return {"level_before": level, "level": s.level, "base_name": s.base_name, "title": s.title,
+            "status": dock.status.text(), "legend": s.legend_texts(model), "ramp_label": settings.maximumLabel(),
+            "raster_px": non_background(render(alone), background), "units_per_pixel": alone.mapUnitsPerPixel(),
+            "mean_visible": root.findLayer(mean.layer.id()).isVisible(),
+            "std_visible": root.findLayer(s.layer.id()).isVisible()}
 
 
 def main():

@@ -47,6 +47,27 @@ def district_prediction(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def uncertain_prediction(district_prediction):
+    """The district's prediction with a std and a 10th percentile layer built here.
+
+    The std is that of a Bernoulli variable with the voxel's probability, halved (largest
+    where the model hesitates); the lower quantile follows from it. Made up for the test:
+    the library's ensembles write the real layers under these shared names.
+    """
+    from voxprospect import Volume
+    from voxprospect.io import read_volume, write_vti
+    volume, _ = district_prediction
+    vol = read_volume(volume)
+    p = np.asarray(vol["prospectivity"], np.float64)
+    std = 0.5 * np.sqrt(np.clip(p * (1 - p), 0, None))
+    layers = {"prospectivity": p.astype(np.float32), "prospectivity_std": std.astype(np.float32),
+              "prospectivity_q10": np.clip(p - 1.2816 * std, 0, 1).astype(np.float32)}
+    path = volume.with_name("prediction_with_std.vti")
+    write_vti(Volume(vol.grid, layers, active=vol.active, meta={"made_by": __file__}), path)
+    return path
+
+
+@pytest.fixture(scope="module")
 def xdisplay():
     """A virtual X display of our own (``Xvfb -displayfd``: it picks a free number)."""
     proc = subprocess.Popen([XVFB, "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
@@ -61,7 +82,7 @@ def xdisplay():
 
 
 @pytest.fixture(scope="module")
-def session(district_prediction, xdisplay, tmp_path_factory):
+def session(district_prediction, uncertain_prediction, xdisplay, tmp_path_factory):
     """Run the desktop session once; its JSON record."""
     from voxprospect_cli.plugin_zip import build_plugin_zip
     volume, orebodies = district_prediction
@@ -74,6 +95,7 @@ def session(district_prediction, xdisplay, tmp_path_factory):
                    "[core]\nNewsFeed\\httpsfeedqgisorg\\disabled=true\n")
     (root / "work").mkdir()
     config = {"zip": str(root / "voxprospect_plugin.zip"), "volume": str(volume), "orebodies": str(orebodies),
+              "uncertain_volume": str(uncertain_prediction),
               "result": str(root / "result.json"), "work": str(root / "work"),
               "screenshots": os.environ.get("VOXPROSPECT_SCREENSHOTS") or None}
     if config["screenshots"]:
@@ -90,6 +112,7 @@ def session(district_prediction, xdisplay, tmp_path_factory):
     assert "error" not in record, record["error"]
     record["rc"] = record_rc = r.returncode
     assert record_rc == 0, r.stderr[-3000:]
+    record["uncertain_volume"] = uncertain_prediction
     return record, volume, config
 
 
@@ -172,6 +195,24 @@ def test_screenshots_are_small_when_asked_for(session):
     record, _, config = session
     if not config["screenshots"]:
         pytest.skip("VOXPROSPECT_SCREENSHOTS not set: no screenshots asked for")
-    assert len(record["screenshots"]) == 2
+    assert len(record["screenshots"]) == 3
     for path in record["screenshots"]:
         assert 5_000 < os.path.getsize(path) < 250_000, path
+
+
+def test_dock_switches_to_the_uncertainty_in_the_desktop(session):
+    from voxprospect.io import read_volume
+    record, _, _ = session
+    u = record["uncertainty"]
+    vol = read_volume(record["uncertain_volume"])
+    grid = vol.grid
+    assert u["base_name"] == "prospectivity_std" and u["level"] == u["level_before"]  # same depth
+    z = grid.elevations[u["level"]]
+    assert u["title"] == "Uncertainty (std of prospectivity)"
+    assert u["status"].splitlines()[-1].startswith(f"Uncertainty (std of prospectivity) at z={z:g} m a.s.l.")
+    assert any(f"z={z:g} m" in t for t in u["legend"]), u["legend"]
+    assert u["ramp_label"].endswith("· Uncertainty (std of prospectivity)")
+    assert u["std_visible"] and not u["mean_visible"]
+    valid = vol.active[:, :, u["level"]].sum()
+    cell_area = grid.cell_size[0] * grid.cell_size[1]
+    assert u["raster_px"] == pytest.approx(valid * cell_area / u["units_per_pixel"] ** 2, rel=0.05)
