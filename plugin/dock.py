@@ -39,6 +39,8 @@ class DepthSlicesDock(QgsDockWidget):
         self.open_algorithm = open_algorithm
         self.project = project or QgsProject.instance()
         self.slices: sl.DepthSlices | None = None
+        self._shown_volume = None  # the volume file whose layers the slider drives
+        self._keep_level = None  # the level to keep when switching layers of one volume
         self._task = None
         self._updating = False
 
@@ -49,6 +51,10 @@ class DepthSlicesDock(QgsDockWidget):
         self.file_widget.fileChanged.connect(self.on_file_changed)
         form.addRow("Volume", self.file_widget)
         self.layer_combo = QComboBox(body)
+        self.layer_combo.setToolTip("The volume layer shown. Once slices are shown, choosing another "
+                                    "layer of the same volume (the uncertainty, prospectivity_std, or the "
+                                    "lower quantile, prospectivity_q10) switches the map to it at the same level")
+        self.layer_combo.currentIndexChanged.connect(self.on_layer_changed)
         form.addRow("Layer", self.layer_combo)
         self.show_button = QPushButton("Show slices", body)
         self.show_button.clicked.connect(self.show_volume)
@@ -130,18 +136,47 @@ class DepthSlicesDock(QgsDockWidget):
 
     # -- choosing the volume ----------------------------------------------------------
     def on_file_changed(self, path: str):
-        self.layer_combo.clear()
-        if not path:
-            return
+        self._updating = True  # filling the list is not a layer switch
         try:
-            names = sl.volume_layer_names(path)
-        except Exception as e:  # - any unreadable file is a message, not a crash
-            self.status.setText(f"Cannot read {path}: {e}")
-            return
-        self.layer_combo.addItems(names)
-        if "prospectivity" in names:
-            self.layer_combo.setCurrentText("prospectivity")
+            self.layer_combo.clear()
+            if not path:
+                return
+            try:
+                names = sl.volume_layer_names(path)
+            except Exception as e:  # - any unreadable file is a message, not a crash
+                self.status.setText(f"Cannot read {path}: {e}")
+                return
+            for name in names:
+                self.layer_combo.addItem(sl.layer_description(name), name)
+            if sl.MEAN_LAYER in names:
+                self.layer_combo.setCurrentIndex(names.index(sl.MEAN_LAYER))
+        finally:
+            self._updating = False
         self.status.setText("")
+
+    def current_layer(self) -> str | None:
+        """The chosen volume layer's name (the list shows it with what it holds)."""
+        return self.layer_combo.currentData() or self.layer_combo.currentText() or None
+
+    def select_layer(self, name: str) -> bool:
+        """Choose ``name`` in the layer list (switches the map when slices are shown)."""
+        index = self.layer_combo.findData(name)
+        if index < 0:
+            return False
+        self.layer_combo.setCurrentIndex(index)
+        return True
+
+    def on_layer_changed(self, _index=None):
+        """Another layer of the volume on show: show it at the same level."""
+        if self._updating or self.slices is None or self._task is not None:
+            return
+        path = self.file_widget.filePath()
+        if not path or path != self._shown_volume or Path(path).suffix.lower() in (".tif", ".tiff"):
+            return
+        if self.current_layer() == self.slices.base_name:
+            return
+        self._keep_level = self.slices.level
+        self.show_volume()
 
     def show_volume(self):
         """Export (in the background) and show the chosen layer's depth slices."""
@@ -149,7 +184,7 @@ class DepthSlicesDock(QgsDockWidget):
         if not path:
             self.status.setText("Choose a volume (.vti) or a depth-slice GeoTIFF first.")
             return
-        layer = self.layer_combo.currentText() or None
+        layer = self.current_layer()
         if Path(path).suffix.lower() in (".tif", ".tiff"):
             self.attach(sl.open_depth_slices(path, layer=None, project=self.project))
             self.status.setText(self._level_text())
@@ -165,19 +200,29 @@ class DepthSlicesDock(QgsDockWidget):
         task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
         # the task owns nothing we need after it ends; keep Python references alive until then
         self._task = (task, context, feedback, alg)
-        task.executed.connect(lambda ok, results: self._on_exported(ok, results, layer, feedback))
+        task.executed.connect(lambda ok, results: self._on_exported(ok, results, layer, feedback, path))
         self.show_button.setEnabled(False)
         self.status.setText("Writing depth slices…")
         QgsApplication.taskManager().addTask(task)
 
-    def _on_exported(self, ok, results, layer, feedback):
+    def _on_exported(self, ok, results, layer, feedback, volume_path=None):
         self.show_button.setEnabled(True)
         self._task = None
+        keep, self._keep_level = self._keep_level, None
         if not ok:
             self.status.setText("Export failed: " + (feedback.textLog().strip().splitlines() or ["see the log"])[-1])
             return
-        self.attach(sl.open_depth_slices(results["OUTPUT"], layer=layer, project=self.project))
-        self.status.setText(f"Depth slices written to {results['OUTPUT']}.\n" + self._level_text())
+        previous = self.slices.layer if self.slices is not None else None
+        slices = sl.open_depth_slices(results["OUTPUT"], layer=layer, project=self.project)
+        if keep is not None:
+            slices.set_level(keep)  # a layer switch keeps the depth the user was looking at
+        self._shown_volume = volume_path
+        if keep is not None and previous is not None and previous is not slices.layer:
+            sl.show_only(self.project, slices.layer, previous)  # one layer of the volume at a time
+        self.attach(slices)
+        # the file's name (the full path, often a long temporary one, in the tooltip)
+        self.status.setText(f"Depth slices written to {Path(results['OUTPUT']).name}.\n" + self._level_text())
+        self.status.setToolTip(str(results["OUTPUT"]))
 
     def attach(self, slices: sl.DepthSlices):
         """Drive ``slices`` with the slider and spin box (used after loading)."""
@@ -270,7 +315,10 @@ class DepthSlicesDock(QgsDockWidget):
     def export_targets(self):
         path = self.file_widget.filePath()
         params = {"PROSPECTIVITY": path} if path.lower().endswith(".vti") else {}
-        if self.layer_combo.currentText():
-            params["LAYER"] = self.layer_combo.currentText()
+        layer = self.current_layer()
+        if layer and sl.layer_kind(layer) in ("uncertainty", "attribution"):
+            layer = sl.MEAN_LAYER  # targets are found on the mean, never on its spread
+        if layer:
+            params["LAYER"] = layer
         if self.open_algorithm is not None:
             self.open_algorithm("voxprospect:exporttargets", params)

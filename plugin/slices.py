@@ -95,15 +95,77 @@ def tidy_number(value: float, digits: int = 3) -> str:
     return "0" if text in ("-0", "") else text
 
 
+#: the shared layer names of a prediction volume (docs/uncertainty.md)
+MEAN_LAYER, STD_LAYER, Q10_LAYER, ATTRIBUTION_PREFIX = ("prospectivity", "prospectivity_std", "prospectivity_q10",
+                                                       "attribution_")
+
+#: ramp for the uncertainty (std) layer: another hue family than the prospectivity's magma,
+#: so a glance tells which of the two the map shows
+UNCERTAINTY_RAMP = "Viridis"
+
+
+def layer_kind(name: str) -> str:
+    """What a volume layer holds, from its shared name.
+
+    Returns
+    -------
+    str
+        ``"prospectivity"`` (the mean), ``"uncertainty"`` (``prospectivity_std``),
+        ``"quantile"`` (``prospectivity_q10``), ``"attribution"`` (``attribution_<channel>``)
+        or ``"other"``.
+    """
+    name = (name or "").strip().lower()
+    if name == STD_LAYER:
+        return "uncertainty"
+    if name == Q10_LAYER:
+        return "quantile"
+    if name.startswith(ATTRIBUTION_PREFIX):
+        return "attribution"
+    if name == MEAN_LAYER or "prospectivity" in name:
+        return "prospectivity"
+    return "other"
+
+
+def layer_description(name: str) -> str:
+    """A layer choice as the dock lists it: "prospectivity_std (uncertainty)"."""
+    kind = layer_kind(name)
+    extra = {"uncertainty": "uncertainty", "quantile": "lower quantile",
+             "attribution": "evidence attribution"}.get(kind)
+    if kind == "prospectivity" and name == MEAN_LAYER:
+        return name
+    return f"{name} ({extra})" if extra else name
+
+
+def ramp_for(name: str) -> str:
+    """The colour ramp of a layer: viridis for the uncertainty, magma for the rest.
+
+    The 10th percentile keeps the prospectivity's ramp (one colour, one probability).
+    """
+    return UNCERTAINTY_RAMP if layer_kind(name) == "uncertainty" else DEFAULT_RAMP
+
+
 def legend_title(base_name: str, vmin: float, vmax: float) -> str:
-    """What the ramp stands for: "Prospectivity (0–1)" for a prospectivity layer."""
-    name = (base_name or "value").replace("_", " ")
-    if "prospectivity" in name.lower() and vmin >= -1e-6 and vmax <= 1 + 1e-6:
+    """What the ramp stands for: "Prospectivity (0–1)" for a prospectivity layer.
+
+    The uncertainty layer reads "Uncertainty (std of prospectivity)", the lower quantile
+    "Prospectivity, 10th percentile (0–1)", an attribution "Attribution of <channel>".
+    """
+    raw = (base_name or "value").strip()
+    kind = layer_kind(raw)
+    in_unit = vmin >= -1e-6 and vmax <= 1 + 1e-6
+    if kind == "uncertainty":
+        return "Uncertainty (std of prospectivity)"
+    if kind == "quantile":
+        return "Prospectivity, 10th percentile" + (" (0–1)" if in_unit else "")
+    if kind == "attribution":
+        return "Attribution of " + raw[len(ATTRIBUTION_PREFIX):].replace("_", " ")
+    name = raw.replace("_", " ")
+    if kind == "prospectivity" and in_unit:
         return "Prospectivity (0–1)"
     return name[:1].upper() + name[1:]
 
 
-def style_depth_slices(layer: QgsRasterLayer, band: int = 1, ramp_name: str = DEFAULT_RAMP,
+def style_depth_slices(layer: QgsRasterLayer, band: int = 1, ramp_name: str | None = None,
                        vmin: float | None = None, vmax: float | None = None, classes: int = 6) -> None:
     """Give ``layer`` a pseudo-colour renderer on ``band`` with a ramp fixed over all levels.
 
@@ -112,8 +174,9 @@ def style_depth_slices(layer: QgsRasterLayer, band: int = 1, ramp_name: str = DE
     layer : QgsRasterLayer
     band : int
         1-based band (band 1 is the top level).
-    ramp_name : str
-        A ramp of QGIS's default style ("Magma", "Viridis", ...).
+    ramp_name : str, optional
+        A ramp of QGIS's default style ("Magma", "Viridis", ...); by default
+        :func:`ramp_for` the layer's name (viridis for the uncertainty).
     vmin, vmax : float, optional
         Value range of the ramp; the range over all bands when omitted.
     classes : int
@@ -123,7 +186,8 @@ def style_depth_slices(layer: QgsRasterLayer, band: int = 1, ramp_name: str = DE
         lo, hi = value_range(layer)
         vmin = lo if vmin is None else vmin
         vmax = hi if vmax is None else vmax
-    ramp = color_ramp(ramp_name)
+    base_name = re.sub(r"\s*z=.*$", "", layer.name())
+    ramp = color_ramp(ramp_name or ramp_for(base_name))
     ramp_shader = QgsColorRampShader(vmin, vmax, ramp, QgsColorRampShader.Interpolated,
                                      QgsColorRampShader.Continuous)
     ramp_shader.classifyColorRamp(classes, -1)
@@ -132,7 +196,7 @@ def style_depth_slices(layer: QgsRasterLayer, band: int = 1, ramp_name: str = DE
         legend = QgsColorRampLegendNodeSettings()
         legend.setMinimumLabel(tidy_number(vmin))
         # the ramp names its quantity: "1 · Prospectivity (0–1)"
-        title = legend_title(re.sub(r"\s*z=.*$", "", layer.name()), vmin, vmax)
+        title = legend_title(base_name, vmin, vmax)
         legend.setMaximumLabel(f"{tidy_number(vmax)} · {title}")
         ramp_shader.setLegendSettings(legend)
     except ImportError:  # QGIS < 3.18 has no legend settings; the default labels are fine
@@ -382,7 +446,7 @@ def open_depth_slices(path, layer: str | None = None, project=None, out_path=Non
         existing.reload()
         return DepthSlices(existing, base_name=name, style=False)
     raster = load_depth_slices(tif, name)
-    project.addMapLayer(raster)
+    add_below_vectors(project, raster)
     slices = DepthSlices(raster, base_name=name, style=False)
     slices.set_level(slices.best_level())  # the top levels are often all air
     return slices
@@ -433,3 +497,33 @@ def follow_level(layers, level: int) -> None:
         if layer.subsetString() != wanted:
             layer.setSubsetString(wanted)
             layer.triggerRepaint()
+
+
+def show_only(project, shown, hidden) -> None:
+    """Tick ``shown`` and untick ``hidden`` in the layer tree (both stay in the project)."""
+    root = project.layerTreeRoot()
+    for layer, on in ((hidden, False), (shown, True)):
+        try:
+            node = root.findLayer(layer.id())
+        except RuntimeError:  # a layer already deleted
+            continue
+        if node is not None:
+            node.setItemVisibilityChecked(on)
+
+
+def add_below_vectors(project, layer) -> None:
+    """Add a raster layer under the project's vector layers (targets stay on top of the slice).
+
+    It goes just above the highest raster already in the layer tree's top group (a
+    basemap stays under it), or at the bottom when there is none.
+    """
+    from qgis.core import QgsLayerTreeLayer
+    project.addMapLayer(layer, False)
+    root = project.layerTreeRoot()
+    children = root.children()
+    index = len(children)
+    for i, node in enumerate(children):
+        if isinstance(node, QgsLayerTreeLayer) and isinstance(node.layer(), QgsRasterLayer):
+            index = i
+            break
+    root.insertLayer(index, layer)

@@ -63,6 +63,7 @@ def style_targets_layer(layer: QgsVectorLayer, classes: int = 5) -> bool:
     bool
         True if a graduated renderer was set.
     """
+    describe_target_fields(layer)
     geometry = layer.geometryType()
     field = prospectivity_field(layer)
     n = layer.featureCount()
@@ -90,3 +91,54 @@ def style_targets_layer(layer: QgsVectorLayer, classes: int = 5) -> bool:
     layer.setRenderer(renderer)
     layer.triggerRepaint()
     return True
+
+
+#: how the attribute table and the identify panel name a target's fields (when present)
+FIELD_ALIASES = {
+    "target_id": "target",
+    "max_prospectivity": "max prospectivity",
+    "mean_prospectivity": "mean prospectivity",
+    "std_mean": "uncertainty: mean std inside",
+    "std_max": "uncertainty: max std inside",
+    "top_channels": "top evidence channels (strongest first)",
+    "volume_m3": "volume (m³)",
+    "top_depth_m": "top depth (m below surface)",
+}
+
+#: map tip lines: (field, text before, QGIS expression of the value)
+_TIP_LINES = (
+    ("max_prospectivity", "max prospectivity", 'round("max_prospectivity", 3)'),
+    ("mean_prospectivity", "mean prospectivity", 'round("mean_prospectivity", 3)'),
+    ("std_mean", "uncertainty (std): mean", 'round("std_mean", 3)'),
+    ("std_max", "uncertainty (std): max", 'round("std_max", 3)'),
+    ("top_channels", "driven by", "replace(\"top_channels\", ';', ', ')"),
+    ("top_depth_m", "top depth (m)", 'round("top_depth_m", 0)'),
+    ("deposits", "known deposits", '"deposits"'),
+)
+
+
+def describe_target_fields(layer: QgsVectorLayer) -> list[str]:
+    """Aliases and a map tip for a target layer's fields, as far as it has them.
+
+    The uncertainty inside each target (``std_mean``, ``std_max``) and the evidence it
+    rests on (``top_channels``, ``;``-separated, strongest first) are shown when the
+    GeoPackage carries them.
+
+    Returns
+    -------
+    list of str
+        The fields the map tip shows.
+    """
+    names = layer.fields().names()
+    for name, alias in FIELD_ALIASES.items():
+        if name in names:
+            layer.setFieldAlias(names.index(name), alias)
+    shown = [(f, text, expr) for f, text, expr in _TIP_LINES if f in names]
+    head = "<b>target [% \"target_id\" %]</b>" if "target_id" in names else ""
+    if "level" in names and "elevation_m" in names:
+        head += " at z=[% \"elevation_m\" %] m"
+    lines = [f"{text}: [% {expr} %]" for _, text, expr in shown]
+    layer.setMapTipTemplate("<br>".join([head] + lines if head else lines))
+    if "target_id" in names:
+        layer.setDisplayExpression("'target ' || \"target_id\"")
+    return [f for f, _, _ in shown]

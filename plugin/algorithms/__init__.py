@@ -11,6 +11,7 @@ from __future__ import annotations
 def algorithm_classes() -> list:
     """Every voxprospect algorithm class, in the order data flows through them."""
     from .evidence import BuildEvidence
+    from .export_results import ExportResults
     from .export_targets import ExportTargets
     from .pipeline import RunPipeline
     from .predict import PredictProspectivity
@@ -20,4 +21,4 @@ def algorithm_classes() -> list:
     from .train import TrainModel
 
     return [BuildSyntheticDistrict, BuildEvidence, TrainModel, PredictProspectivity, FindTargets,
-            ExportTargets, ExportDepthSlices, RunPipeline]
+            ExportTargets, ExportResults, ExportDepthSlices, RunPipeline]

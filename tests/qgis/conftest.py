@@ -25,6 +25,8 @@ PLUGIN_DIR = REPO / "plugin"
 DEBIAN_QGIS_PATHS = ("/usr/lib/python3/dist-packages", "/usr/share/qgis/python/plugins", "/usr/share/qgis/python")
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.append(str(Path(__file__).parent))  # the helpers beside this file (external_qgis)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 

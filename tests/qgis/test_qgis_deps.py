@@ -75,7 +75,7 @@ def test_plugin_loads_and_says_once_what_to_install(without, fake_iface, message
         prov = registry.providerById("voxprospect")
         assert prov is not None and "torch" in prov.longName()
         names = {a.name() for a in prov.algorithms()}
-        assert names == {"installpackages", "synth", "evidence", "targets", "exporttargets", "slices"}
+        assert names == {"installpackages", "synth", "evidence", "targets", "exporttargets", "exportresults", "slices"}
         # only the pipeline entry (it trains) is disabled, and it says why; the installer is enabled
         by_text = {a.text(): a for _, a in iface.menu}
         off = [t for t, a in by_text.items() if not a.isEnabled()]
@@ -111,7 +111,7 @@ def test_plugin_with_everything_installed_registers_algorithms(vp_plugin, fake_i
     try:
         plugin.initGui()
         assert messages_in(iface.messageBar()) == []
-        assert len(registry.providerById("voxprospect").algorithms()) == 9  # 8 steps and the installer
+        assert len(registry.providerById("voxprospect").algorithms()) == 10  # 9 steps and the installer
         assert all(a.isEnabled() for _, a in iface.menu)
         plugin.toggle_dock(True)
         assert iface.docks and iface.docks[0].objectName() == "voxprospectDepthSlices"

@@ -107,7 +107,7 @@ def test_install_from_zip_through_pyplugin_installer(fake_iface, messages_in, tm
         assert any(m["id"] == "voxprospect_plugin" and m["installed"] == "true" for m in manager.metadata)
         module = sys.modules["voxprospect_plugin"]
         assert Path(module.__file__).parent == plugins_dir / "voxprospect_plugin"  # the installed copy ran
-        assert len(registry.providerById("voxprospect").algorithms()) == 9  # 8 steps and the installer
+        assert len(registry.providerById("voxprospect").algorithms()) == 10  # 9 steps and the installer
         assert messages_in(fake_iface.messageBar()) == []
         assert fake_iface.menu  # its actions are in the Plugins menu
     finally:

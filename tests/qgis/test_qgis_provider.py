@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-EXPECTED = {"synth", "evidence", "train", "predict", "targets", "exporttargets", "slices", "runproject",
-            "installpackages"}
+EXPECTED = {"synth", "evidence", "train", "predict", "targets", "exporttargets", "exportresults", "slices",
+            "runproject", "installpackages"}
 
 
 def test_provider_registers_every_algorithm(provider):

@@ -214,3 +214,19 @@ def test_dock_legend_status_reuse_adopt_and_target_filter(provider, project, pro
     n = len(project.mapLayers())
     again = open_depth_slices(tmp_path / "d.tif", "prospectivity", project=project)
     assert again.layer is s.layer and len(project.mapLayers()) == n
+
+
+def test_slices_go_under_vector_layers_and_over_a_basemap(provider, project, prospectivity_vti, tmp_path):
+    """Targets loaded first stay visible over the slice; a raster basemap stays under it."""
+    from qgis.core import QgsRasterLayer, QgsVectorLayer
+    from voxprospect_plugin.slices import open_depth_slices
+
+    base = QgsRasterLayer(str(open_depth_slices(prospectivity_vti, "prospectivity", project=project,
+                                                out_path=tmp_path / "base.tif").layer.source()), "basemap")
+    project.removeAllMapLayers()
+    points = QgsVectorLayer("Point?crs=EPSG:32650", "targets", "memory")
+    project.addMapLayer(base)  # each new layer goes on top: the basemap first, then the targets
+    project.addMapLayer(points)
+    s = open_depth_slices(prospectivity_vti, "prospectivity", project=project, out_path=tmp_path / "s.tif")
+    order = [n.layerId() for n in project.layerTreeRoot().findLayers()]
+    assert order == [points.id(), s.layer.id(), base.id()]
