@@ -18,7 +18,9 @@ a :class:`~voxprospect.data.grid.VoxelGrid`, like the gempy path
 Cells whose centre lies outside the model's bounding box are inactive: LoopStructural
 extrapolates there without data.
 
-Saved models are read only from recipes. LoopStructural's other save format
+Saved models are read from recipes (:func:`load_loop_recipe`), faults included: a
+fault entry gains the parameters LoopStructural's recipe does not keep
+(:mod:`voxprospect.io.loop_recipe`). LoopStructural's other save format
 (``to_file``) is a ``dill`` pickle, which can run code when loaded; voxprospect never
 unpickles a user's file and says so (the ``pickle`` format below).
 """
@@ -39,6 +41,7 @@ from voxprospect.errors import InputFileError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.data.volume import Volume
 from voxprospect.io._optional import require
+from voxprospect.io.loop_recipe import build_features, check_fault_data, plan_features
 
 RECIPE_SCHEMA = "LoopStructural.GeologicalModelRecipe"
 #: cell centres evaluated per call; bounds LoopStructural's temporary arrays
@@ -195,18 +198,24 @@ def model_grid(model, crs=None) -> VoxelGrid:
 
 
 def load_loop_recipe(path):
-    """Rebuild a LoopStructural model from a JSON recipe (``model.save_recipe``).
+    """Rebuild a LoopStructural model, faults included, from a JSON recipe.
 
-    A recipe's data is inline or a CSV named relative to the recipe's folder. Only
-    recipes of stratigraphic foliations are accepted: LoopStructural rebuilds every
-    recipe feature as a plain foliation, which would silently turn a fault, fold or
-    unconformity into something else.
+    The recipe is LoopStructural's own (``model.save_recipe``): box, data (inline or a
+    CSV named relative to the recipe's folder), stratigraphic column and features. Its
+    features are foliations and faults; a fault entry carries the parameters a saved
+    recipe lacks (``displacement``, ``cuts``, geometry; :mod:`voxprospect.io.loop_recipe`,
+    ``docs/formats.md``). The box, data and column are read by LoopStructural
+    (``GeologicalModel.from_recipe_dict``); the features are built through its
+    ``create_and_add_fault`` and ``create_and_add_foliation``, each fault before the
+    features it cuts.
 
     Raises
     ------
     InputFileError
         If the file is not a recipe, names a missing data file, holds features a
-        recipe cannot rebuild, or LoopStructural cannot rebuild it.
+        recipe cannot rebuild (folds, unconformities, regions), a fault with an unknown
+        key, no displacement, no data or cutting a feature the recipe lacks, or
+        LoopStructural cannot rebuild it.
     """
     p = Path(path)
     if not p.exists():
@@ -219,23 +228,28 @@ def load_loop_recipe(path):
     if not isinstance(recipe, dict) or recipe.get("schema") != RECIPE_SCHEMA:
         raise InputFileError(p, f"not a LoopStructural recipe (no \"schema\": \"{RECIPE_SCHEMA}\")")
     body = recipe.get("model", {})
-    feats = body.get("features") or []
-    other = [f"{f.get('name')} ({f.get('kind')})" for f in feats
-             if isinstance(f, dict) and f.get("kind", "foliation") != "foliation"]
-    if other:
-        raise InputFileError(p, "a LoopStructural recipe rebuilds every feature as a plain foliation, so its "
-                             f"{', '.join(other)} would be wrong; evaluate the model in memory instead "
-                             "(voxprospect.io.loop.compute_loop_model_on_grid)")
+    if not isinstance(body, dict):
+        raise InputFileError(p, "the recipe's \"model\" is not an object")
+    plan = plan_features(body.get("features"), p)
     src = body.get("data_source")
     if isinstance(src, dict) and src.get("kind") == "reference" or isinstance(src, str):
         ref = Path(src["path"] if isinstance(src, dict) else src)
         ref = ref if ref.is_absolute() else p.parent / ref
         if not ref.exists():
             raise InputFileError(p, f"the recipe's data file {ref} does not exist")
-        body["data_source"] = {"kind": "reference", "path": str(ref)}
+        body = {**body, "data_source": {"kind": "reference", "path": str(ref)}}
     try:
         with _quiet():
-            model = LoopStructural.GeologicalModel.from_recipe_dict(recipe)
+            # the box, the data and the column; the features are ours to build
+            model = LoopStructural.GeologicalModel.from_recipe_dict(
+                {**recipe, "model": {**body, "features": []}})
+    except Exception as e:
+        raise InputFileError(p, f"LoopStructural cannot rebuild the recipe ({type(e).__name__}: {e})") from None
+    check_fault_data(model.data, plan, p)
+    with _quiet():
+        build_features(model, plan, p)
+    try:
+        with _quiet():
             _restore_group_names(model, body)
             model.update(progressbar=False)
     except Exception as e:
