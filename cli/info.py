@@ -35,12 +35,19 @@ def info(path, as_json):
     d = vol.describe()
     d["path"] = path
     d["format"] = fmt
+    loop = vol.meta.get("loopstructural")
+    if loop:
+        d["loopstructural"] = loop
     if as_json:
         click.echo(json.dumps(d, indent=2, default=str))
         return
     click.echo(f"{path}")
     click.echo(f"  grid: {vol.grid.describe()}")
     click.echo(f"  active cells: {d['active_cells']:,} of {vol.grid.n_cells:,}")
+    if loop:
+        faults = ", ".join(f"{k} (displacement {v:g})" for k, v in loop.get("fault_displacements", {}).items())
+        click.echo(f"  LoopStructural model: features {', '.join(loop['features']) or 'none'}; "
+                   f"faults {faults or 'none'}")
     for name, s in d["layers"].items():
         if s["kind"] == "classes":
             cls = ", ".join(f"{k}: {v:,}" for k, v in s["classes"].items())

@@ -116,7 +116,8 @@ def compute_loop_model_on_grid(model, grid: VoxelGrid, *, active=None,
     -------
     Volume
         Layers ``lithology``, ``scalar_<feature>``, ``fault_block_<fault>`` and
-        ``fault_block``; meta ``loopstructural`` with feature, fault and unit names.
+        ``fault_block``; meta ``loopstructural`` with feature, fault and unit names and
+        each fault's displacement.
 
     Raises
     ------
@@ -182,6 +183,8 @@ def compute_loop_model_on_grid(model, grid: VoxelGrid, *, active=None,
     if faults:
         layers["fault_block"] = combined
     meta = {"loopstructural": {"features": [f.name for f in strat], "faults": [f.name for f in faults],
+                               "fault_displacements": {f.name: float(getattr(f, "displacement", np.nan))
+                                                       for f in faults},
                                "units": list(table.values()),
                                "bounding_box": [lo.tolist(), hi.tolist()]}}
     return Volume(grid, layers, flat_mask.reshape(grid.shape, order="F"), classes, meta)

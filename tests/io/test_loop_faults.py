@@ -67,12 +67,12 @@ def build_in_memory(displacement=DISPLACEMENT):
     return model
 
 
-def write_recipe(folder, displacement=DISPLACEMENT, edit=None):
+def write_recipe(folder):
     """The user's path: LoopStructural's save_recipe of the faulted model, then the
     fault's parameters (which the saved recipe lacks) added to its entry."""
     from voxprospect.io.loop import _quiet
 
-    model = build_in_memory(displacement)
+    model = build_in_memory()
     folder.mkdir(exist_ok=True)
     model.data.to_csv(folder / "data.csv", index=False)
     with _quiet():
@@ -81,12 +81,20 @@ def write_recipe(folder, displacement=DISPLACEMENT, edit=None):
     features = {f["name"]: f for f in recipe["model"]["features"]}
     assert features["F1"]["kind"] == "structural_frame"  # what LoopStructural saves
     assert features["strati"]["faults"] == ["F1"]
-    features["F1"].update(kind="fault", displacement=displacement, **GEOMETRY)
+    features["F1"].update(kind="fault", displacement=DISPLACEMENT, **GEOMETRY)
     features["strati"].update(FOLIATION)
-    if edit is not None:
-        edit(recipe)
     (folder / "faulted.json").write_text(json.dumps(recipe, indent=1))
     return folder / "faulted.json", model
+
+
+def edited(recipe, folder, edit):
+    """A copy of the recipe (and its data file) with ``edit(features by name)`` applied."""
+    r = json.loads(recipe[0].read_text())
+    edit({f["name"]: f for f in r["model"]["features"]})
+    folder.mkdir(exist_ok=True)
+    (folder / "data.csv").write_bytes((recipe[0].parent / "data.csv").read_bytes())
+    (folder / "recipe.json").write_text(json.dumps(r))
+    return folder / "recipe.json"
 
 
 def contact_elevation(vol, unit):
@@ -159,10 +167,10 @@ def test_recipe_rebuilds_the_in_memory_model(recipe):
     assert np.mean(vol["lithology"] == ref["lithology"]) > 0.99
 
 
-def test_negative_displacement_reverses_the_sense(tmp_path):
+def test_negative_displacement_reverses_the_sense(tmp_path, recipe):
     from voxprospect.io import read_volume
 
-    path, _ = write_recipe(tmp_path / "neg", displacement=-DISPLACEMENT)
+    path = edited(recipe, tmp_path, lambda f: f["F1"].update(displacement=-DISPLACEMENT))
     offsets, _, _ = _offsets(read_volume(path, grid=GRID))
     for unit, offset in offsets.items():
         assert abs(offset + DISPLACEMENT) <= GRID.cell_size[2], (unit, offset)
@@ -171,14 +179,15 @@ def test_negative_displacement_reverses_the_sense(tmp_path):
 def test_cuts_on_the_fault_is_the_same_as_faults_on_the_feature(tmp_path, recipe):
     from voxprospect.io import read_volume
 
-    def by_cuts(r):
-        features = {f["name"]: f for f in r["model"]["features"]}
+    def by_cuts(features):
         features["strati"]["faults"] = []
         features["F1"]["cuts"] = ["strati"]
-        # listed after the foliation it cuts: still built first
-        r["model"]["features"].reverse()
 
-    path, _ = write_recipe(tmp_path / "cuts", edit=by_cuts)
+    path = edited(recipe, tmp_path, by_cuts)
+    r = json.loads(path.read_text())
+    r["model"]["features"].reverse()  # listed after the foliation it cuts: still built first
+    assert r["model"]["features"][0]["name"] == "strati"
+    path.write_text(json.dumps(r))
     vol = read_volume(path, grid=GRID)
     ref = read_volume(recipe[0], grid=GRID)
     assert (vol["lithology"] == ref["lithology"]).all()
@@ -199,11 +208,7 @@ def test_cuts_on_the_fault_is_the_same_as_faults_on_the_feature(tmp_path, recipe
 def test_bad_fault_entries_are_refused_before_loopstructural_runs(tmp_path, recipe, edit, message):
     from voxprospect.io import read_volume
 
-    r = json.loads(recipe[0].read_text())
-    edit({f["name"]: f for f in r["model"]["features"]})
-    path = tmp_path / "bad.json"
-    path.write_text(json.dumps(r))
-    (tmp_path / "data.csv").write_bytes((recipe[0].parent / "data.csv").read_bytes())
+    path = edited(recipe, tmp_path, edit)
     with pytest.raises(InputFileError, match=message) as err:
         read_volume(path, grid=GRID)
     assert str(path) in str(err.value)
@@ -222,3 +227,29 @@ def test_fault_without_data_is_refused(tmp_path, recipe):
     data[data["feature_name"] != "F1"].to_csv(tmp_path / "data.csv", index=False)
     with pytest.raises(InputFileError, match="fault F1 has no data"):
         read_volume(tmp_path / "trace.json", grid=GRID)
+
+
+def test_info_and_convert_read_the_faulted_recipe(tmp_path, recipe):
+    from click.testing import CliRunner
+
+    from voxprospect import Volume
+    from voxprospect.io import read_volume, write_volume
+    from voxprospect_cli.main import cli
+
+    path, _ = recipe
+    like = tmp_path / "like.vti"
+    write_volume(Volume(GRID, {"a": np.zeros(GRID.shape)}), like)
+    out = tmp_path / "faulted.vti"
+    runner = CliRunner()
+    res = runner.invoke(cli, ["convert", str(path), str(out), "--like", str(like)])
+    assert res.exit_code == 0, res.output
+    vol = read_volume(out)
+    assert vol.grid == GRID
+    offsets, _, _ = _offsets(vol)  # the class table and layers survive the .vti
+    assert all(abs(o - DISPLACEMENT) <= GRID.cell_size[2] for o in offsets.values())
+    res = runner.invoke(cli, ["info", "--json", str(path)])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["format"] == "loopstructural-recipe"
+    assert d["loopstructural"]["fault_displacements"] == {"F1": DISPLACEMENT}
+    assert {"lithology", "scalar_strati", "fault_block_F1", "fault_block"} <= set(d["layers"])
