@@ -41,7 +41,7 @@ from voxprospect.errors import InputFileError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.data.volume import Volume
 from voxprospect.io._optional import require
-from voxprospect.io.loop_recipe import build_features, check_fault_data, plan_features
+from voxprospect.io.loop_recipe import build_features, check_bounding_box, check_fault_data, plan_features
 
 RECIPE_SCHEMA = "LoopStructural.GeologicalModelRecipe"
 #: cell centres evaluated per call; bounds LoopStructural's temporary arrays
@@ -233,6 +233,7 @@ def load_loop_recipe(path):
     body = recipe.get("model", {})
     if not isinstance(body, dict):
         raise InputFileError(p, "the recipe's \"model\" is not an object")
+    check_bounding_box(body.get("bounding_box"), p)
     plan = plan_features(body.get("features"), p)
     src = body.get("data_source")
     if isinstance(src, dict) and src.get("kind") == "reference" or isinstance(src, str):

@@ -230,6 +230,26 @@ def _build_order(specs: dict[str, FeatureSpec], path) -> list[FeatureSpec]:
     return order
 
 
+def check_bounding_box(box, path) -> None:
+    """A recipe's ``bounding_box`` needs ``origin`` and ``maximum`` (x, y, z, maximum
+    above origin) and ``nsteps`` (three counts), as LoopStructural's ``BoundingBox.from_dict``."""
+    if not isinstance(box, dict):
+        raise InputFileError(path, "the recipe has no \"bounding_box\" object (origin, maximum, nsteps)")
+    missing = [k for k in ("origin", "maximum", "nsteps") if k not in box]
+    if missing:
+        raise InputFileError(path, f"the recipe's bounding_box has no {', '.join(missing)} (LoopStructural "
+                             "needs origin, maximum and nsteps, e.g. \"nsteps\": [50, 50, 25])")
+    for key in ("origin", "maximum"):
+        if not _vector(box[key]):
+            raise InputFileError(path, f"the recipe's bounding_box {key} must be [x, y, z], not {box[key]!r}")
+    if not (isinstance(box["nsteps"], list) and len(box["nsteps"]) == 3 and all(map(_count, box["nsteps"]))):
+        raise InputFileError(path, f"the recipe's bounding_box nsteps must be three whole numbers > 0, "
+                             f"not {box['nsteps']!r}")
+    if not all(hi > lo for lo, hi in zip(box["origin"], box["maximum"])):
+        raise InputFileError(path, f"the recipe's bounding_box maximum {box['maximum']} is not above its "
+                             f"origin {box['origin']} on every axis")
+
+
 def check_fault_data(data, plan: list[FeatureSpec], path) -> None:
     """Every feature needs rows in the recipe's data; a fault needs points on its surface.
 

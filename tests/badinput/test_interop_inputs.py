@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 
-def _recipe(tmp_path, features, data_source=None):
+def _recipe(tmp_path, features, data_source=None, box=None):
+    box = box or {"origin": [0, 0, 0], "maximum": [1, 1, 1], "nsteps": [5, 5, 5]}
     recipe = {"schema": "LoopStructural.GeologicalModelRecipe", "version": 1,
-              "model": {"bounding_box": {"origin": [0, 0, 0], "maximum": [1, 1, 1], "nsteps": [5, 5, 5]},
+              "model": {"bounding_box": box,
                         "stratigraphic_column": {"elements": []}, "data_source": data_source,
                         "features": features}}
     path = tmp_path / "model.json"
@@ -50,6 +51,8 @@ CASES = {
                                                     ["model.json", "fault F1", "granite", "does not define"]),
     "recipe_fault_bad_displacement": lambda t: (_recipe(t, [_fault(displacement="large"), _strati()]), None,
                                                 ["model.json", "fault F1", "displacement", "large"]),
+    "recipe_box_without_nsteps": lambda t: (_recipe(t, [_strati()], box={"origin": [0, 0, 0], "maximum": [1, 1, 1]}),
+                                            None, ["model.json", "bounding_box", "nsteps"]),
     "recipe_fault_without_data": lambda t: (_recipe(t, [_fault(), _strati()], _inline_strati_only()), None,
                                             ["model.json", "fault F1", "no data"]),
     "recipe_missing_data": lambda t: (_recipe(t, [{"name": "s", "kind": "foliation", "faults": []}],

@@ -253,3 +253,52 @@ def test_info_and_convert_read_the_faulted_recipe(tmp_path, recipe):
     assert d["format"] == "loopstructural-recipe"
     assert d["loopstructural"]["fault_displacements"] == {"F1": DISPLACEMENT}
     assert {"lithology", "scalar_strati", "fault_block_F1", "fault_block"} <= set(d["layers"])
+
+
+def test_faults_are_built_before_what_they_cut_and_circles_are_refused():
+    from voxprospect.io.loop_recipe import plan_features
+
+    def fault(name, **kw):
+        return {"name": name, "kind": "fault", "displacement": 10.0, **kw}
+
+    entries = [{"name": "strati", "kind": "foliation", "faults": ["F2"]},
+               fault("F2", faults=["F1"]), fault("F1", cuts=["strati"])]
+    plan = plan_features(entries, "m.json")
+    assert [s.name for s in plan] == ["F1", "F2", "strati"]
+    assert plan[2].faults == ["F2", "F1"] and plan[1].faults == ["F1"]
+    circle = [{"name": "s", "faults": ["F1"]}, fault("F1", faults=["F2"]), fault("F2", faults=["F1"])]
+    with pytest.raises(InputFileError, match=r"m.json: faults cut each other in a circle \(F1 -> F2 -> F1\)"):
+        plan_features(circle, "m.json")
+    with pytest.raises(InputFileError, match="defines feature F1 twice"):
+        plan_features([fault("F1", cuts=["s"]), fault("F1", cuts=["s"]), {"name": "s"}], "m.json")
+    with pytest.raises(InputFileError, match=r"F1 is a foliation"):
+        plan_features([{"name": "F1"}, {"name": "s", "faults": ["F1"]}], "m.json")
+
+
+def test_hand_written_recipe_with_two_faults_adds_their_offsets(tmp_path):
+    from voxprospect.io import read_volume
+
+    rows = [r for r in _data().to_dict("records") if r["feature_name"] == "strati" and r["X"] < 300]
+    for name, xf in (("F1", 300.0), ("F2", 700.0)):
+        for y in np.linspace(50, 950, 5):
+            for z in (-900, -500, -100):
+                rows.append(dict(X=xf, Y=y, Z=z, val=0.0, feature_name=name))
+        rows.append(dict(X=xf, Y=500, Z=-500, gx=1, gy=0, gz=0, feature_name=name))
+    pd.DataFrame(rows).to_csv(tmp_path / "points.csv", index=False)
+    throws = {"F1": 60.0, "F2": 100.0}
+    column = [{"name": n, "thickness": t, "id": i} for i, (n, t) in enumerate([("base", 1000), ("mid", 200),
+                                                                               ("top", 1e6)])]
+    recipe = {"schema": "LoopStructural.GeologicalModelRecipe", "version": 1, "model": {
+        "bounding_box": {"origin": [0, 0, -1000], "maximum": [1000, 1000, 0], "nsteps": [20, 20, 20]},
+        "stratigraphic_column": {"elements": column}, "data_source": "points.csv",
+        "features": [*({"name": f, "kind": "fault", "displacement": d, "cuts": ["strati"], **GEOMETRY}
+                       for f, d in throws.items()), {"name": "strati", **FOLIATION}]}}
+    (tmp_path / "two.json").write_text(json.dumps(recipe))
+    vol = read_volume(tmp_path / "two.json", grid=GRID)
+    top = contact_elevation(vol, "base")
+    x = GRID.axis_centres(0)
+    dz = GRID.cell_size[2]
+    for lo, hi, expected in ((0, 300, 0.0), (300, 700, throws["F1"]), (700, 1000, sum(throws.values()))):
+        block = (x > lo + 50) & (x < hi - 50)
+        assert np.all(np.abs(top[block] - (BASE_TOP + expected)) <= dz / 2), (lo, top[block])
+    assert set(np.unique(vol["fault_block"])) == {0, 1, 3}  # one bit per fault: west, between, east
