@@ -729,7 +729,7 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
                        test_fraction: float = 0.3, block_size_cells: int | None = None,
                        progress=None, *, cell_size=None, buffer_m: float | None = None,
                        smoothing_m: float = DEFAULT_SMOOTHING_M, block_m: float | None = None,
-                       plans: dict | None = None) -> dict:
+                       plans: dict | None = None, on_fitted=None) -> dict:
     """Train and score a model under each evaluation protocol.
 
     Parameters
@@ -754,6 +754,11 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
         Also passed to fits that take it (the CNN's rotations need square cells).
     plans : dict, optional
         Folds from :func:`make_plans`, shared by every model of a study.
+    on_fitted : callable, optional
+        ``on_fitted(protocol, split, estimator, X_windows, labels)`` after each fold's
+        model is fitted and scored, so that more can be measured on the same fitted
+        model and held-out windows without refitting (permutation importance,
+        :class:`voxprospect.learn.importance.ImportanceRecorder`).
 
     Returns
     -------
@@ -783,7 +788,9 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
         fold_rows, pooled_y, pooled_p = [], [], []
         for split in plan:
             # the training side's own centres: the CNN's inner validation split sees no test window
-            row, p = fit_and_score(make_estimator, X, labels, split, centres=centres, cell_size=fit_cells)
+            hook = None if on_fitted is None else (lambda est, s, name=name: on_fitted(name, s, est, X, labels))
+            row, p = fit_and_score(make_estimator, X, labels, split, centres=centres, cell_size=fit_cells,
+                                   on_fitted=hook)
             if p is not None:
                 pooled_y.append(labels[split.test])
                 pooled_p.append(p)
@@ -810,12 +817,13 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
     return results
 
 
-def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_size=None):
+def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_size=None, on_fitted=None):
     """Fit a fresh estimator on ``split.train`` and score it on ``split.test``.
 
     ``centres`` (all samples') and ``cell_size`` reach fits that take them
     (:func:`fit_with_context`): the CNN's inner validation is cut from the training
-    side's own centres.
+    side's own centres. ``on_fitted(estimator, split)``, when given, is called with the
+    fitted model after scoring.
 
     Returns
     -------
@@ -842,6 +850,8 @@ def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_si
         row = classification_metrics(y_test, p)
         if getattr(est, "fold_details_", None):
             row.update(est.fold_details_)
+        if on_fitted is not None:
+            on_fitted(est, split)
     row.update(n_train=int(len(split.train)), n_test=int(len(split.test)),
                n_dropped_gap=int(len(split.dropped)), buffer_m=float(split.info.get("buffer_m", 0.0)),
                fold_id=split.fingerprint(),
