@@ -95,6 +95,31 @@ def unit_table(model) -> dict[int, str]:
     return table
 
 
+def strat_ids(model, values: dict) -> np.ndarray | None:
+    """The stratigraphic ids ``model.evaluate_model`` gives, from feature values at hand.
+
+    ``values`` maps a feature name to its values at the points. Units are numbered as in
+    :func:`unit_table` (group by group from the oldest, over the groups with a feature in
+    the model); a point gets the id of the unit whose value range holds its group's
+    value strictly inside, later groups over earlier ones, and -1 outside every unit.
+    Returns None when a group's feature is not in ``values``.
+    """
+    n = len(next(iter(values.values()))) if values else 0
+    out = np.full(n, -1, dtype=np.int64)
+    s_id = 0
+    for group in reversed(model.stratigraphic_column.get_groups()):
+        index = model.feature_name_index.get(group.name, -1)
+        if index < 0:
+            continue
+        vals = values.get(model.features[index].name)
+        if vals is None:
+            return None
+        for unit in group.units:
+            out[(vals > unit.min()) & (vals < unit.max())] = s_id
+            s_id += 1
+    return out
+
+
 def compute_loop_model_on_grid(model, grid: VoxelGrid, *, active=None,
                                chunk_points: int = DEFAULT_CHUNK_POINTS, progress=None) -> Volume:
     """Evaluate a LoopStructural ``GeologicalModel`` at the cell centres of ``grid``.
@@ -153,9 +178,12 @@ def compute_loop_model_on_grid(model, grid: VoxelGrid, *, active=None,
                 if progress is not None:
                     progress(start / max(n, 1), f"LoopStructural: cells {start:,}-{stop:,} of {n:,}")
                 pts = centres[start:stop]
-                lith[start:stop] = np.asarray(model.evaluate_model(pts), dtype=np.int16)
                 for f in strat:
                     fields[f.name][start:stop] = model.evaluate_feature_value(f.name, pts)
+                # the units from the fields just evaluated: each fault is applied to
+                # the points once, not again by evaluate_model
+                ids = strat_ids(model, {name: v[start:stop] for name, v in fields.items()})
+                lith[start:stop] = np.asarray(model.evaluate_model(pts) if ids is None else ids, dtype=np.int16)
                 for f in faults:
                     sides[f.name][start:stop] = (np.asarray(f.evaluate_value(pts)) > 0).astype(np.int8)
     except VoxprospectError:

@@ -165,6 +165,10 @@ def test_recipe_rebuilds_the_in_memory_model(recipe):
     span = np.nanmax(ref["scalar_strati"]) - np.nanmin(ref["scalar_strati"])
     np.testing.assert_allclose(vol["scalar_strati"], ref["scalar_strati"], atol=1e-6 * span)
     assert np.mean(vol["lithology"] == ref["lithology"]) > 0.99
+    # the units come from the fields already evaluated (each fault applied once): the
+    # same ids as LoopStructural's own evaluate_model, cell for cell
+    ids = model.evaluate_model(GRID.cell_centres()) + 1
+    assert (ref["lithology"].ravel(order="F") == ids).all()
 
 
 def test_negative_displacement_reverses_the_sense(tmp_path, recipe):
