@@ -120,6 +120,37 @@ def strat_ids(model, values: dict) -> np.ndarray | None:
     return out
 
 
+def _evaluate(model, centres, strat, faults, chunk_points, progress):
+    """Units, scalar fields and fault sides at ``centres``, ``chunk_points`` at a time."""
+    n = len(centres)
+    lith = np.full(n, -1, dtype=np.int16)
+    fields = {f.name: np.full(n, np.nan) for f in strat}
+    sides = {f.name: np.zeros(n, dtype=np.int8) for f in faults}
+    try:
+        with _quiet():
+            model.update(progressbar=False)
+            for start in range(0, n, chunk_points):
+                stop = min(n, start + chunk_points)
+                if progress is not None:
+                    progress(start / max(n, 1), f"LoopStructural: cells {start:,}-{stop:,} of {n:,}")
+                pts = centres[start:stop]
+                for f in strat:
+                    fields[f.name][start:stop] = model.evaluate_feature_value(f.name, pts)
+                # the units from the fields just evaluated: each fault is applied to
+                # the points once, not again by evaluate_model
+                ids = strat_ids(model, {name: v[start:stop] for name, v in fields.items()})
+                lith[start:stop] = np.asarray(model.evaluate_model(pts) if ids is None else ids, dtype=np.int16)
+                for f in faults:
+                    sides[f.name][start:stop] = (np.asarray(f.evaluate_value(pts)) > 0).astype(np.int8)
+    except VoxprospectError:
+        raise
+    except Exception as e:  # LoopStructural raises assorted errors on ill-posed models
+        raise VoxprospectError(f"LoopStructural could not evaluate the model: {type(e).__name__}: {e}") from None
+    if progress is not None:
+        progress(1.0, "LoopStructural: done")
+    return lith, fields, sides
+
+
 def compute_loop_model_on_grid(model, grid: VoxelGrid, *, active=None,
                                chunk_points: int = DEFAULT_CHUNK_POINTS, progress=None) -> Volume:
     """Evaluate a LoopStructural ``GeologicalModel`` at the cell centres of ``grid``.
@@ -162,36 +193,10 @@ def compute_loop_model_on_grid(model, grid: VoxelGrid, *, active=None,
     inside = np.all((centres_all >= lo - 1e-9) & (centres_all <= hi + 1e-9), axis=1)
     flat_mask = mask.ravel(order="F") & inside
     centres = centres_all[flat_mask]
-    n = len(centres)
 
     faults = [f for f in features if _is_fault(f)]
     strat = [f for f in features if not _is_fault(f)]
-    lith = np.full(n, -1, dtype=np.int16)
-    fields = {f.name: np.full(n, np.nan) for f in strat}
-    sides = {f.name: np.zeros(n, dtype=np.int8) for f in faults}
-    chunk_points = max(1, int(chunk_points))
-    try:
-        with _quiet():
-            model.update(progressbar=False)
-            for start in range(0, n, chunk_points):
-                stop = min(n, start + chunk_points)
-                if progress is not None:
-                    progress(start / max(n, 1), f"LoopStructural: cells {start:,}-{stop:,} of {n:,}")
-                pts = centres[start:stop]
-                for f in strat:
-                    fields[f.name][start:stop] = model.evaluate_feature_value(f.name, pts)
-                # the units from the fields just evaluated: each fault is applied to
-                # the points once, not again by evaluate_model
-                ids = strat_ids(model, {name: v[start:stop] for name, v in fields.items()})
-                lith[start:stop] = np.asarray(model.evaluate_model(pts) if ids is None else ids, dtype=np.int16)
-                for f in faults:
-                    sides[f.name][start:stop] = (np.asarray(f.evaluate_value(pts)) > 0).astype(np.int8)
-    except VoxprospectError:
-        raise
-    except Exception as e:  # LoopStructural raises assorted errors on ill-posed models
-        raise VoxprospectError(f"LoopStructural could not evaluate the model: {type(e).__name__}: {e}") from None
-    if progress is not None:
-        progress(1.0, "LoopStructural: done")
+    lith, fields, sides = _evaluate(model, centres, strat, faults, max(1, int(chunk_points)), progress)
 
     def to_grid(values, dtype_, fill):
         out = np.full(grid.n_cells, fill, dtype=dtype_)
