@@ -257,6 +257,9 @@ def test_info_and_convert_read_the_faulted_recipe(tmp_path, recipe):
     assert d["format"] == "loopstructural-recipe"
     assert d["loopstructural"]["fault_displacements"] == {"F1": DISPLACEMENT}
     assert {"lithology", "scalar_strati", "fault_block_F1", "fault_block"} <= set(d["layers"])
+    res = runner.invoke(cli, ["info", str(path)])
+    assert res.exit_code == 0, res.output
+    assert f"faults F1 (displacement {DISPLACEMENT:g})" in res.output
 
 
 def test_faults_are_built_before_what_they_cut_and_circles_are_refused():
