@@ -36,6 +36,11 @@ def _echo_volume(d) -> None:
     click.echo(f"{d['path']}")
     click.echo(f"  grid: {grid.describe()}")
     click.echo(f"  active cells: {d['active_cells']:,} of {grid.n_cells:,}")
+    loop = d.get("loopstructural")
+    if loop:
+        faults = ", ".join(f"{k} (displacement {v:g})" for k, v in loop.get("fault_displacements", {}).items())
+        click.echo(f"  LoopStructural model: features {', '.join(loop['features']) or 'none'}; "
+                   f"faults {faults or 'none'}")
     for name, s in d["layers"].items():
         if s["kind"] == "classes":
             cls = ", ".join(f"{k}: {v:,}" for k, v in s["classes"].items())

@@ -9,6 +9,7 @@ package and the command that installs it.
 from __future__ import annotations
 
 import importlib
+import sys
 
 from voxprospect.errors import VoxprospectError
 
@@ -21,6 +22,23 @@ INTEROP_PACKAGES = {
 }
 
 
+#: every geoh5py release for Python < 3.12 pins numpy 1.26 (and Pillow 10.3, pydantic
+#: 2.11), which would downgrade numpy under everything else; its code runs on numpy 2,
+#: and the interop extra installs its real runtime dependencies (h5py, Pillow,
+#: pydantic), so it goes in without its pins (README, docs/formats.md)
+GEOH5PY_NO_DEPS = "geoh5py==0.12.2"
+
+
+def install_command(module: str, version_info=None) -> str:
+    """The pip command(s) that install ``module`` on this Python."""
+    pip_name = INTEROP_PACKAGES.get(module, (module, module))[0]
+    version_info = sys.version_info if version_info is None else version_info
+    if module == "geoh5py" and tuple(version_info[:2]) < (3, 12):
+        return (f"pip install 'voxprospect[interop]' and then pip install --no-deps '{GEOH5PY_NO_DEPS}' "
+                "(every geoh5py for Python < 3.12 pins numpy 1.26; this one runs on numpy 2)")
+    return f"pip install 'voxprospect[interop]' (or: pip install {pip_name})"
+
+
 class MissingDependencyError(VoxprospectError):
     """A format needs an optional package that is not installed."""
 
@@ -30,7 +48,7 @@ class MissingDependencyError(VoxprospectError):
         where = f"{path}: " if path is not None else ""
         super().__init__(
             f"{where}reading or writing {purpose} needs the Python package '{pip_name}', which is not "
-            f"installed; install it with: pip install 'voxprospect[interop]' (or: pip install {pip_name})")
+            f"installed; install it with: {install_command(module)}")
 
 
 def require(module: str, path=None):

@@ -18,7 +18,9 @@ a :class:`~voxprospect.data.grid.VoxelGrid`, like the gempy path
 Cells whose centre lies outside the model's bounding box are inactive: LoopStructural
 extrapolates there without data.
 
-Saved models are read only from recipes. LoopStructural's other save format
+Saved models are read from recipes (:func:`load_loop_recipe`), faults included: a
+fault entry gains the parameters LoopStructural's recipe does not keep
+(:mod:`voxprospect.io.loop_recipe`). LoopStructural's other save format
 (``to_file``) is a ``dill`` pickle, which can run code when loaded; voxprospect never
 unpickles a user's file and says so (the ``pickle`` format below).
 """
@@ -39,6 +41,7 @@ from voxprospect.errors import InputFileError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.data.volume import Volume
 from voxprospect.io._optional import require
+from voxprospect.io.loop_recipe import build_features, check_bounding_box, check_fault_data, plan_features
 
 RECIPE_SCHEMA = "LoopStructural.GeologicalModelRecipe"
 #: cell centres evaluated per call; bounds LoopStructural's temporary arrays
@@ -92,6 +95,62 @@ def unit_table(model) -> dict[int, str]:
     return table
 
 
+def strat_ids(model, values: dict) -> np.ndarray | None:
+    """The stratigraphic ids ``model.evaluate_model`` gives, from feature values at hand.
+
+    ``values`` maps a feature name to its values at the points. Units are numbered as in
+    :func:`unit_table` (group by group from the oldest, over the groups with a feature in
+    the model); a point gets the id of the unit whose value range holds its group's
+    value strictly inside, later groups over earlier ones, and -1 outside every unit.
+    Returns None when a group's feature is not in ``values``.
+    """
+    n = len(next(iter(values.values()))) if values else 0
+    out = np.full(n, -1, dtype=np.int64)
+    s_id = 0
+    for group in reversed(model.stratigraphic_column.get_groups()):
+        index = model.feature_name_index.get(group.name, -1)
+        if index < 0:
+            continue
+        vals = values.get(model.features[index].name)
+        if vals is None:
+            return None
+        for unit in group.units:
+            out[(vals > unit.min()) & (vals < unit.max())] = s_id
+            s_id += 1
+    return out
+
+
+def _evaluate(model, centres, strat, faults, chunk_points, progress):
+    """Units, scalar fields and fault sides at ``centres``, ``chunk_points`` at a time."""
+    n = len(centres)
+    lith = np.full(n, -1, dtype=np.int16)
+    fields = {f.name: np.full(n, np.nan) for f in strat}
+    sides = {f.name: np.zeros(n, dtype=np.int8) for f in faults}
+    try:
+        with _quiet():
+            model.update(progressbar=False)
+            for start in range(0, n, chunk_points):
+                stop = min(n, start + chunk_points)
+                if progress is not None:
+                    progress(start / max(n, 1), f"LoopStructural: cells {start:,}-{stop:,} of {n:,}")
+                pts = centres[start:stop]
+                for f in strat:
+                    fields[f.name][start:stop] = model.evaluate_feature_value(f.name, pts)
+                # the units from the fields just evaluated: each fault is applied to
+                # the points once, not again by evaluate_model
+                ids = strat_ids(model, {name: v[start:stop] for name, v in fields.items()})
+                lith[start:stop] = np.asarray(model.evaluate_model(pts) if ids is None else ids, dtype=np.int16)
+                for f in faults:
+                    sides[f.name][start:stop] = (np.asarray(f.evaluate_value(pts)) > 0).astype(np.int8)
+    except VoxprospectError:
+        raise
+    except Exception as e:  # LoopStructural raises assorted errors on ill-posed models
+        raise VoxprospectError(f"LoopStructural could not evaluate the model: {type(e).__name__}: {e}") from None
+    if progress is not None:
+        progress(1.0, "LoopStructural: done")
+    return lith, fields, sides
+
+
 def compute_loop_model_on_grid(model, grid: VoxelGrid, *, active=None,
                                chunk_points: int = DEFAULT_CHUNK_POINTS, progress=None) -> Volume:
     """Evaluate a LoopStructural ``GeologicalModel`` at the cell centres of ``grid``.
@@ -113,7 +172,8 @@ def compute_loop_model_on_grid(model, grid: VoxelGrid, *, active=None,
     -------
     Volume
         Layers ``lithology``, ``scalar_<feature>``, ``fault_block_<fault>`` and
-        ``fault_block``; meta ``loopstructural`` with feature, fault and unit names.
+        ``fault_block``; meta ``loopstructural`` with feature, fault and unit names and
+        each fault's displacement.
 
     Raises
     ------
@@ -133,33 +193,10 @@ def compute_loop_model_on_grid(model, grid: VoxelGrid, *, active=None,
     inside = np.all((centres_all >= lo - 1e-9) & (centres_all <= hi + 1e-9), axis=1)
     flat_mask = mask.ravel(order="F") & inside
     centres = centres_all[flat_mask]
-    n = len(centres)
 
     faults = [f for f in features if _is_fault(f)]
     strat = [f for f in features if not _is_fault(f)]
-    lith = np.full(n, -1, dtype=np.int16)
-    fields = {f.name: np.full(n, np.nan) for f in strat}
-    sides = {f.name: np.zeros(n, dtype=np.int8) for f in faults}
-    chunk_points = max(1, int(chunk_points))
-    try:
-        with _quiet():
-            model.update(progressbar=False)
-            for start in range(0, n, chunk_points):
-                stop = min(n, start + chunk_points)
-                if progress is not None:
-                    progress(start / max(n, 1), f"LoopStructural: cells {start:,}-{stop:,} of {n:,}")
-                pts = centres[start:stop]
-                lith[start:stop] = np.asarray(model.evaluate_model(pts), dtype=np.int16)
-                for f in strat:
-                    fields[f.name][start:stop] = model.evaluate_feature_value(f.name, pts)
-                for f in faults:
-                    sides[f.name][start:stop] = (np.asarray(f.evaluate_value(pts)) > 0).astype(np.int8)
-    except VoxprospectError:
-        raise
-    except Exception as e:  # LoopStructural raises assorted errors on ill-posed models
-        raise VoxprospectError(f"LoopStructural could not evaluate the model: {type(e).__name__}: {e}") from None
-    if progress is not None:
-        progress(1.0, "LoopStructural: done")
+    lith, fields, sides = _evaluate(model, centres, strat, faults, max(1, int(chunk_points)), progress)
 
     def to_grid(values, dtype_, fill):
         out = np.full(grid.n_cells, fill, dtype=dtype_)
@@ -179,6 +216,8 @@ def compute_loop_model_on_grid(model, grid: VoxelGrid, *, active=None,
     if faults:
         layers["fault_block"] = combined
     meta = {"loopstructural": {"features": [f.name for f in strat], "faults": [f.name for f in faults],
+                               "fault_displacements": {f.name: float(getattr(f, "displacement", np.nan))
+                                                       for f in faults},
                                "units": list(table.values()),
                                "bounding_box": [lo.tolist(), hi.tolist()]}}
     return Volume(grid, layers, flat_mask.reshape(grid.shape, order="F"), classes, meta)
@@ -195,18 +234,24 @@ def model_grid(model, crs=None) -> VoxelGrid:
 
 
 def load_loop_recipe(path):
-    """Rebuild a LoopStructural model from a JSON recipe (``model.save_recipe``).
+    """Rebuild a LoopStructural model, faults included, from a JSON recipe.
 
-    A recipe's data is inline or a CSV named relative to the recipe's folder. Only
-    recipes of stratigraphic foliations are accepted: LoopStructural rebuilds every
-    recipe feature as a plain foliation, which would silently turn a fault, fold or
-    unconformity into something else.
+    The recipe is LoopStructural's own (``model.save_recipe``): box, data (inline or a
+    CSV named relative to the recipe's folder), stratigraphic column and features. Its
+    features are foliations and faults; a fault entry carries the parameters a saved
+    recipe lacks (``displacement``, ``cuts``, geometry; :mod:`voxprospect.io.loop_recipe`,
+    ``docs/formats.md``). The box, data and column are read by LoopStructural
+    (``GeologicalModel.from_recipe_dict``); the features are built through its
+    ``create_and_add_fault`` and ``create_and_add_foliation``, each fault before the
+    features it cuts.
 
     Raises
     ------
     InputFileError
         If the file is not a recipe, names a missing data file, holds features a
-        recipe cannot rebuild, or LoopStructural cannot rebuild it.
+        recipe cannot rebuild (folds, unconformities, regions), a fault with an unknown
+        key, no displacement, no data or cutting a feature the recipe lacks, or
+        LoopStructural cannot rebuild it.
     """
     p = Path(path)
     if not p.exists():
@@ -219,23 +264,29 @@ def load_loop_recipe(path):
     if not isinstance(recipe, dict) or recipe.get("schema") != RECIPE_SCHEMA:
         raise InputFileError(p, f"not a LoopStructural recipe (no \"schema\": \"{RECIPE_SCHEMA}\")")
     body = recipe.get("model", {})
-    feats = body.get("features") or []
-    other = [f"{f.get('name')} ({f.get('kind')})" for f in feats
-             if isinstance(f, dict) and f.get("kind", "foliation") != "foliation"]
-    if other:
-        raise InputFileError(p, "a LoopStructural recipe rebuilds every feature as a plain foliation, so its "
-                             f"{', '.join(other)} would be wrong; evaluate the model in memory instead "
-                             "(voxprospect.io.loop.compute_loop_model_on_grid)")
+    if not isinstance(body, dict):
+        raise InputFileError(p, "the recipe's \"model\" is not an object")
+    check_bounding_box(body.get("bounding_box"), p)
+    plan = plan_features(body.get("features"), p)
     src = body.get("data_source")
     if isinstance(src, dict) and src.get("kind") == "reference" or isinstance(src, str):
         ref = Path(src["path"] if isinstance(src, dict) else src)
         ref = ref if ref.is_absolute() else p.parent / ref
         if not ref.exists():
             raise InputFileError(p, f"the recipe's data file {ref} does not exist")
-        body["data_source"] = {"kind": "reference", "path": str(ref)}
+        body = {**body, "data_source": {"kind": "reference", "path": str(ref)}}
     try:
         with _quiet():
-            model = LoopStructural.GeologicalModel.from_recipe_dict(recipe)
+            # the box, the data and the column; the features are ours to build
+            model = LoopStructural.GeologicalModel.from_recipe_dict(
+                {**recipe, "model": {**body, "features": []}})
+    except Exception as e:
+        raise InputFileError(p, f"LoopStructural cannot rebuild the recipe ({type(e).__name__}: {e})") from None
+    check_fault_data(model.data, plan, p)
+    with _quiet():
+        build_features(model, plan, p)
+    try:
+        with _quiet():
             _restore_group_names(model, body)
             model.update(progressbar=False)
     except Exception as e:

@@ -27,7 +27,10 @@ def describe_file(path) -> dict:
     kind = file_kind(path, fmt)
     if kind == "volume":
         from voxprospect.io import read_volume
-        d = read_volume(path).describe()
+        vol = read_volume(path)
+        d = vol.describe()
+        if vol.meta.get("loopstructural"):  # a model's features, faults and displacements
+            d["loopstructural"] = vol.meta["loopstructural"]
     else:
         d = _describe_other(path, fmt, kind)
     return {"path": str(path), "format": fmt, "kind": kind, **d}

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 
-def _recipe(tmp_path, features, data_source=None):
+def _recipe(tmp_path, features, data_source=None, box=None):
+    box = box or {"origin": [0, 0, 0], "maximum": [1, 1, 1], "nsteps": [5, 5, 5]}
     recipe = {"schema": "LoopStructural.GeologicalModelRecipe", "version": 1,
-              "model": {"bounding_box": {"origin": [0, 0, 0], "maximum": [1, 1, 1], "nsteps": [5, 5, 5]},
+              "model": {"bounding_box": box,
                         "stratigraphic_column": {"elements": []}, "data_source": data_source,
                         "features": features}}
     path = tmp_path / "model.json"
@@ -21,11 +22,39 @@ def _recipe(tmp_path, features, data_source=None):
     return path
 
 
+def _fault(**extra):
+    return {"name": "F1", "kind": "fault", "faults": [], "displacement": 10.0, "cuts": ["s"], **extra}
+
+
+def _strati():
+    return {"name": "s", "kind": "foliation", "faults": []}
+
+
+def _inline_strati_only():
+    # data for the foliation only (LoopStructural's orient="split" frame): none for F1
+    return {"kind": "inline", "dataframe": {
+        "columns": ["X", "Y", "Z", "val", "feature_name"], "index": [0, 1],
+        "data": [[0.5, 0.5, 0.2, 0.0, "s"], [0.5, 0.5, 0.8, 1.0, "s"]]}}
+
+
 CASES = {
     "pickle": lambda t: (t / "model.pkl", t.joinpath("model.pkl").write_bytes(pickle.dumps({"a": 1}, protocol=4)),
                          ["model.pkl", "pickle"]),
-    "recipe_with_fault": lambda t: (_recipe(t, [{"name": "F1", "kind": "fault", "faults": []}]), None,
-                                    ["model.json", "F1 (fault)"]),
+    "recipe_fault_without_displacement": lambda t: (_recipe(t, [{"name": "F1", "kind": "fault", "faults": []}]),
+                                                    None, ["model.json", "F1", "no displacement"]),
+    "recipe_saved_structural_frame": lambda t: (
+        _recipe(t, [{"name": "F1", "kind": "structural_frame", "faults": []}]), None,
+        ["model.json", "F1 (structural_frame)"]),
+    "recipe_fault_unknown_key": lambda t: (_recipe(t, [_fault(throw=10.0), _strati()]), None,
+                                           ["model.json", "fault F1", "unknown key", "throw"]),
+    "recipe_fault_cuts_missing_feature": lambda t: (_recipe(t, [_fault(cuts=["granite"]), _strati()]), None,
+                                                    ["model.json", "fault F1", "granite", "does not define"]),
+    "recipe_fault_bad_displacement": lambda t: (_recipe(t, [_fault(displacement="large"), _strati()]), None,
+                                                ["model.json", "fault F1", "displacement", "large"]),
+    "recipe_box_without_nsteps": lambda t: (_recipe(t, [_strati()], box={"origin": [0, 0, 0], "maximum": [1, 1, 1]}),
+                                            None, ["model.json", "bounding_box", "nsteps"]),
+    "recipe_fault_without_data": lambda t: (_recipe(t, [_fault(), _strati()], _inline_strati_only()), None,
+                                            ["model.json", "fault F1", "no data"]),
     "recipe_missing_data": lambda t: (_recipe(t, [{"name": "s", "kind": "foliation", "faults": []}],
                                               {"kind": "reference", "path": "gone.csv"}), None,
                                       ["model.json", "gone.csv"]),

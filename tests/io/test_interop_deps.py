@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from voxprospect.errors import VoxprospectError
-from voxprospect.io._optional import INTEROP_PACKAGES, MissingDependencyError, require
+from voxprospect.io._optional import INTEROP_PACKAGES, MissingDependencyError, install_command, require
 
 
 @pytest.mark.parametrize("module", sorted(INTEROP_PACKAGES))
@@ -27,3 +27,12 @@ def test_installed_package_is_returned():
     import numpy  # noqa: F401  (any importable module: require only wraps importlib)
 
     assert require("numpy").__name__ == "numpy"
+
+
+def test_geoh5py_before_python_312_is_installed_without_its_numpy_pin():
+    # every geoh5py for 3.10/3.11 pins numpy 1.26: the command says --no-deps there only
+    old = install_command("geoh5py", (3, 11))
+    assert "pip install --no-deps 'geoh5py==0.12.2'" in old
+    assert "voxprospect[interop]" in old  # which brings geoh5py's real dependencies
+    assert "--no-deps" not in install_command("geoh5py", (3, 12))
+    assert "--no-deps" not in install_command("omf", (3, 11))

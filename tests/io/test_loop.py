@@ -138,13 +138,15 @@ def test_recipe_without_grid_uses_the_model_box(tmp_path):
     assert vol.active.all()
 
 
-def test_recipe_with_a_fault_is_refused(tmp_path, faulted):
+def test_saved_recipe_of_a_faulted_model_asks_for_the_fault_parameters(tmp_path, faulted):
+    # LoopStructural saves a fault as a "structural_frame" with no displacement; a
+    # recipe with its parameters is read (tests/io/test_loop_faults.py)
     from voxprospect.io import read_volume
     from voxprospect.io.loop import _quiet
 
     with _quiet():
         faulted.save_recipe(tmp_path / "f.json")
-    with pytest.raises(InputFileError, match=r"its F1 \("):
+    with pytest.raises(InputFileError, match=r"F1 \(structural_frame\).*\"displacement\""):
         read_volume(tmp_path / "f.json")
 
 
