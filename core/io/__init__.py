@@ -14,7 +14,8 @@ from voxprospect.io.vti import read_vti, write_vti
 from voxprospect.io.geotiff import write_geotiff_levels
 
 __all__ = ["read_volume", "write_volume", "read_vti", "write_vti", "write_geotiff_levels", "sniff_format",
-           "read_mesh", "register_reader", "register_writer", "register_mesh_reader", "check_volume_output"]
+           "read_mesh", "reader_for", "register_reader", "register_writer", "register_mesh_reader",
+           "check_volume_output"]
 
 
 def sniff_format(path) -> str:
@@ -71,6 +72,13 @@ _READERS = {"vti": read_vti}
 def register_reader(fmt: str, func) -> None:
     """Register a reader ``func(path, **kwargs) -> Volume`` for a sniffed format."""
     _READERS[fmt] = func
+
+
+def reader_for(fmt: str):
+    """The registered volume reader of a sniffed format, or None (the optional format
+    modules are imported first, so every reader that can register has)."""
+    _load_optional_readers()
+    return _READERS.get(fmt)
 
 
 def read_volume(path, **kwargs):
