@@ -222,14 +222,8 @@ def read_ubc_mesh(path, crs=None) -> RectilinearVolume:
         count, origin or width that is not a number (the field named), or a width
         count that does not match ``nx ny nz``.
     """
-    p = Path(path)
-    from voxprospect.io import sniff_format
-    fmt = sniff_format(p)
-    if fmt != "ubc-mesh":
-        raise InputFileError(p, f"not a UBC-GIF tensor mesh (its content is {fmt}); "
-                             "voxprospect.io.read_volume reads any format by content")
-    from voxprospect.io.gocad import read_header_text
-    text = read_header_text(p)
+    p = hf.require_format(path, "ubc-mesh", "UBC-GIF tensor mesh")
+    text = hf.read_header_text(p)
     lines = [ln.split("!")[0].strip() for ln in text.splitlines()]
     lines = [ln for ln in lines if ln]
     if len(lines) < 2:
