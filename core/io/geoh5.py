@@ -31,7 +31,8 @@ from voxprospect.errors import InputFileError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.io.safe_write import safe_output
 from voxprospect.data.volume import Volume
-from voxprospect.io._mesh_average import _tensor_containing, average_mesh_onto_grid
+from voxprospect.io._mesh_average import average_mesh_onto_grid, tensor_containing
+from voxprospect.io.mesh_arrays import triangle_arrays
 from voxprospect.io._optional import require
 
 MAX_AUTO_CELLS = 50_000_000
@@ -105,7 +106,7 @@ def _block_model_mesh(obj, path):
     edges = [np.unique(origin[a] + np.asarray(d, float)) for a, d in
              enumerate((obj.u_cell_delimiters, obj.v_cell_delimiters, obj.z_cell_delimiters))]
     mesh = discretize.TensorMesh([np.diff(e) for e in edges], origin=[e[0] for e in edges])
-    order = _tensor_containing(mesh, np.asarray(obj.centroids, float))
+    order = tensor_containing(mesh, np.asarray(obj.centroids, float))
     return mesh, order
 
 
@@ -310,9 +311,8 @@ def write_geoh5(volume: Volume, path, inputs=(), surfaces: dict | None = None, n
             data["active"] = {"association": "CELL", "values": active.astype(np.int32)}
             bm.add_data(data)
             for sname, mesh in (surfaces or {}).items():
-                tri = mesh.triangulate()
-                faces = np.asarray(tri.faces).reshape(-1, 4)[:, 1:]
-                Surface.create(ws, name=str(sname), vertices=np.asarray(tri.points, float), cells=faces)
+                vertices, faces = triangle_arrays(mesh)
+                Surface.create(ws, name=str(sname), vertices=vertices, cells=faces)
     return Path(path)
 
 

@@ -31,6 +31,7 @@ from voxprospect.data.grid import VoxelGrid
 from voxprospect.io.safe_write import safe_output
 from voxprospect.data.volume import Volume
 from voxprospect.io._mesh_average import average_mesh_onto_grid
+from voxprospect.io.mesh_arrays import segment_arrays, triangle_arrays
 from voxprospect.io._optional import require
 
 MAX_AUTO_CELLS = 50_000_000
@@ -226,14 +227,13 @@ def write_omf(volume: Volume, path, inputs=(), surfaces: dict | None = None, lin
                                       tensor_w=np.full(shape[2], grid.cell_size[2]))
     elements = [omf.VolumeElement(name=name, geometry=geometry, data=data)]
     for sname, mesh in (surfaces or {}).items():
-        tri = mesh.triangulate()
-        faces = np.asarray(tri.faces).reshape(-1, 4)[:, 1:]
+        vertices, faces = triangle_arrays(mesh)
         elements.append(omf.SurfaceElement(name=str(sname), geometry=omf.SurfaceGeometry(
-            vertices=np.asarray(tri.points, float), triangles=faces)))
+            vertices=vertices, triangles=faces)))
     for lname, mesh in (lines or {}).items():
-        segs = _segments(mesh)
+        vertices, segs = segment_arrays(mesh)
         elements.append(omf.LineSetElement(name=str(lname), geometry=omf.LineSetGeometry(
-            vertices=np.asarray(mesh.points, float), segments=segs)))
+            vertices=vertices, segments=segs)))
     project = omf.Project(name=name, description="written by voxprospect", elements=elements)
     project.validate()
     with safe_output(path, inputs) as tmp:
@@ -241,17 +241,6 @@ def write_omf(volume: Volume, path, inputs=(), surfaces: dict | None = None, lin
             warnings.simplefilter("ignore")
             omf.OMFWriter(project, str(tmp))
     return Path(path)
-
-
-def _segments(mesh) -> np.ndarray:
-    lines = np.asarray(mesh.lines)
-    segs, i = [], 0
-    while i < len(lines):
-        n = lines[i]
-        ids = lines[i + 1:i + 1 + n]
-        segs += list(zip(ids[:-1], ids[1:]))
-        i += n + 1
-    return np.asarray(segs, int).reshape(-1, 2)
 
 
 def write_omf_volume(volume, path, inputs=(), **kwargs):
