@@ -14,7 +14,7 @@ from voxprospect.io.vti import read_vti, write_vti
 from voxprospect.io.geotiff import write_geotiff_levels
 
 __all__ = ["read_volume", "write_volume", "read_vti", "write_vti", "write_geotiff_levels", "sniff_format",
-           "read_mesh", "reader_for", "register_reader", "register_writer", "register_mesh_reader",
+           "read_mesh", "reader_for", "register_format", "register_reader", "register_writer", "register_mesh_reader",
            "check_volume_output"]
 
 
@@ -133,6 +133,17 @@ _WRITERS = {".vti": write_vti}
 def register_writer(suffix: str, func) -> None:
     """Register ``func(volume, path, **kwargs)`` for an output extension."""
     _WRITERS[suffix.lower()] = func
+
+
+def register_format(fmt: str, *, reader=None, mesh_reader=None, suffix: str | None = None, writer=None) -> None:
+    """Register what a format module offers in one call: its volume reader and mesh
+    reader for the sniffed ``fmt``, its writer for the extension ``suffix``."""
+    if reader is not None:
+        register_reader(fmt, reader)
+    if mesh_reader is not None:
+        register_mesh_reader(fmt, mesh_reader)
+    if writer is not None:
+        register_writer(suffix, writer)
 
 
 def check_volume_output(path, inputs=()) -> None:

@@ -316,15 +316,10 @@ def write_geoh5(volume: Volume, path, inputs=(), surfaces: dict | None = None, n
     return Path(path)
 
 
-def write_geoh5_volume(volume, path, inputs=(), **kwargs):
-    return write_geoh5(volume, path, inputs=inputs, **kwargs)
-
-
 def _register():
-    from voxprospect.io import register_mesh_reader, register_reader, register_writer
-    register_reader("geoh5", read_geoh5_volume)
-    register_mesh_reader("geoh5", read_geoh5_meshes)
-    register_writer(".geoh5", write_geoh5_volume)
+    from voxprospect.io import register_format
+    register_format("geoh5", reader=read_geoh5_volume, mesh_reader=read_geoh5_meshes, suffix=".geoh5",
+                    writer=write_geoh5)
 
 
 _register()

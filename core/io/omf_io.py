@@ -243,15 +243,9 @@ def write_omf(volume: Volume, path, inputs=(), surfaces: dict | None = None, lin
     return Path(path)
 
 
-def write_omf_volume(volume, path, inputs=(), **kwargs):
-    return write_omf(volume, path, inputs=inputs, **kwargs)
-
-
 def _register():
-    from voxprospect.io import register_mesh_reader, register_reader, register_writer
-    register_reader("omf", read_omf_volume)
-    register_mesh_reader("omf", read_omf_meshes)
-    register_writer(".omf", write_omf_volume)
+    from voxprospect.io import register_format
+    register_format("omf", reader=read_omf_volume, mesh_reader=read_omf_meshes, suffix=".omf", writer=write_omf)
 
 
 _register()
