@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from voxprospect.limits import SEED_MAX
-from voxprospect.vocabulary import DEVICES, DISTRICT_PRESETS
+from voxprospect.vocabulary import ATTRIBUTION_MODES, DEVICES, DISTRICT_PRESETS
 
 
 
@@ -64,6 +64,15 @@ buffer_option = click.option(
     "--buffer-m", "buffer_m", type=click.FloatRange(min=0), default=None,
     help="Metric buffer between training and test windows in metres (default: the project's buffer_m, "
          "else the window's extent plus smoothing_m; recorded in report.json).")
+# evidence importance (docs/uncertainty.md): None leaves the project's [training] keys
+importance_option = click.option(
+    "--importance/--no-importance", "importance", default=None,
+    help="Permutation importance per evidence channel on the spatial folds (default: the project's "
+         "training.importance, else on).")
+attributions_option = click.option(
+    "--attributions", "attributions", type=click.Choice(ATTRIBUTION_MODES), default=None,
+    help="Integrated-Gradients attributions of the CNNs: on the targets' voxels, the whole grid, or off "
+         "(default: the project's training.attributions, else off; the demo: targets). Needs captum.")
 # default None: an option left out falls back to the project's [training] device (then "auto");
 # only a --device given on the command line overrides the project file
 device_option = click.option("--device", type=click.Choice(DEVICES), default=None, callback=_device,

@@ -112,7 +112,7 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
                        test_fraction: float = 0.3, block_size_cells: int | None = None,
                        progress=None, *, cell_size=None, buffer_m: float | None = None,
                        smoothing_m: float = DEFAULT_SMOOTHING_M, block_m: float | None = None,
-                       plans: dict | None = None) -> dict:
+                       plans: dict | None = None, on_fitted=None) -> dict:
     """Train and score a model under each evaluation protocol.
 
     Parameters
@@ -137,6 +137,11 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
         Also passed to fits that take it (the CNN's rotations need square cells).
     plans : dict, optional
         Folds from :func:`make_plans`, shared by every model of a study.
+    on_fitted : callable, optional
+        ``on_fitted(protocol, split, estimator, X_windows, labels)`` after each fold's
+        model is fitted and scored, so that more can be measured on the same fitted
+        model and held-out windows without refitting (permutation importance,
+        :class:`voxprospect.learn.importance.ImportanceRecorder`).
 
     Returns
     -------
@@ -166,7 +171,9 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
         fold_rows, pooled_y, pooled_p = [], [], []
         for split in plan:
             # the training side's own centres: the CNN's inner validation split sees no test window
-            row, p = fit_and_score(make_estimator, X, labels, split, centres=centres, cell_size=fit_cells)
+            hook = None if on_fitted is None else (lambda est, s, name=name: on_fitted(name, s, est, X, labels))
+            row, p = fit_and_score(make_estimator, X, labels, split, centres=centres, cell_size=fit_cells,
+                                   on_fitted=hook)
             if p is not None:
                 pooled_y.append(labels[split.test])
                 pooled_p.append(p)

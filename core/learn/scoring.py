@@ -29,12 +29,13 @@ def fit_with_context(est, X, y, centres=None, cell_size=None):
     return est.fit(X, y, **extra)
 
 
-def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_size=None):
+def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_size=None, on_fitted=None):
     """Fit a fresh estimator on ``split.train`` and score it on ``split.test``.
 
     ``centres`` (all samples') and ``cell_size`` reach fits that take them
     (:func:`fit_with_context`): the CNN's inner validation is cut from the training
-    side's own centres.
+    side's own centres. ``on_fitted(estimator, split)``, when given, is called with the
+    fitted model after scoring.
 
     Returns
     -------
@@ -61,6 +62,8 @@ def fit_and_score(make_estimator, X, labels, split: Split, centres=None, cell_si
         row = classification_metrics(y_test, p)
         if getattr(est, "fold_details_", None):
             row.update(est.fold_details_)
+        if on_fitted is not None:
+            on_fitted(est, split)
     row.update(n_train=int(len(split.train)), n_test=int(len(split.test)),
                n_dropped_gap=int(len(split.dropped)), buffer_m=float(split.info.get("buffer_m", 0.0)),
                fold_id=split.fingerprint(),

@@ -271,6 +271,20 @@ def _deposit_labels(deposits, deposit_names, grid):
 
 # -- writers ------------------------------------------------------------------------
 
+def extra_columns(table) -> list:
+    """Columns a later step added to the target rows (``std_mean``, ``top_channels``...), in
+    first-seen order, with their file types: ``[(name, "str" | "int" | "float")]``."""
+    names: dict = {}
+    for t in table:
+        for k, v in t.items():
+            if k in TARGET_COLUMNS:
+                continue
+            kinds = names.setdefault(k, set())
+            kinds.add("str" if isinstance(v, str) else "int" if isinstance(v, (int, np.integer))
+                      and not isinstance(v, bool) else "float")
+    return [(k, "str" if "str" in kinds else "float" if "float" in kinds else "int") for k, kinds in names.items()]
+
+
 def _row_for_file(t: dict) -> dict:
     row = dict(t)
     row["deposits"] = "; ".join(t["deposits"])
@@ -284,7 +298,7 @@ def write_targets_csv(targets: TargetSet, path, inputs=()) -> Path:
     """
     with safe_output(path, inputs) as tmp:
         with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(TARGET_COLUMNS))
+            w = csv.DictWriter(f, fieldnames=list(TARGET_COLUMNS) + [c for c, _ in extra_columns(targets.table)])
             w.writeheader()
             for t in targets.table:
                 w.writerow(_row_for_file(t))
@@ -375,17 +389,18 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
         if values.shape != grid.shape:
             raise VoxprospectError(f"prospectivity has shape {values.shape}, the grid has {grid.shape}")
     by_id = {t["target_id"]: _row_for_file(t) for t in targets.table}
+    schema = _TARGET_SCHEMA + extra_columns(targets.table)
     crs = CRS.from_user_input(grid.crs) if grid.crs else None
 
     outline_props = [("target_id", "int"), ("elevation_m", "float"), ("level", "int"),
                      ("n_voxels_level", "int"), ("area_m2", "float")]
     if values is not None:
         outline_props += [("mean_prospectivity_level", "float"), ("max_prospectivity_level", "float")]
-    outline_schema = {"geometry": "MultiPolygon", "properties": dict(outline_props + _TARGET_SCHEMA)}
+    outline_schema = {"geometry": "MultiPolygon", "properties": dict(outline_props + schema)}
     centroid_schema = {"geometry": "3D Point",
-                       "properties": dict([("target_id", "int")] + _TARGET_SCHEMA)}
+                       "properties": dict([("target_id", "int")] + schema)}
 
-    features = _outline_features(targets, grid, values, by_id)
+    features = _outline_features(targets, grid, values, by_id, schema)
     # by target, then from the top down: a target's levels read together in the table
     features.sort(key=lambda f: (f["properties"]["target_id"], -f["properties"]["level"]))
 
@@ -400,7 +415,7 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
                 dst.write({"geometry": {"type": "Point",
                                         "coordinates": (t["centroid_x"], t["centroid_y"], t["centroid_z"])},
                            "properties": {"target_id": t["target_id"],
-                                          **{name: row[name] for name, _ in _TARGET_SCHEMA}}})
+                                          **{name: row.get(name) for name, _ in schema}}})
         styles = {"target_outlines": ("voxprospect outlines", outline_qml()),
                   "target_centroids": ("voxprospect centroids", point_qml("65,182,196,255", 2.6, None))}
         if values is not None:
@@ -410,7 +425,7 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
     return Path(path)
 
 
-def _outline_features(targets: TargetSet, grid: VoxelGrid, values, by_id) -> list[dict]:
+def _outline_features(targets: TargetSet, grid: VoxelGrid, values, by_id, schema) -> list[dict]:
     """The ``target_outlines`` features: per level, each target's cells dissolved into
     exact cell-edge MultiPolygons, with the level's statistics and the target's attributes."""
     from affine import Affine
@@ -441,7 +456,7 @@ def _outline_features(targets: TargetSet, grid: VoxelGrid, values, by_id) -> lis
                 lv = values[:, :, k][in_level]
                 props["mean_prospectivity_level"] = float(np.nanmean(lv))
                 props["max_prospectivity_level"] = float(np.nanmax(lv))
-            props.update({name: by_id[tid][name] for name, _ in _TARGET_SCHEMA})
+            props.update({name: by_id[tid].get(name) for name, _ in schema})
             # GeoJSON straight from rasterio's polygons: no shapely round trip (inside QGIS,
             # a pip shapely's GEOS can clash with the GEOS QGIS loaded)
             features.append({"geometry": {"type": "MultiPolygon", "coordinates": pieces[tid]},

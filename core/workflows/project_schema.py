@@ -20,7 +20,7 @@ from typing import Mapping
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.errors import ProjectFileError, VoxprospectError
 from voxprospect.limits import WINDOW_MAX, check_memory, check_seed
-from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS, DEVICES, MODELS, PROTOCOLS
+from voxprospect.vocabulary import ATTRIBUTION_MODES, DEFAULT_CHUNK_VOXELS, DEVICES, MODELS, PROTOCOLS
 from voxprospect.vocabulary import EDGE_RULES as EDGES
 
 SECTIONS = ("project", "grid", "inputs", "evidence", "orebodies", "samples", "training", "prediction",
@@ -37,7 +37,8 @@ OREBODY_KEYS = ("source", "layer", "deposits")
 SAMPLE_KEYS = ("window", "min_distance_m", "edge", "negatives_per_positive")
 TRAINING_KEYS = ("models", "epochs", "batch_size", "learning_rate", "protocols", "early_stopping_patience",
                  "device", "weight_decay", "validation_fraction", "augment", "buffer_m", "smoothing_m",
-                 "buffer_sweep_m", "sweep_models", "tune_trials", "inner_folds")
+                 "buffer_sweep_m", "sweep_models", "tune_trials", "inner_folds",
+                 "importance", "importance_repeats", "attributions", "attribution_steps", "attribution_voxels")
 AUGMENTS = ("none", "flips", "flips+z", "symmetry", "symmetry+z")
 PREDICTION_KEYS = ("chunk_voxels",)
 TARGET_KEYS = ("threshold", "min_voxels")
@@ -114,6 +115,14 @@ class TrainingSettings:
     sweep_models: tuple[str, ...] | None = None
     tune_trials: int = 30
     inner_folds: int = 3
+    # evidence importance (voxprospect.learn.importance, docs/uncertainty.md): permutation
+    # importance on the spatial folds, and Integrated-Gradients attributions of the CNNs
+    # on the targets' voxels (at most attribution_voxels a target) or the whole grid
+    importance: bool = True
+    importance_repeats: int = 5
+    attributions: str = "off"
+    attribution_steps: int = 16
+    attribution_voxels: int = 64
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,23 @@ def _sweep_models(tc):
             tc.fail("training.sweep_models", f"unknown model {m!r}{suggest(m, MODELS)}; "
                                              f"models are: {', '.join(MODELS)}")
     return tuple(value)
+
+
+def _importance_keys(tc, training):
+    """``training.importance`` ... ``attribution_voxels``; ``attributions = true`` means the targets."""
+    from dataclasses import replace
+
+    mode = tc.table.get("attributions", TrainingSettings.attributions)
+    if isinstance(mode, bool):
+        mode = "targets" if mode else "off"
+    if mode not in ATTRIBUTION_MODES:
+        tc.fail("training.attributions", f"must be true, false or one of {', '.join(ATTRIBUTION_MODES)}, "
+                                         f"got {mode!r}{suggest(mode, ATTRIBUTION_MODES)}")
+    return replace(training, importance=tc.get("importance", "bool", TrainingSettings.importance),
+                   importance_repeats=tc.positive("importance_repeats", "int", TrainingSettings.importance_repeats),
+                   attributions=mode,
+                   attribution_steps=tc.positive("attribution_steps", "int", TrainingSettings.attribution_steps),
+                   attribution_voxels=tc.positive("attribution_voxels", "int", TrainingSettings.attribution_voxels))
 
 
 def _type_name(v) -> str:
@@ -465,7 +491,7 @@ def _parse_training(top: TableChecker, path: Path) -> TrainingSettings:
         tc.fail("training.validation_fraction", f"must be below 0.5, got {training.validation_fraction!r}")
     if training.inner_folds < 2:
         tc.fail("training.inner_folds", f"must be at least 2, got {training.inner_folds}")
-    return training
+    return _importance_keys(tc, training)
 
 
 def _parse_targets(top: TableChecker, path: Path) -> TargetSettings:

@@ -35,6 +35,8 @@ OUTPUT_ROLES = [
     ("*_sections.png", "figure_sections"),
     ("results_*", "results"),
     ("models.md", "model_table"),
+    ("importance.md", "importance_table"),
+    ("importance_*.png", "importance_plot"),
     ("ablation.md", "ablation_table"),
     ("ablation.json", "ablation_json"),
     ("summary.md", "summary"),

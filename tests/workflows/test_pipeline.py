@@ -210,6 +210,21 @@ def test_demo_tiny_end_to_end(tmp_path):
     for f in ("pa_DL4.png", "training_DL4.png", "targets_DL4.gpkg", "prospectivity_DL4.vti"):
         assert (out / f).exists()
     assert rep["summary"].endswith("summary.md")
+    # evidence importance: every model and baseline on the spatial folds, the demo's CNN attributed
+    imp = saved["importance"]["models"]
+    assert set(imp) == {"DL4", "RF", "baseline best_channel", "baseline logistic"}
+    assert imp["RF"]["spatial"]["base_auc"] == pytest.approx(saved["models"]["RF"]["metrics"]["spatial"]["auc"])
+    assert [r["channel"] for r in imp["DL4"]["spatial"]["channels"]] == base_channels(saved)
+    assert "## Evidence importance" in summary and (out / "importance_DL4.png").exists()
+    import pyvista as pv
+    layers = pv.read(out / "prospectivity_DL4.vti").array_names
+    assert {f"attribution_{c}" for c in base_channels(saved)} <= set(layers)
+    with open(out / "targets_RF.csv") as f:
+        assert "top_channels" in f.readline()
+
+
+def base_channels(saved):
+    return list(saved["models"]["DL4"]["explain"]["attribution"]["channels"])
 
 
 def test_cli_ablation_writes_table_one(tmp_path):
