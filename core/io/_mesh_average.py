@@ -11,8 +11,26 @@ from __future__ import annotations
 import numpy as np
 
 from voxprospect.data.grid import VoxelGrid
+from voxprospect.errors import InputFileError
 from voxprospect.data.volume import Volume
 from voxprospect.io._optional import require
+
+
+def single_volume(path, volumes: list, missing: str, option: str):
+    """The one volume object a file holds among ``volumes``.
+
+    Raises
+    ------
+    InputFileError
+        None (``missing`` says what was looked for) or several (name them, and the
+        reader ``option`` that chooses one).
+    """
+    if not volumes:
+        raise InputFileError(path, f"holds no {missing}")
+    if len(volumes) > 1:
+        raise InputFileError(path, f"holds several volumes; choose one with {option}=: "
+                             + ", ".join(repr(v.name) for v in volumes))
+    return volumes[0]
 
 
 def grid_as_tensor_mesh(grid: VoxelGrid):

@@ -31,7 +31,7 @@ from voxprospect.errors import InputFileError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.io.safe_write import safe_output
 from voxprospect.data.volume import Volume
-from voxprospect.io._mesh_average import average_mesh_onto_grid, tensor_containing
+from voxprospect.io._mesh_average import average_mesh_onto_grid, single_volume, tensor_containing
 from voxprospect.io.mesh_arrays import triangle_arrays
 from voxprospect.io._optional import require
 
@@ -163,13 +163,8 @@ def read_geoh5_volume(path, grid: VoxelGrid | None = None, object: str | None = 
                                      + (", ".join(o.name for o in meshes) or "none"))
         else:
             chosen = meshes
-        if not chosen:
-            raise InputFileError(p, "holds no block model or octree mesh (surfaces and drillholes are read "
-                                 "with voxprospect.io.read_mesh)")
-        if len(chosen) > 1:
-            raise InputFileError(p, "holds several volumes; choose one with object=: "
-                                 + ", ".join(repr(o.name) for o in chosen))
-        obj = chosen[0]
+        obj = single_volume(p, chosen, "block model or octree mesh (surfaces and drillholes are read with "
+                                       "voxprospect.io.read_mesh)", "object")
         kind = _kind(obj)
         mesh, order = (_block_model_mesh if kind == "block model" else _octree_mesh)(obj, p)
         data = _cell_data(obj)

@@ -30,7 +30,7 @@ from voxprospect.errors import InputFileError
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.io.safe_write import safe_output
 from voxprospect.data.volume import Volume
-from voxprospect.io._mesh_average import average_mesh_onto_grid
+from voxprospect.io._mesh_average import average_mesh_onto_grid, single_volume
 from voxprospect.io.mesh_arrays import segment_arrays, triangle_arrays
 from voxprospect.io._optional import require
 
@@ -106,13 +106,8 @@ def read_omf_volume(path, grid: VoxelGrid | None = None, element: str | None = N
     if element is not None:
         vols = [e for e in vols if e.name == element] or \
             _missing(p, element, [e.name for e in project.elements if _kind(e) == "volume"])
-    if not vols:
-        raise InputFileError(p, "holds no volume element (surfaces, line sets and drillholes are read with "
-                             "voxprospect.io.read_mesh)")
-    if len(vols) > 1:
-        raise InputFileError(p, "holds several volumes; choose one with element=: "
-                             + ", ".join(repr(e.name) for e in vols))
-    vol = vols[0]
+    vol = single_volume(p, vols, "volume element (surfaces, line sets and drillholes are read with "
+                                 "voxprospect.io.read_mesh)", "element")
     g = vol.geometry
     for axis, want in zip((g.axis_u, g.axis_v, g.axis_w), np.eye(3)):
         if not np.allclose(np.asarray(axis, float) / np.linalg.norm(axis), want, atol=1e-9):
