@@ -32,7 +32,7 @@ from voxprospect.data.grid import VoxelGrid
 from voxprospect.io.safe_write import safe_output
 from voxprospect.data.volume import Volume
 from voxprospect.io._mesh_average import average_mesh_onto_grid, single_volume, tensor_containing
-from voxprospect.io.mesh_arrays import triangle_arrays
+from voxprospect.io.mesh_arrays import triangle_arrays, unique_name
 from voxprospect.io._optional import require
 
 MAX_AUTO_CELLS = 50_000_000
@@ -245,11 +245,7 @@ def read_geoh5_meshes(path, **_kwargs) -> dict:
                 mesh = pv.PolyData(verts, lines=np.hstack([[len(verts)], np.arange(len(verts))]))
             else:
                 continue
-            name, i = obj.name, 1
-            while name in out:
-                i += 1
-                name = f"{obj.name}_{i}"
-            out[name] = mesh
+            out[unique_name(obj.name, out)] = mesh
     if not out:
         raise InputFileError(p, "holds no surface or drillhole")
     return out

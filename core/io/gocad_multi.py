@@ -28,6 +28,7 @@ from voxprospect.errors import InputFileError
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.data.volume import Volume
 from voxprospect.io.gocad_text import object_name, significant_lines, split_objects
+from voxprospect.io.mesh_arrays import unique_name
 
 _ROTATED = "rotated voxet"
 
@@ -275,10 +276,7 @@ def read_gocad_objects(path, grid: VoxelGrid | None = None, **kwargs) -> GocadOb
         else:
             out.skipped.append((first, kind, object_name(lines) or "", f"GOCAD {kind} objects are not read"))
             continue
-        unique, j = name, 2
-        while unique in out.meshes:
-            unique, j = f"{name}_{j}", j + 1
-        out.meshes[unique] = mesh
+        out.meshes[unique_name(name, out.meshes)] = mesh
     return out
 
 

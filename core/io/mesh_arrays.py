@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["segment_arrays", "triangle_arrays"]
+__all__ = ["segment_arrays", "triangle_arrays", "unique_name"]
 
 
 def triangle_arrays(mesh) -> tuple[np.ndarray, np.ndarray]:
@@ -24,3 +24,12 @@ def segment_arrays(mesh) -> tuple[np.ndarray, np.ndarray]:
         segs += list(zip(ids[:-1], ids[1:]))
         i += n + 1
     return np.asarray(mesh.points, float), np.asarray(segs, int).reshape(-1, 2)
+
+
+def unique_name(name: str, taken) -> str:
+    """``name``, or ``name_2``, ``name_3``... the first not in ``taken`` (meshes read from
+    one file keep every object, even when names repeat)."""
+    unique, k = name, 2
+    while unique in taken:
+        unique, k = f"{name}_{k}", k + 1
+    return unique

@@ -31,7 +31,7 @@ from voxprospect.data.grid import VoxelGrid
 from voxprospect.io.safe_write import safe_output
 from voxprospect.data.volume import Volume
 from voxprospect.io._mesh_average import average_mesh_onto_grid, single_volume
-from voxprospect.io.mesh_arrays import segment_arrays, triangle_arrays
+from voxprospect.io.mesh_arrays import segment_arrays, triangle_arrays, unique_name
 from voxprospect.io._optional import require
 
 MAX_AUTO_CELLS = 50_000_000
@@ -175,11 +175,7 @@ def read_omf_meshes(path, **_kwargs) -> dict:
             elif len(arr) == mesh.n_cells:
                 mesh.cell_data[d.name] = arr
         mesh.field_data["omf_kind"] = np.array([kind])
-        name, i = e.name or kind, 1
-        while name in out:
-            i += 1
-            name = f"{e.name}_{i}"
-        out[name] = mesh
+        out[unique_name(e.name or kind, out)] = mesh
     if not out:
         raise InputFileError(p, "holds no surface, line set, drillhole or point set")
     return out

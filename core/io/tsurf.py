@@ -23,6 +23,7 @@ import numpy as np
 from voxprospect.errors import InputFileError, VoxprospectError
 from voxprospect.io import header_fields as hf
 from voxprospect.io.gocad_text import significant_lines
+from voxprospect.io.mesh_arrays import unique_name
 
 
 def _check_format(path) -> Path:
@@ -91,11 +92,7 @@ def read_tsurf(path) -> dict:
             continue
         add_surface_line(cur, p, lineno, line)
         if key == "END":
-            name = cur.name
-            k = 2
-            while name in surfaces:
-                name, k = f"{cur.name}_{k}", k + 1
-            surfaces[name] = surface_polydata(cur, p)
+            surfaces[unique_name(cur.name, surfaces)] = surface_polydata(cur, p)
             cur = None
     if cur is not None:
         raise InputFileError(p, f"surface {cur.name!r} has no END (truncated file?)")

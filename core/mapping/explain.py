@@ -166,8 +166,7 @@ def top_channels_from_attributions(attributions: Volume, target_labels, channels
     dict
         ``{target_id: [channel, ...]}``, strongest first.
     """
-    labels = np.asarray(target_labels)
-    ids = [int(i) for i in np.unique(labels[labels > 0])]
+    labels, ids = _target_ids(target_labels)
     means = np.zeros((len(ids), len(channels)))
     for c, name in enumerate(channels):
         key = attribution_layer(name)
@@ -204,8 +203,7 @@ def top_channels_from_importance(evidence: Volume, target_labels, channels, impo
         ``{target_id: [channel, ...]}``, strongest first.
     """
 
-    labels = np.asarray(target_labels)
-    ids = [int(i) for i in np.unique(labels[labels > 0])]
+    labels, ids = _target_ids(target_labels)
     fall = {r["channel"]: max(float(r["mean"]), 0.0) for r in importance_summary.get("channels", [])}
     if fill is None:
         fill = resolve_fill(None, evidence, channels)
@@ -225,6 +223,12 @@ def set_top_channels(table: list, top: dict) -> list:
     for row in table:
         row["top_channels"] = ";".join(top.get(int(row["target_id"]), []))
     return table
+
+
+def _target_ids(target_labels):
+    """The label array and its target ids (ascending, 0 left out)."""
+    labels = np.asarray(target_labels)
+    return labels, [int(i) for i in np.unique(labels[labels > 0])]
 
 
 def _mean_where(values, ok, labels, ids) -> np.ndarray:
