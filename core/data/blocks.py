@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["block_shape", "block_starts", "padded_block", "resolve_fill"]
+__all__ = ["block_shape", "block_starts", "pad_edges", "padded_block", "resolve_fill"]
 
 
 def block_shape(shape, chunk_voxels: int) -> tuple[int, int, int]:
@@ -54,7 +54,13 @@ def padded_block(layers, shape, lo, hi, r, edge, fill=0.0) -> np.ndarray:
         if bad.any():
             data[c][bad] = fills[c]
     pad = [(0, 0)] + [(r - (a - ra), r - (rb - b)) for a, b, ra, rb in zip(lo, hi, rlo, rhi)]
-    if r == 0 or not any(p for pair in pad for p in pair):
+    return pad_edges(data, pad, edge)
+
+
+def pad_edges(data: np.ndarray, pad, edge: str) -> np.ndarray:
+    """``np.pad`` by the edge rule: ``"edge"`` repeats the border cells, ``"zero"`` pads
+    with 0. The one padding of windows and blocks; ``data`` itself when ``pad`` is all zero."""
+    if not any(p for pair in pad for p in pair):
         return data
     if edge == "edge":
         return np.pad(data, pad, mode="edge")

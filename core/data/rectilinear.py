@@ -157,18 +157,10 @@ def resample_to_grid(source, grid: VoxelGrid, method: str = "linear",
     from voxprospect.limits import check_memory
     n_layers = len(getattr(source, "layers", None) or (source.get("layers", {}) if isinstance(source, dict) else {}))
     check_memory(grid.n_cells, 8 * n_layers + 9, f"resampling onto {' x '.join(map(str, grid.shape))} cells")
-    from scipy.interpolate import RegularGridInterpolator
 
     if method not in ("linear", "nearest"):
         raise VoxprospectError(f"unknown resampling method {method!r}; use linear or nearest")
-    if isinstance(source, Volume):
-        src = RectilinearVolume.from_volume(source)
-    elif isinstance(source, RectilinearVolume):
-        src = source
-    elif isinstance(source, Mapping):
-        src = RectilinearVolume.from_dict(source)
-    else:
-        raise VoxprospectError(f"cannot resample a {type(source).__name__}; give a Volume or a RectilinearVolume")
+    src = _as_rectilinear(source)
     if src.crs and grid.crs and src.crs != grid.crs:
         raise GridMismatchError(f"the source is in {src.crs} and the grid in {grid.crs}; reproject first")
     names = list(src.layers) if layers is None else list(layers)
@@ -176,14 +168,7 @@ def resample_to_grid(source, grid: VoxelGrid, method: str = "linear",
         if n not in src.layers:
             raise LayerError(f"the source has no layer {n!r}; layers are: {', '.join(src.layers) or '(none)'}")
 
-    # containing source cell of each target centre, per axis (-1 = outside the box)
-    idx = []
-    for a in range(3):
-        e, c = src.edges(a), grid.axis_centres(a)
-        i = np.searchsorted(e, c, side="right") - 1
-        i[(c < e[0]) | (c > e[-1])] = -1
-        i[c == e[-1]] = e.size - 2
-        idx.append(i)
+    idx = _containing_cells(src, grid)
     inside_xy = (idx[0] >= 0)[:, None] & (idx[1] >= 0)[None, :]
     if not (inside_xy.any() and (idx[2] >= 0).any()):
         raise VoxprospectError(f"the source does not overlap the grid ({grid.describe()})")
@@ -197,30 +182,8 @@ def resample_to_grid(source, grid: VoxelGrid, method: str = "linear",
     Xc = np.clip(X, src_centres[0][0], src_centres[0][-1])
     Yc = np.clip(Y, src_centres[1][0], src_centres[1][-1])
 
-    linear, nearest = [], []
-    for n in names:
-        (nearest if method == "nearest" or _is_class_layer(src, n) else linear).append(n)
-    interps = {}
-    for n in linear:
-        vals = np.asarray(src.layers[n], dtype=np.float64)
-        valid = np.isfinite(vals) & src.active
-        # a RegularGridInterpolator needs >= 2 points per axis; repeat single levels
-        grid_axes = []
-        v, w = np.where(valid, vals, 0.0), valid.astype(np.float64)
-        for a in range(3):
-            ax = src_centres[a]
-            if ax.size == 1:
-                ax = np.array([ax[0] - 0.5, ax[0] + 0.5])
-                v, w = np.repeat(v, 2, axis=a), np.repeat(w, 2, axis=a)
-            grid_axes.append(ax)
-        interps[n] = (RegularGridInterpolator(grid_axes, v, bounds_error=False, fill_value=None),
-                      RegularGridInterpolator(grid_axes, w, bounds_error=False, fill_value=None))
-
-    out = {n: np.full(grid.shape, np.nan, np.float32) for n in linear}
-    for n in nearest:
-        arr = src.layers[n]
-        dtype = arr.dtype if _is_class_layer(src, n) else np.float32
-        out[n] = np.full(grid.shape, np.nan if np.issubdtype(dtype, np.floating) else 0, dtype)
+    linear, nearest, out = _output_layers(src, grid, names, method)
+    interps = {n: _weighted_interpolators(src, n, src_centres) for n in linear}
     active = np.zeros(grid.shape, bool)
 
     for k in range(nz):
@@ -237,24 +200,82 @@ def resample_to_grid(source, grid: VoxelGrid, method: str = "linear",
                 level_active &= np.isfinite(level)
             out[n][:, :, k] = level
         for n in linear:
-            v_interp, w_interp = interps[n]
-            containing = np.asarray(src.layers[n][ii, jj, kk], dtype=np.float64)
-            w = w_interp(pts).reshape(nx, ny)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                level = v_interp(pts).reshape(nx, ny) / w
-            # the containing cell decides air vs rock, so the air boundary stays sharp
-            ok = np.isfinite(containing) & (w > 1e-9)
-            level[~ok] = np.nan
+            out[n][:, :, k], ok = _linear_level(interps[n], src.layers[n][ii, jj, kk], pts, (nx, ny))
             level_active &= ok
-            out[n][:, :, k] = level
         active[:, :, k] = level_active
     for n in out:
-        if np.issubdtype(out[n].dtype, np.floating):
-            out[n][~active] = np.nan
-        else:
-            out[n][~active] = 0
+        out[n][~active] = np.nan if np.issubdtype(out[n].dtype, np.floating) else 0
     classes = {n: src.classes[n] for n in names if n in src.classes}
     meta = {**src.meta, "resampled": {"method": method, "linear": linear, "nearest": nearest,
                                       "source_shape": list(src.shape)}}
     crs_grid = grid if grid.crs or not src.crs else VoxelGrid(grid.origin, grid.cell_size, grid.shape, src.crs)
     return Volume(crs_grid, {n: out[n] for n in names}, active, classes, meta)
+
+
+def _as_rectilinear(source) -> RectilinearVolume:
+    if isinstance(source, Volume):
+        return RectilinearVolume.from_volume(source)
+    if isinstance(source, RectilinearVolume):
+        return source
+    if isinstance(source, Mapping):
+        return RectilinearVolume.from_dict(source)
+    raise VoxprospectError(f"cannot resample a {type(source).__name__}; give a Volume or a RectilinearVolume")
+
+
+def _output_layers(src: RectilinearVolume, grid: VoxelGrid, names, method: str):
+    """``(linear, nearest, out)``: the layers interpolated and those taken from the
+    containing cell (class layers always), and their empty target arrays."""
+    linear, nearest = [], []
+    for n in names:
+        (nearest if method == "nearest" or _is_class_layer(src, n) else linear).append(n)
+    out = {n: np.full(grid.shape, np.nan, np.float32) for n in linear}
+    for n in nearest:
+        arr = src.layers[n]
+        dtype = arr.dtype if _is_class_layer(src, n) else np.float32
+        out[n] = np.full(grid.shape, np.nan if np.issubdtype(dtype, np.floating) else 0, dtype)
+    return linear, nearest, out
+
+
+def _containing_cells(src: RectilinearVolume, grid: VoxelGrid) -> list[np.ndarray]:
+    """The containing source cell of each target centre, per axis (-1 = outside the box)."""
+    idx = []
+    for a in range(3):
+        e, c = src.edges(a), grid.axis_centres(a)
+        i = np.searchsorted(e, c, side="right") - 1
+        i[(c < e[0]) | (c > e[-1])] = -1
+        i[c == e[-1]] = e.size - 2
+        idx.append(i)
+    return idx
+
+
+def _weighted_interpolators(src: RectilinearVolume, name: str, src_centres):
+    """Trilinear interpolators of a layer's valid values (NaN and inactive as 0) and of
+    their weights (1 where valid): their ratio leaves invalid cells out of the weights."""
+    from scipy.interpolate import RegularGridInterpolator
+
+    vals = np.asarray(src.layers[name], dtype=np.float64)
+    valid = np.isfinite(vals) & src.active
+    # a RegularGridInterpolator needs >= 2 points per axis; repeat single levels
+    grid_axes = []
+    v, w = np.where(valid, vals, 0.0), valid.astype(np.float64)
+    for a in range(3):
+        ax = src_centres[a]
+        if ax.size == 1:
+            ax = np.array([ax[0] - 0.5, ax[0] + 0.5])
+            v, w = np.repeat(v, 2, axis=a), np.repeat(w, 2, axis=a)
+        grid_axes.append(ax)
+    return (RegularGridInterpolator(grid_axes, v, bounds_error=False, fill_value=None),
+            RegularGridInterpolator(grid_axes, w, bounds_error=False, fill_value=None))
+
+
+def _linear_level(interps, containing, pts, shape):
+    """One target level of a linear layer, and where it has a value: NaN where the
+    containing source cell is NaN (so the air boundary stays sharp) or no weight reaches."""
+    v_interp, w_interp = interps
+    containing = np.asarray(containing, dtype=np.float64)
+    w = w_interp(pts).reshape(shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = v_interp(pts).reshape(shape) / w
+    ok = np.isfinite(containing) & (w > 1e-9)
+    level[~ok] = np.nan
+    return level, ok

@@ -14,7 +14,8 @@ from voxprospect.io.vti import read_vti, write_vti
 from voxprospect.io.geotiff import write_geotiff_levels
 
 __all__ = ["read_volume", "write_volume", "read_vti", "write_vti", "write_geotiff_levels", "sniff_format",
-           "read_mesh", "register_reader", "register_writer", "register_mesh_reader", "check_volume_output"]
+           "read_mesh", "reader_for", "register_format", "register_reader", "register_writer", "register_mesh_reader",
+           "check_volume_output"]
 
 
 def sniff_format(path) -> str:
@@ -73,6 +74,13 @@ def register_reader(fmt: str, func) -> None:
     _READERS[fmt] = func
 
 
+def reader_for(fmt: str):
+    """The registered volume reader of a sniffed format, or None (the optional format
+    modules are imported first, so every reader that can register has)."""
+    _load_optional_readers()
+    return _READERS.get(fmt)
+
+
 def read_volume(path, **kwargs):
     """Read any supported volume file into a :class:`~voxprospect.data.volume.Volume`.
 
@@ -125,6 +133,17 @@ _WRITERS = {".vti": write_vti}
 def register_writer(suffix: str, func) -> None:
     """Register ``func(volume, path, **kwargs)`` for an output extension."""
     _WRITERS[suffix.lower()] = func
+
+
+def register_format(fmt: str, *, reader=None, mesh_reader=None, suffix: str | None = None, writer=None) -> None:
+    """Register what a format module offers in one call: its volume reader and mesh
+    reader for the sniffed ``fmt``, its writer for the extension ``suffix``."""
+    if reader is not None:
+        register_reader(fmt, reader)
+    if mesh_reader is not None:
+        register_mesh_reader(fmt, mesh_reader)
+    if writer is not None:
+        register_writer(suffix, writer)
 
 
 def check_volume_output(path, inputs=()) -> None:

@@ -11,8 +11,26 @@ from __future__ import annotations
 import numpy as np
 
 from voxprospect.data.grid import VoxelGrid
+from voxprospect.errors import InputFileError
 from voxprospect.data.volume import Volume
 from voxprospect.io._optional import require
+
+
+def single_volume(path, volumes: list, missing: str, option: str):
+    """The one volume object a file holds among ``volumes``.
+
+    Raises
+    ------
+    InputFileError
+        None (``missing`` says what was looked for) or several (name them, and the
+        reader ``option`` that chooses one).
+    """
+    if not volumes:
+        raise InputFileError(path, f"holds no {missing}")
+    if len(volumes) > 1:
+        raise InputFileError(path, f"holds several volumes; choose one with {option}=: "
+                             + ", ".join(repr(v.name) for v in volumes))
+    return volumes[0]
 
 
 def grid_as_tensor_mesh(grid: VoxelGrid):
@@ -69,7 +87,7 @@ def average_mesh_onto_grid(mesh, layers: dict, grid: VoxelGrid, *, active=None, 
         if name in classes:
             # the majority source cell: nearest source cell centre to each grid centre
             idx = mesh.get_containing_cells(grid.cell_centres()) if hasattr(mesh, "get_containing_cells") \
-                else _tensor_containing(mesh, grid.cell_centres())
+                else tensor_containing(mesh, grid.cell_centres())
             lab = np.where(ok[idx], v[idx], -1).astype(np.int32)
             lab[~grid_active] = -1
             out[name] = lab.reshape(grid.shape, order="F")
@@ -83,7 +101,7 @@ def average_mesh_onto_grid(mesh, layers: dict, grid: VoxelGrid, *, active=None, 
     return Volume(grid, out, grid_active.reshape(grid.shape, order="F"), classes, dict(meta or {}))
 
 
-def _tensor_containing(mesh, points):
+def tensor_containing(mesh, points):
     idx = []
     for axis in range(3):
         edges = mesh.nodes_x if axis == 0 else mesh.nodes_y if axis == 1 else mesh.nodes_z

@@ -113,8 +113,6 @@ def compute_geomodel_on_grid(geo_model, grid: VoxelGrid, *, active=None, dtype: 
         If the model has no lithological surfaces or gempy fails on it.
     """
     gp = import_gempy()
-    from gempy_engine.config import AvailableBackends
-
     frame = geo_model.structural_frame
     groups = list(frame.structural_groups)
     if not frame.elements_names:
@@ -135,6 +133,22 @@ def compute_geomodel_on_grid(geo_model, grid: VoxelGrid, *, active=None, dtype: 
     fault_idx = [i for i, g in enumerate(groups) if g.is_fault]
     blocks = {i: np.zeros(n, dtype=np.int8) for i in fault_idx}
 
+    _compute_in_chunks(gp, geo_model, centres, lith, blocks, dtype, chunk_points, progress)
+    if progress is not None:
+        progress(1.0, "gempy: done")
+
+    layers, classes, fault_groups = _model_layers(grid, flat_mask, frame, groups, fault_idx, lith, blocks)
+    meta = {"gempy": {"elements": list(frame.elements_names), "groups": [g.name for g in groups],
+                      "fault_groups": fault_groups, "topography": topo_z is not None, "dtype": dtype}}
+    return Volume(grid, layers, mask, classes, meta)
+
+
+def _compute_in_chunks(gp, geo_model, centres, lith, blocks, dtype, chunk_points, progress) -> None:
+    """gempy at ``centres``, ``chunk_points`` at a time, into ``lith`` and the fault
+    ``blocks``; the model is left as it was found."""
+    from gempy_engine.config import AvailableBackends
+
+    n = len(centres)
     config = gp.data.GemPyEngineConfig(backend=AvailableBackends.numpy, dtype=dtype)
     saved_active = geo_model.grid.active_grids
     saved_custom = geo_model.grid.custom_grid
@@ -149,7 +163,7 @@ def compute_geomodel_on_grid(geo_model, grid: VoxelGrid, *, active=None, dtype: 
             sol = _compute_quietly(gp, geo_model, centres[start:stop], config)
             lith[start:stop] = np.rint(np.asarray(sol.raw_arrays.custom)).astype(np.int16)
             outputs = sol.octrees_output[0].outputs
-            for i in fault_idx:
+            for i in blocks:
                 blocks[i][start:stop] = _fault_side(outputs[i])
     except VoxprospectError:
         raise
@@ -163,9 +177,10 @@ def compute_geomodel_on_grid(geo_model, grid: VoxelGrid, *, active=None, dtype: 
         geo_model.grid.active_grids = saved_active
         with contextlib.suppress(Exception):
             geo_model.grid._update_values()
-    if progress is not None:
-        progress(1.0, "gempy: done")
 
+
+def _model_layers(grid, flat_mask, frame, groups, fault_idx, lith, blocks):
+    """``(layers, classes, fault group names)`` on the grid from the computed cells."""
     def to_grid(values, dtype_):
         out = np.zeros(grid.n_cells, dtype=dtype_)
         out[flat_mask] = values
@@ -187,9 +202,7 @@ def compute_geomodel_on_grid(geo_model, grid: VoxelGrid, *, active=None, dtype: 
         fault_groups.append(groups[i].name)
     if fault_idx:
         layers["fault_block"] = combined
-    meta = {"gempy": {"elements": names, "groups": [g.name for g in groups], "fault_groups": fault_groups,
-                      "topography": topo_z is not None, "dtype": dtype}}
-    return Volume(grid, layers, mask, classes, meta)
+    return layers, classes, fault_groups
 
 
 def _custom_grid_options(options):

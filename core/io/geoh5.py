@@ -31,7 +31,8 @@ from voxprospect.errors import InputFileError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.io.safe_write import safe_output
 from voxprospect.data.volume import Volume
-from voxprospect.io._mesh_average import _tensor_containing, average_mesh_onto_grid
+from voxprospect.io._mesh_average import average_mesh_onto_grid, single_volume, tensor_containing
+from voxprospect.io.mesh_arrays import triangle_arrays, unique_name
 from voxprospect.io._optional import require
 
 MAX_AUTO_CELLS = 50_000_000
@@ -105,7 +106,7 @@ def _block_model_mesh(obj, path):
     edges = [np.unique(origin[a] + np.asarray(d, float)) for a, d in
              enumerate((obj.u_cell_delimiters, obj.v_cell_delimiters, obj.z_cell_delimiters))]
     mesh = discretize.TensorMesh([np.diff(e) for e in edges], origin=[e[0] for e in edges])
-    order = _tensor_containing(mesh, np.asarray(obj.centroids, float))
+    order = tensor_containing(mesh, np.asarray(obj.centroids, float))
     return mesh, order
 
 
@@ -162,13 +163,8 @@ def read_geoh5_volume(path, grid: VoxelGrid | None = None, object: str | None = 
                                      + (", ".join(o.name for o in meshes) or "none"))
         else:
             chosen = meshes
-        if not chosen:
-            raise InputFileError(p, "holds no block model or octree mesh (surfaces and drillholes are read "
-                                 "with voxprospect.io.read_mesh)")
-        if len(chosen) > 1:
-            raise InputFileError(p, "holds several volumes; choose one with object=: "
-                                 + ", ".join(repr(o.name) for o in chosen))
-        obj = chosen[0]
+        obj = single_volume(p, chosen, "block model or octree mesh (surfaces and drillholes are read with "
+                                       "voxprospect.io.read_mesh)", "object")
         kind = _kind(obj)
         mesh, order = (_block_model_mesh if kind == "block model" else _octree_mesh)(obj, p)
         data = _cell_data(obj)
@@ -249,11 +245,7 @@ def read_geoh5_meshes(path, **_kwargs) -> dict:
                 mesh = pv.PolyData(verts, lines=np.hstack([[len(verts)], np.arange(len(verts))]))
             else:
                 continue
-            name, i = obj.name, 1
-            while name in out:
-                i += 1
-                name = f"{obj.name}_{i}"
-            out[name] = mesh
+            out[unique_name(obj.name, out)] = mesh
     if not out:
         raise InputFileError(p, "holds no surface or drillhole")
     return out
@@ -310,21 +302,15 @@ def write_geoh5(volume: Volume, path, inputs=(), surfaces: dict | None = None, n
             data["active"] = {"association": "CELL", "values": active.astype(np.int32)}
             bm.add_data(data)
             for sname, mesh in (surfaces or {}).items():
-                tri = mesh.triangulate()
-                faces = np.asarray(tri.faces).reshape(-1, 4)[:, 1:]
-                Surface.create(ws, name=str(sname), vertices=np.asarray(tri.points, float), cells=faces)
+                vertices, faces = triangle_arrays(mesh)
+                Surface.create(ws, name=str(sname), vertices=vertices, cells=faces)
     return Path(path)
 
 
-def write_geoh5_volume(volume, path, inputs=(), **kwargs):
-    return write_geoh5(volume, path, inputs=inputs, **kwargs)
-
-
 def _register():
-    from voxprospect.io import register_mesh_reader, register_reader, register_writer
-    register_reader("geoh5", read_geoh5_volume)
-    register_mesh_reader("geoh5", read_geoh5_meshes)
-    register_writer(".geoh5", write_geoh5_volume)
+    from voxprospect.io import register_format
+    register_format("geoh5", reader=read_geoh5_volume, mesh_reader=read_geoh5_meshes, suffix=".geoh5",
+                    writer=write_geoh5)
 
 
 _register()

@@ -22,6 +22,8 @@ integers for 1 and 2 bytes, as GOCAD stores short and octet properties), ``INT``
 a header, ``PROP_FORMAT ASCII`` reads a text file of values. A stated byte order
 (``PROP_BYTE_ORDER n LITTLE``/``PROP_ENDIANNESS n LITTLE``, or the reader's
 ``byteorder`` argument) overrides big-endian.
+
+The ``.vo`` header is parsed by :mod:`voxprospect.io.voxet_header`.
 """
 
 from __future__ import annotations
@@ -31,15 +33,15 @@ import io
 import json
 import logging
 import re
-import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from voxprospect.errors import InputFileError, OutputError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
-from voxprospect.io import header_fields as hf
+from voxprospect.io.header_fields import read_header_text
+from voxprospect.io.voxet_header import VoxetHeader, VoxetProperty, parse_voxet_header, voxet_bytes_per_node
 from voxprospect.limits import check_memory
 from voxprospect.io.safe_write import check_outputs_not_inputs, safe_output, verify_size
 from voxprospect.data.volume import Volume
@@ -50,204 +52,10 @@ NO_DATA_FLOAT = -99999.0
 ACTIVE_PROPERTY = "_active"
 _ALIGN_TOL = 1e-6
 
-
-@dataclass
-class VoxetProperty:
-    """One ``PROPERTY n`` of a voxet header (what is needed to read its file)."""
-
-    index: int
-    name: str
-    file: str | None = None
-    esize: int = 4
-    etype: str = "IEEE"
-    signed: bool | None = None
-    storage: str | None = None
-    subclass: str | None = None
-    no_data: float | None = None
-    offset: int = 0
-    format: str | None = None  # RAW or ASCII; None when the header does not say
-    byteorder: str | None = None
-
-
-@dataclass
-class VoxetHeader:
-    """The parsed ``.vo`` header."""
-
-    path: Path
-    name: str | None = None
-    origin: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    axes: np.ndarray = field(default_factory=lambda: np.eye(3))  # rows U, V, W
-    axis_min: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    axis_max: np.ndarray = field(default_factory=lambda: np.ones(3))
-    axis_d: np.ndarray | None = None
-    n: tuple[int, int, int] | None = None
-    zpositive: str = "Elevation"
-    crs: str | None = None
-    ascii_header: bool = False
-    properties: dict[int, VoxetProperty] = field(default_factory=dict)
-
-
-# -- header -----------------------------------------------------------------------------
-def _floats(path, key, toks, count):
-    return np.array(hf.numbers(path, key, toks, count), dtype=float)
-
-
-def read_header_text(path) -> str:
-    """A text header's characters: UTF-8 (as voxprospect writes it), else Latin-1 (old GOCAD files)."""
-    raw = Path(path).read_bytes()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-_RE_PROP_FILE = re.compile(r"^\S+\s+\S+\s+(.*?)\s*$")
-
-
-def _file_name(line: str, toks: list[str]) -> str:
-    """``PROP_FILE n name``: quoted names as written, unquoted ones verbatim (two spaces kept)."""
-    m = _RE_PROP_FILE.match(line)
-    rest = m.group(1) if m else " ".join(toks[2:])
-    if rest[:1] in "\"'":
-        try:
-            parts = shlex.split(rest, posix=True)
-            if len(parts) == 1:
-                return parts[0]
-        except ValueError:
-            pass
-    return rest
-
-
-def parse_voxet_header(path) -> VoxetHeader:
-    """Parse a GOCAD Voxet ``.vo`` header.
-
-    Parameters
-    ----------
-    path : path-like
-
-    Returns
-    -------
-    VoxetHeader
-
-    Raises
-    ------
-    InputFileError
-        If the file is not a voxet header or a required keyword is missing or invalid.
-    """
-    p = Path(path)
-    from voxprospect.io import sniff_format
-    fmt = sniff_format(p)
-    if fmt != "gocad-voxet":
-        raise InputFileError(p, f"not a GOCAD Voxet header (its content is {fmt}); "
-                             "voxprospect.io.read_volume reads any format by content")
-    text = read_header_text(p)
-    hdr = VoxetHeader(path=p)
-    in_block = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if in_block is not None:
-            if line.startswith("}"):
-                in_block = None
-            elif in_block == "HEADER":
-                key, _, val = line.partition(":")
-                key, val = key.strip().lower(), val.strip()
-                if key == "name":
-                    hdr.name = val
-                elif key == "ascii":
-                    hdr.ascii_header = val.lower() in ("on", "true", "1")
-            continue
-        if line.endswith("{"):
-            in_block = line.split()[0]
-            continue
-        try:
-            toks = shlex.split(line, posix=True)
-        except ValueError:
-            toks = line.split()
-        if not toks:
-            continue
-        key, rest = toks[0].upper(), toks[1:]
-        if key == "AXIS_O":
-            hdr.origin = _floats(p, key, rest, 3)
-        elif key in ("AXIS_U", "AXIS_V", "AXIS_W"):
-            hdr.axes["UVW".index(key[-1])] = _floats(p, key, rest, 3)
-        elif key == "AXIS_MIN":
-            hdr.axis_min = _floats(p, key, rest, 3)
-        elif key == "AXIS_MAX":
-            hdr.axis_max = _floats(p, key, rest, 3)
-        elif key == "AXIS_D":
-            hdr.axis_d = _floats(p, key, rest, 3)
-        elif key == "AXIS_N":
-            hdr.n = tuple(hf.numbers(p, key, rest, 3, integer=True, minimum=1))
-        elif key == "ZPOSITIVE" and rest:
-            hdr.zpositive = hf.choice(p, key, rest[0], ("ELEVATION", "DEPTH")).capitalize()
-        elif key in ("NAME", "PROJECTION", "DATUM") and rest:
-            m = re.search(r"EPSG[:\s]*(\d+)", " ".join(rest), re.IGNORECASE)
-            if m and hdr.crs is None:
-                hdr.crs = f"EPSG:{m.group(1)}"
-        elif key == "PROPERTY" and len(rest) >= 2:
-            idx = _prop_index(p, key, rest)
-            prop = hdr.properties.setdefault(idx, VoxetProperty(idx, rest[1]))
-            prop.name = " ".join(rest[1:])
-        elif key.startswith("PROP") and len(rest) >= 1 and rest[0].lstrip("-").isdigit():
-            idx = _prop_index(p, key, rest)
-            prop = hdr.properties.setdefault(idx, VoxetProperty(idx, f"property_{idx}"))
-            val = rest[1:]
-            if key == "PROP_FILE":
-                val = [_file_name(line, toks)]
-            _set_property_key(p, prop, key, val)
-    if hdr.n is None:
-        raise InputFileError(p, "voxet header has no AXIS_N (number of nodes along each axis)")
-    if not hdr.properties:
-        raise InputFileError(p, "voxet header declares no PROPERTY")
-    return hdr
-
-
-def voxet_bytes_per_node(hdr: VoxetHeader) -> int:
-    """Memory a read takes per node: each property's raw values and its native copy, plus masks."""
-    return sum(q.esize + max(q.esize, 4) for q in hdr.properties.values()) + 2
-
-
-def _prop_index(path, key, rest) -> int:
-    try:
-        return int(rest[0])
-    except ValueError:
-        raise InputFileError(path, f"{key} needs a property number, got {rest[0]!r}") from None
-
-
-_ETYPES = ("IEEE", "INT", "INTEGER", "OCTET", "SIGNED", "UNSIGNED")
-_KNOWN_PROP_KEYS = ("PROP_FILE", "PROP_ESIZE", "PROP_ETYPE", "PROP_SIGNED", "PROP_STORAGE_TYPE",
-                    "PROPERTY_SUBCLASS", "PROP_NO_DATA_VALUE", "PROP_OFFSET", "PROP_FORMAT",
-                    "PROP_BYTE_ORDER", "PROP_ENDIANNESS", "PROP_ENDIAN")
-
-
-def _set_property_key(path, prop: VoxetProperty, key: str, val: list[str]) -> None:
-    if not val:
-        return
-    field_name = f"{key} {prop.index}"
-    if key == "PROP_FILE":
-        prop.file = val[0]
-    elif key == "PROP_ESIZE":
-        prop.esize = int(hf.choice(path, field_name, val[0], ("1", "2", "4", "8")))
-    elif key == "PROP_ETYPE":
-        prop.etype = hf.choice(path, field_name, val[0], _ETYPES)
-    elif key == "PROP_SIGNED":
-        prop.signed = hf.choice(path, field_name, val[0], ("0", "1", "TRUE", "FALSE", "ON", "OFF")) \
-            in ("1", "TRUE", "ON")
-    elif key == "PROP_STORAGE_TYPE":
-        prop.storage = val[0].lower()
-    elif key == "PROPERTY_SUBCLASS":
-        prop.subclass = val[0].upper()
-    elif key == "PROP_NO_DATA_VALUE":
-        prop.no_data = hf.number(path, field_name, val[0], finite=False)
-    elif key == "PROP_OFFSET":
-        prop.offset = hf.number(path, field_name, val[0], integer=True, minimum=0)
-    elif key == "PROP_FORMAT":
-        prop.format = hf.choice(path, field_name, val[0], ("RAW", "ASCII"))
-    elif key in ("PROP_BYTE_ORDER", "PROP_ENDIANNESS", "PROP_ENDIAN"):
-        word = val[0].lower()
-        prop.byteorder = "little" if word in ("little", "lsb", "lsbfirst", "intel") else "big"
+#: the header's parser lives in voxet_header; these names stay importable from here
+__all__ = ["ACTIVE_PROPERTY", "NO_DATA_FLOAT", "VoxetHeader", "VoxetProperty", "class_table", "colour_table_paths",
+           "is_class_property", "parse_voxet_header", "read_header_text", "read_property", "read_voxet",
+           "voxet_bytes_per_node", "voxet_file_names", "voxet_grid", "write_voxet"]
 
 
 # -- geometry ---------------------------------------------------------------------------
@@ -352,7 +160,7 @@ def _dtype(prop: VoxetProperty, path, byteorder: str) -> np.dtype:
     return np.dtype(f"{order}{'i' if signed else 'u'}{e}")
 
 
-def _read_property(prop: VoxetProperty, hdr: VoxetHeader, n_nodes: int, byteorder: str) -> np.ndarray:
+def read_property(prop: VoxetProperty, hdr: VoxetHeader, n_nodes: int, byteorder: str) -> np.ndarray:
     vo = hdr.path
     if not prop.file:
         raise InputFileError(vo, f"property {prop.index} ({prop.name}) has no PROP_FILE")
@@ -401,14 +209,14 @@ def _read_ascii_property(f: Path, prop: VoxetProperty, n_nodes: int) -> np.ndarr
     return vals.astype(np.float32 if prop.esize == 4 else np.float64)
 
 
-def _is_class_property(prop: VoxetProperty, arr: np.ndarray) -> bool:
+def is_class_property(prop: VoxetProperty, arr: np.ndarray) -> bool:
     if prop.subclass in ("ROCK", "CATEGORICAL", "CLASS"):
         return True
     # integer properties are classes unless declared a quantity (counts, ids of nothing)
     return np.issubdtype(arr.dtype, np.integer) and prop.subclass != "QUANTITY"
 
 
-def _colour_table_paths(hdr: VoxetHeader, prop: VoxetProperty) -> list[Path]:
+def colour_table_paths(hdr: VoxetHeader, prop: VoxetProperty) -> list[Path]:
     """The colour tables beside a property file that exist (``<file stem>_colours.csv``)."""
     if not prop.file:
         return []
@@ -417,11 +225,11 @@ def _colour_table_paths(hdr: VoxetHeader, prop: VoxetProperty) -> list[Path]:
     return [c for c in cands if c.is_file()]
 
 
-def _class_table(hdr: VoxetHeader, prop: VoxetProperty, ids) -> dict[int, str]:
+def class_table(hdr: VoxetHeader, prop: VoxetProperty, ids) -> dict[int, str]:
     """Class names from a ``<property file>_colours.csv`` beside the voxet
     (``id,"name",r,g,b``, as geomodel-2-3dweb ships for the Yilgarn model), else ids."""
     table = {}
-    for cand in _colour_table_paths(hdr, prop)[:1]:
+    for cand in colour_table_paths(hdr, prop)[:1]:
         text = read_header_text(cand)
         for row in csv.reader(text.splitlines()):
             if len(row) >= 2 and row[0].strip().lstrip("-").isdigit():
@@ -475,16 +283,16 @@ def read_voxet(path, properties=None, crs=None, byteorder: str = "big", **_) -> 
     active = None
     no_data = {}
     for prop in props:
-        raw = _read_property(prop, hdr, n_nodes, byteorder)
+        raw = read_property(prop, hdr, n_nodes, byteorder)
         arr = _to_grid_order(raw.reshape(hdr.n[::-1]).T, plc)
         arr = arr.astype(arr.dtype.newbyteorder("="), copy=False)
         if prop.name == ACTIVE_PROPERTY:
             active = arr.astype(bool)
             continue
-        if _is_class_property(prop, arr):
+        if is_class_property(prop, arr):
             valid = np.ones(arr.shape, bool) if prop.no_data is None else arr != prop.no_data
             ids = np.unique(arr[valid])
-            classes[prop.name] = _class_table(hdr, prop, ids)
+            classes[prop.name] = class_table(hdr, prop, ids)
             if prop.no_data is not None:
                 no_data[prop.name] = prop.no_data
         else:

@@ -27,6 +27,8 @@ import numpy as np
 from voxprospect.errors import InputFileError
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.data.volume import Volume
+from voxprospect.io.gocad_text import object_name, significant_lines, split_objects
+from voxprospect.io.mesh_arrays import unique_name
 
 _ROTATED = "rotated voxet"
 
@@ -94,17 +96,17 @@ def read_rotated_voxet(path, grid: VoxelGrid | None = None, properties=None, crs
     n_nodes = int(np.prod(n))
     layers, classes, has_data, active = {}, {}, np.zeros(target.n_cells, bool), None
     for prop in props:
-        raw = gocad._read_property(prop, hdr, n_nodes, byteorder)
+        raw = gocad.read_property(prop, hdr, n_nodes, byteorder)
         arr = raw.reshape(hdr.n[::-1]).T  # (nu, nv, nw)
         arr = arr.astype(arr.dtype.newbyteorder("="), copy=False)
         nearest = np.clip(np.rint(idx).astype(int), 0, (n - 1)[:, None])
         if prop.name == gocad.ACTIVE_PROPERTY:
             active = arr[tuple(nearest)].astype(bool) & inside
             continue
-        if gocad._is_class_property(prop, arr):
+        if gocad.is_class_property(prop, arr):
             vals = arr[tuple(nearest)]
             valid = inside if prop.no_data is None else inside & (vals != prop.no_data)
-            classes[prop.name] = gocad._class_table(hdr, prop, np.unique(arr))
+            classes[prop.name] = gocad.class_table(hdr, prop, np.unique(arr))
             out = np.where(inside, vals, prop.no_data if prop.no_data is not None else 0).astype(arr.dtype)
         else:
             f = arr.astype(np.float64)
@@ -152,73 +154,24 @@ class GocadObjects:
     skipped: list = field(default_factory=list)
 
 
-def _split_objects(p: Path):
-    """``[(first line number, type, [lines])]`` for every ``GOCAD <type> ... END`` object."""
-    objs, cur = [], None
-    with open(p, encoding="latin-1") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            toks = raw.split()
-            if toks and toks[0].upper() == "GOCAD":
-                if cur is not None:
-                    raise InputFileError(p, f"line {lineno}: a new GOCAD object starts before END of the "
-                                            f"{cur[1]} at line {cur[0]}")
-                cur = (lineno, toks[1] if len(toks) > 1 else "?", [raw])
-                continue
-            if cur is None:
-                if toks and not raw.lstrip().startswith("#"):
-                    raise InputFileError(p, f"line {lineno}: {toks[0]} outside a GOCAD object")
-                continue
-            cur[2].append(raw)
-            if toks and toks[0].upper() == "END":
-                objs.append(cur)
-                cur = None
-    if cur is not None:
-        raise InputFileError(p, f"the GOCAD {cur[1]} starting at line {cur[0]} has no END (truncated file?)")
-    return objs
-
-
-def _object_name(lines) -> str | None:
-    for ln in lines:
-        m = re.match(r"\s*name\s*:\s*(.+)", ln, re.IGNORECASE)
-        if m:
-            return m.group(1).strip()
-    return None
-
-
 def _tsurf(lines, p, first_line, index):
     from voxprospect.io import tsurf
 
-    cur = tsurf._Builder(index)
-    in_block = False
-    for off, raw in enumerate(lines[1:], start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+    cur = tsurf.SurfaceBuilder(index)
+    for ln in significant_lines(lines[1:], start=first_line + 1):
+        if ln.block is not None:
+            if not ln.opens and ln.text.lower().startswith("name:"):
+                cur.name = ln.text.split(":", 1)[1].strip() or cur.name
             continue
-        if in_block:
-            if line.startswith("}"):
-                in_block = False
-            elif line.lower().startswith("name:"):
-                cur.name = line.split(":", 1)[1].strip() or cur.name
-            continue
-        if line.endswith("{"):
-            in_block = True
-            continue
-        toks = line.split()
-        try:
-            tsurf._line(cur, toks[0].upper(), toks, line)
-        except (ValueError, IndexError):
-            raise InputFileError(p, f"line {first_line + off}: malformed {toks[0]} line: {line[:80]!r}") from None
-        except KeyError as e:
-            raise InputFileError(p, f"line {first_line + off}: {toks[0]} refers to vertex {e.args[0]}, "
-                                    "which is not defined") from None
-    return cur.name, tsurf._to_polydata(cur, p)
+        tsurf.add_surface_line(cur, p, ln.lineno, ln.text)
+    return cur.name, tsurf.surface_polydata(cur, p)
 
 
 def _pline(lines, p, first_line, index):
     """A GOCAD PLine: ``ILINE`` parts of ``VRTX``/``PVRTX``/``ATOM`` vertices joined by ``SEG a b``."""
     import pyvista as pv
 
-    name, zsign = _object_name(lines) or f"pline_{index}", 1.0
+    name, zsign = object_name(lines) or f"pline_{index}", 1.0
     points, ids, segs, parts, part = [], {}, [], [], -1
     for off, raw in enumerate(lines[1:], start=1):
         toks = raw.split()
@@ -306,14 +259,14 @@ def read_gocad_objects(path, grid: VoxelGrid | None = None, **kwargs) -> GocadOb
     """
     p = Path(path)
     out = GocadObjects()
-    for i, (first, kind, lines) in enumerate(_split_objects(p), start=1):
+    for i, (first, kind, lines) in enumerate(split_objects(p), start=1):
         k = kind.upper()
         if k == "TSURF":
             name, mesh = _tsurf(lines, p, first, i)
         elif k == "PLINE":
             name, mesh = _pline(lines, p, first, i)
         elif k == "VOXET":
-            name = _object_name(lines) or f"voxet_{i}"
+            name = object_name(lines) or f"voxet_{i}"
             vol, reason = _voxet(lines, p, first, grid=grid, read=out.volume is None, **kwargs)
             if vol is None:
                 out.skipped.append((first, kind, name, reason))
@@ -321,12 +274,9 @@ def read_gocad_objects(path, grid: VoxelGrid | None = None, **kwargs) -> GocadOb
                 out.volume = vol
             continue
         else:
-            out.skipped.append((first, kind, _object_name(lines) or "", f"GOCAD {kind} objects are not read"))
+            out.skipped.append((first, kind, object_name(lines) or "", f"GOCAD {kind} objects are not read"))
             continue
-        unique, j = name, 2
-        while unique in out.meshes:
-            unique, j = f"{name}_{j}", j + 1
-        out.meshes[unique] = mesh
+        out.meshes[unique_name(name, out.meshes)] = mesh
     return out
 
 

@@ -10,10 +10,39 @@ bad value is always refused the same way: an
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from voxprospect.errors import InputFileError
 
-__all__ = ["choice", "number", "numbers"]
+__all__ = ["choice", "number", "numbers", "read_header_text", "require_format"]
+
+
+def read_header_text(path) -> str:
+    """A text header's characters: UTF-8 (as voxprospect writes it), else Latin-1 (old GOCAD files)."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def require_format(path, fmt: str, what: str, hint: bool = True) -> Path:
+    """``path`` as a Path when its content sniffs as ``fmt``.
+
+    Raises
+    ------
+    InputFileError
+        Naming ``what`` the reader wanted and what the file holds instead (with a
+        pointer to ``read_volume``, which reads any format, when ``hint``).
+    """
+    from voxprospect.io import sniff_format
+
+    p = Path(path)
+    found = sniff_format(p)
+    if found != fmt:
+        raise InputFileError(p, f"not a {what} (its content is {found})"
+                                + ("; voxprospect.io.read_volume reads any format by content" if hint else ""))
+    return p
 
 
 def _show(token) -> str:

@@ -51,16 +51,9 @@ def read_octree_models(mesh, mesh_path, model=None, no_data=None) -> tuple[dict,
     ``model`` is a path, a list of paths or ``{layer: path}``; without it the models
     beside the mesh are found as for tensor meshes (``io.ubc.find_models``).
     """
-    from voxprospect.io.ubc import CONDUCTIVITY_AIR, NO_DATA_VALUES, find_models, layer_name_for
+    from voxprospect.io.ubc import CONDUCTIVITY_AIR, NO_DATA_VALUES, models_by_layer
 
-    if model is None:
-        models = {layer_name_for(q, mesh_path): q for q in find_models(mesh_path)}
-    elif isinstance(model, dict):
-        models = {str(k): Path(v) for k, v in model.items()}
-    elif isinstance(model, (list, tuple)):
-        models = {layer_name_for(q, mesh_path): Path(q) for q in model}
-    else:
-        models = {layer_name_for(model, mesh_path): Path(model)}
+    models = models_by_layer(mesh_path, model)
     layers, active = {}, np.ones(mesh.n_cells, bool)
     for name, q in models.items():
         if not q.exists():

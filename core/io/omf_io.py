@@ -30,7 +30,8 @@ from voxprospect.errors import InputFileError
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.io.safe_write import safe_output
 from voxprospect.data.volume import Volume
-from voxprospect.io._mesh_average import average_mesh_onto_grid
+from voxprospect.io._mesh_average import average_mesh_onto_grid, single_volume
+from voxprospect.io.mesh_arrays import segment_arrays, triangle_arrays, unique_name
 from voxprospect.io._optional import require
 
 MAX_AUTO_CELLS = 50_000_000
@@ -105,13 +106,8 @@ def read_omf_volume(path, grid: VoxelGrid | None = None, element: str | None = N
     if element is not None:
         vols = [e for e in vols if e.name == element] or \
             _missing(p, element, [e.name for e in project.elements if _kind(e) == "volume"])
-    if not vols:
-        raise InputFileError(p, "holds no volume element (surfaces, line sets and drillholes are read with "
-                             "voxprospect.io.read_mesh)")
-    if len(vols) > 1:
-        raise InputFileError(p, "holds several volumes; choose one with element=: "
-                             + ", ".join(repr(e.name) for e in vols))
-    vol = vols[0]
+    vol = single_volume(p, vols, "volume element (surfaces, line sets and drillholes are read with "
+                                 "voxprospect.io.read_mesh)", "element")
     g = vol.geometry
     for axis, want in zip((g.axis_u, g.axis_v, g.axis_w), np.eye(3)):
         if not np.allclose(np.asarray(axis, float) / np.linalg.norm(axis), want, atol=1e-9):
@@ -179,11 +175,7 @@ def read_omf_meshes(path, **_kwargs) -> dict:
             elif len(arr) == mesh.n_cells:
                 mesh.cell_data[d.name] = arr
         mesh.field_data["omf_kind"] = np.array([kind])
-        name, i = e.name or kind, 1
-        while name in out:
-            i += 1
-            name = f"{e.name}_{i}"
-        out[name] = mesh
+        out[unique_name(e.name or kind, out)] = mesh
     if not out:
         raise InputFileError(p, "holds no surface, line set, drillhole or point set")
     return out
@@ -226,14 +218,13 @@ def write_omf(volume: Volume, path, inputs=(), surfaces: dict | None = None, lin
                                       tensor_w=np.full(shape[2], grid.cell_size[2]))
     elements = [omf.VolumeElement(name=name, geometry=geometry, data=data)]
     for sname, mesh in (surfaces or {}).items():
-        tri = mesh.triangulate()
-        faces = np.asarray(tri.faces).reshape(-1, 4)[:, 1:]
+        vertices, faces = triangle_arrays(mesh)
         elements.append(omf.SurfaceElement(name=str(sname), geometry=omf.SurfaceGeometry(
-            vertices=np.asarray(tri.points, float), triangles=faces)))
+            vertices=vertices, triangles=faces)))
     for lname, mesh in (lines or {}).items():
-        segs = _segments(mesh)
+        vertices, segs = segment_arrays(mesh)
         elements.append(omf.LineSetElement(name=str(lname), geometry=omf.LineSetGeometry(
-            vertices=np.asarray(mesh.points, float), segments=segs)))
+            vertices=vertices, segments=segs)))
     project = omf.Project(name=name, description="written by voxprospect", elements=elements)
     project.validate()
     with safe_output(path, inputs) as tmp:
@@ -243,26 +234,9 @@ def write_omf(volume: Volume, path, inputs=(), surfaces: dict | None = None, lin
     return Path(path)
 
 
-def _segments(mesh) -> np.ndarray:
-    lines = np.asarray(mesh.lines)
-    segs, i = [], 0
-    while i < len(lines):
-        n = lines[i]
-        ids = lines[i + 1:i + 1 + n]
-        segs += list(zip(ids[:-1], ids[1:]))
-        i += n + 1
-    return np.asarray(segs, int).reshape(-1, 2)
-
-
-def write_omf_volume(volume, path, inputs=(), **kwargs):
-    return write_omf(volume, path, inputs=inputs, **kwargs)
-
-
 def _register():
-    from voxprospect.io import register_mesh_reader, register_reader, register_writer
-    register_reader("omf", read_omf_volume)
-    register_mesh_reader("omf", read_omf_meshes)
-    register_writer(".omf", write_omf_volume)
+    from voxprospect.io import register_format
+    register_format("omf", reader=read_omf_volume, mesh_reader=read_omf_meshes, suffix=".omf", writer=write_omf)
 
 
 _register()

@@ -104,12 +104,12 @@ def referenced_files(path) -> list[Path]:
             head = f.read(64)
         text = head.decode("latin-1").lstrip().upper()
         if text.startswith("GOCAD VOXET"):
-            from voxprospect.io.gocad import _colour_table_paths, parse_voxet_header
+            from voxprospect.io.gocad import colour_table_paths, parse_voxet_header
             hdr = parse_voxet_header(p)
             for prop in hdr.properties.values():
                 if prop.file:
                     out.append(p.parent / prop.file)
-                    out += _colour_table_paths(hdr, prop)
+                    out += colour_table_paths(hdr, prop)
         elif p.suffix.lower() == ".msh":
             from voxprospect.io.ubc import find_models
             out += find_models(p)

@@ -21,18 +21,18 @@ from pathlib import Path
 import numpy as np
 
 from voxprospect.errors import InputFileError, VoxprospectError
+from voxprospect.io import header_fields as hf
+from voxprospect.io.gocad_text import significant_lines
+from voxprospect.io.mesh_arrays import unique_name
 
 
 def _check_format(path) -> Path:
-    p = Path(path)
-    from voxprospect.io import sniff_format
-    fmt = sniff_format(p)
-    if fmt != "gocad-tsurf":
-        raise InputFileError(p, f"not a GOCAD TSurf (its content is {fmt})")
-    return p
+    return hf.require_format(path, "gocad-tsurf", "GOCAD TSurf", hint=False)
 
 
-class _Builder:
+class SurfaceBuilder:
+    """One TSurf object as it is read: vertices, triangles, parts, properties."""
+
     def __init__(self, index: int):
         self.name = f"surface_{index}"
         self.points: list[list[float]] = []
@@ -67,18 +67,12 @@ def read_tsurf(path) -> dict:
     """
     p = _check_format(path)
     surfaces: dict = {}
-    cur: _Builder | None = None
-    in_block = False
+    cur: SurfaceBuilder | None = None
     count = 0
-    from voxprospect.io.gocad import read_header_text
-    for lineno, raw in enumerate(read_header_text(p).splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if in_block:
-            if line.startswith("}"):
-                in_block = False
-            elif cur is not None and line.lower().startswith("name:"):
+    for ln in significant_lines(hf.read_header_text(p).splitlines()):
+        lineno, line = ln.lineno, ln.text
+        if ln.block is not None and not ln.opens:
+            if cur is not None and line.lower().startswith("name:"):
                 cur.name = line.split(":", 1)[1].strip() or cur.name
             continue
         toks = line.split()
@@ -90,28 +84,15 @@ def read_tsurf(path) -> dict:
                 raise InputFileError(p, f"line {lineno}: {' '.join(toks[:2])} objects are not read; "
                                         "only GOCAD TSurf")
             count += 1
-            cur = _Builder(count)
+            cur = SurfaceBuilder(count)
             continue
         if cur is None:
             raise InputFileError(p, f"line {lineno}: {toks[0]} outside a GOCAD TSurf object")
-        if line.endswith("{"):
-            in_block = True
-            if key == "HEADER" and len(toks) > 2:  # one-line "HEADER {name:x}" is rare
-                pass
+        if ln.opens:
             continue
-        try:
-            _line(cur, key, toks, line)
-        except (ValueError, IndexError):
-            raise InputFileError(p, f"line {lineno}: malformed {toks[0]} line: {line[:80]!r}") from None
-        except KeyError as e:
-            raise InputFileError(p, f"line {lineno}: {toks[0]} refers to vertex {e.args[0]}, "
-                                    "which is not defined") from None
+        add_surface_line(cur, p, lineno, line)
         if key == "END":
-            name = cur.name
-            k = 2
-            while name in surfaces:
-                name, k = f"{cur.name}_{k}", k + 1
-            surfaces[name] = _to_polydata(cur, p)
+            surfaces[unique_name(cur.name, surfaces)] = surface_polydata(cur, p)
             cur = None
     if cur is not None:
         raise InputFileError(p, f"surface {cur.name!r} has no END (truncated file?)")
@@ -120,7 +101,25 @@ def read_tsurf(path) -> dict:
     return surfaces
 
 
-def _line(cur: _Builder, key: str, toks: list[str], line: str) -> None:
+def add_surface_line(cur: SurfaceBuilder, path, lineno: int, line: str) -> None:
+    """Add one line of a TSurf object's body to ``cur``.
+
+    Raises
+    ------
+    InputFileError
+        A malformed line, or a vertex id that is not defined (naming the line).
+    """
+    toks = line.split()
+    try:
+        _line(cur, toks[0].upper(), toks, line)
+    except (ValueError, IndexError):
+        raise InputFileError(path, f"line {lineno}: malformed {toks[0]} line: {line[:80]!r}") from None
+    except KeyError as e:
+        raise InputFileError(path, f"line {lineno}: {toks[0]} refers to vertex {e.args[0]}, "
+                                   "which is not defined") from None
+
+
+def _line(cur: SurfaceBuilder, key: str, toks: list[str], line: str) -> None:
     if key in ("VRTX", "PVRTX"):
         vid = int(toks[1])
         xyz = [float(toks[2]), float(toks[3]), float(toks[4]) * cur.zsign]
@@ -147,7 +146,7 @@ def _line(cur: _Builder, key: str, toks: list[str], line: str) -> None:
         cur.zsign = -1.0 if toks[1].lower() == "depth" else 1.0
 
 
-def _to_polydata(cur: _Builder, path):
+def surface_polydata(cur: SurfaceBuilder, path):
     import pyvista as pv
     if not cur.triangles:
         raise InputFileError(path, f"surface {cur.name!r} has no triangles (TRGL)")

@@ -222,14 +222,8 @@ def read_ubc_mesh(path, crs=None) -> RectilinearVolume:
         count, origin or width that is not a number (the field named), or a width
         count that does not match ``nx ny nz``.
     """
-    p = Path(path)
-    from voxprospect.io import sniff_format
-    fmt = sniff_format(p)
-    if fmt != "ubc-mesh":
-        raise InputFileError(p, f"not a UBC-GIF tensor mesh (its content is {fmt}); "
-                             "voxprospect.io.read_volume reads any format by content")
-    from voxprospect.io.gocad import read_header_text
-    text = read_header_text(p)
+    p = hf.require_format(path, "ubc-mesh", "UBC-GIF tensor mesh")
+    text = hf.read_header_text(p)
     lines = [ln.split("!")[0].strip() for ln in text.splitlines()]
     lines = [ln for ln in lines if ln]
     if len(lines) < 2:
@@ -362,14 +356,7 @@ def read_ubc(mesh_path, model=None, no_data=None, crs=None) -> RectilinearVolume
     mesh = read_ubc_mesh(mesh_path, crs)
     nx, ny, nz = mesh.shape
     check_memory(nx * ny * nz, 8 * 3 + 2, f"the mesh's {nx} x {ny} x {nz} cells", mesh_path)
-    if model is None:
-        models = {layer_name_for(q, mesh_path): q for q in find_models(mesh_path)}
-    elif isinstance(model, Mapping):
-        models = {str(k): Path(v) for k, v in model.items()}
-    elif isinstance(model, (list, tuple)):
-        models = {layer_name_for(q, mesh_path): Path(q) for q in model}
-    else:
-        models = {layer_name_for(model, mesh_path): Path(model)}
+    models = models_by_layer(mesh_path, model)
     layers, active = {}, np.ones(mesh.shape, bool)
     for name, q in models.items():
         arr, ok = read_ubc_model(mesh, q, no_data)
@@ -524,6 +511,18 @@ def write_ubc_volume(volume, path, inputs=(), layers=None, **_) -> Path:
             raise OutputError(f"{path}: writing its model file failed ({e})") from None
         raise
     return path
+
+
+def models_by_layer(mesh_path, model=None) -> dict:
+    """``{layer: model file}`` of a mesh: ``model`` is a path, a list of paths or
+    ``{layer: path}``; without it, the models found beside the mesh (:func:`find_models`)."""
+    if model is None:
+        return {layer_name_for(q, mesh_path): q for q in find_models(mesh_path)}
+    if isinstance(model, Mapping):
+        return {str(k): Path(v) for k, v in model.items()}
+    if isinstance(model, (list, tuple)):
+        return {layer_name_for(q, mesh_path): Path(q) for q in model}
+    return {layer_name_for(model, mesh_path): Path(model)}
 
 
 def model_file_name(mesh_path, layer: str) -> str:

@@ -18,28 +18,29 @@ names, and rebuilds the model from the JSON config: no Python object is ever
 unpickled (``torch.load`` is never called). The random forest is rebuilt as a
 small numpy tree-walker (:class:`ForestPredictor`) that reproduces
 scikit-learn's probabilities exactly.
+
+What a valid file holds, and the checks made before anything is built, are in
+:mod:`voxprospect.learn.checkpoint_schema`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import struct
 from pathlib import Path
 
 import numpy as np
 
 from voxprospect.errors import InputFileError, LayerError
+from voxprospect.learn.checkpoint_schema import (FORMAT_TAG, FORMAT_VERSION, FOREST_TENSORS, META_KEY, MAX_BLOCKS,
+                                                 MAX_CHANNELS, MAX_NAME, MAX_TENSORS, MAX_TREES, MAX_WINDOW,
+                                                 check_cnn_tensor_names, bad_field, read_header, refuse, brief,
+                                                 validate_forest, validate_header, validate_metadata)
 
-FORMAT_TAG = "voxprospect-checkpoint"
-FORMAT_VERSION = 1
-_META_KEY = "voxprospect"
-# Numeric dtypes a checkpoint may carry; byte tensors (U8/I8) are refused because
-# they are how a pickled payload would be smuggled in.
-_ALLOWED_DTYPES = {"F16", "BF16", "F32", "F64", "I16", "I32", "I64"}
-_FOREST_TENSORS = ("forest.children_left", "forest.children_right", "forest.feature",
-                   "forest.threshold", "forest.leaf_proba", "forest.node_offsets")
-_MAX_HEADER = 100 * 1024 * 1024
+__all__ = ["FORMAT_TAG", "FORMAT_VERSION", "MAX_BLOCKS", "MAX_CHANNELS", "MAX_NAME", "MAX_TENSORS", "MAX_TREES",
+           "MAX_WINDOW", "ForestPredictor", "LoadedModel", "check_channels", "load", "save_checkpoint",
+           "validate_forest", "validate_header", "validate_metadata"]
+
 
 
 # ------------------------------------------------------------------ saving
@@ -129,7 +130,7 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
                          "or RandomForestModel")
     meta["library_versions"] = versions()
     header = {"format": FORMAT_TAG, "format_version": str(FORMAT_VERSION),
-              _META_KEY: json.dumps(jsonable(meta), allow_nan=False)}
+              META_KEY: json.dumps(jsonable(meta), allow_nan=False)}
     with safe_output(path, inputs, verify=verify_safetensors) as tmp:
         save_file(tensors, str(tmp), metadata=header)
     return Path(path)
@@ -292,39 +293,6 @@ class LoadedModel:
         return self.classes_[self.predict_proba(windows).argmax(axis=1)]
 
 
-def _refuse(path, problem):
-    raise InputFileError(path, f"{problem}; refusing to load it: voxprospect reads only safetensors "
-                               "checkpoints and never unpickles (pickle can run arbitrary code)")
-
-
-def _read_header(path: Path) -> dict:
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(9)
-            # A safetensors file is an 8-byte little-endian header length followed by a
-            # JSON object. Only when that does not hold do we name the pickle formats:
-            # a valid header length may well start with the byte 0x80 (pickle's magic).
-            n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
-            if not (len(head) == 9 and 1 < n <= min(_MAX_HEADER, size - 8) and head[8:9] == b"{"):
-                if head[:2] == b"PK" or head[:1] == b"\x80":
-                    _refuse(path, "this file holds pickled Python objects (a torch.save / pickle file)")
-                if len(head) < 9:
-                    _refuse(path, "not a safetensors checkpoint (file too short)")
-                _refuse(path, "not a safetensors checkpoint (no valid header)")
-            raw = head[8:9] + f.read(n - 1)
-    except FileNotFoundError:
-        raise InputFileError(path, "checkpoint file not found") from None
-    except IsADirectoryError:
-        raise InputFileError(path, "is a folder, not a checkpoint file") from None
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        _refuse(path, "not a safetensors checkpoint (header is not JSON)")
-    if not isinstance(header, dict):
-        _refuse(path, "not a safetensors checkpoint (header is not a JSON object)")
-    return header
-
 
 def load(path) -> LoadedModel:
     """Read a checkpoint written by :func:`save_checkpoint`.
@@ -353,268 +321,27 @@ def load(path) -> LoadedModel:
     from safetensors import safe_open
 
     path = Path(path)
-    header = _read_header(path)
+    header = read_header(path)
     meta = validate_header(path, header, path.stat().st_size)
     tensors = {k: v for k, v in header.items() if k != "__metadata__"}
-    if meta["kind"] == "random_forest" and set(tensors) != set(_FOREST_TENSORS):
-        _refuse(path, f"unexpected tensors {sorted(set(tensors) ^ set(_FOREST_TENSORS))}")
+    if meta["kind"] == "random_forest" and set(tensors) != set(FOREST_TENSORS):
+        refuse(path, f"unexpected tensors {sorted(set(tensors) ^ set(FOREST_TENSORS))}")
     if meta["kind"] == "cnn":
-        _check_cnn_tensor_names(path, meta, tensors)
+        check_cnn_tensor_names(path, meta, tensors)
     try:
         with safe_open(str(path), framework="numpy") as f:
             arrays = {name: f.get_tensor(name) for name in f.keys()}
     except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise InputFileError(path, f"checkpoint is corrupt or truncated ({_short(exc)})") from None
+        raise InputFileError(path, f"checkpoint is corrupt or truncated ({brief(exc)})") from None
     for name, a in arrays.items():
         if a.dtype.kind == "f" and not np.isfinite(a).all():
-            _field(path, f"tensor {name}", f"{int((~np.isfinite(a)).sum())} values are NaN or infinite")
+            bad_field(path, f"tensor {name}", f"{int((~np.isfinite(a)).sum())} values are NaN or infinite")
     if meta["kind"] == "random_forest":
         validate_forest(path, meta, arrays)
-        forest = ForestPredictor(*(arrays[n] for n in _FOREST_TENSORS))
+        forest = ForestPredictor(*(arrays[n] for n in FOREST_TENSORS))
         return LoadedModel(meta, forest=forest, path=path)
     return LoadedModel(meta, module=_build_module(path, meta, arrays), path=path)
 
-
-# ------------------------------------------------------------------ the schema
-
-# Bounds: far beyond any real model, small enough that nothing huge is ever built.
-MAX_CHANNELS = 1024
-MAX_WINDOW = 31          # voxprospect.workflows.project.WINDOW_MAX
-MAX_BLOCKS = 16          # the paper's presets have 1 or 2
-MAX_TREES = 100_000
-MAX_TENSORS = 10_000
-MAX_NAME = 256
-_ITEMSIZE = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8, "I16": 2, "I32": 4, "I64": 8}
-EDGES = ("edge", "zero")
-
-
-def _short(value, limit: int = 120) -> str:
-    text = repr(value) if not isinstance(value, (str, BaseException)) else str(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _field(path, field, problem):
-    raise InputFileError(path, f"checkpoint field {field}: {problem}")
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _int_in(path, field, v, lo, hi):
-    if not _is_int(v):
-        _field(path, field, f"must be an integer, got {type(v).__name__} {_short(v)}")
-    if not lo <= v <= hi:
-        _field(path, field, f"must be from {lo} to {hi}, got {v}")
-    return v
-
-
-def validate_header(path, header: dict, file_size: int) -> dict:
-    """Check the safetensors header and return the voxprospect metadata, validated.
-
-    Raises
-    ------
-    InputFileError
-    """
-    file_meta = header.get("__metadata__")
-    if not isinstance(file_meta, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                  for k, v in file_meta.items()):
-        if file_meta is None:
-            _refuse(path, "a safetensors file but not a voxprospect checkpoint (no __metadata__)")
-        _field(path, "__metadata__", f"must be a JSON object of strings, got {type(file_meta).__name__}")
-    if file_meta.get("format") != FORMAT_TAG or _META_KEY not in file_meta:
-        _refuse(path, "a safetensors file but not a voxprospect checkpoint (format tag missing)")
-    if not file_meta.get("format_version", "1").isdigit():
-        _field(path, "__metadata__.format_version", f"must be a version number, got "
-                                                    f"{_short(file_meta['format_version'])}")
-    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
-    if len(tensors) > MAX_TENSORS:
-        _field(path, "tensors", f"{len(tensors):,} tensors, more than {MAX_TENSORS:,}")
-    data_size = file_size - 8 - _header_length(path)
-    spans = []
-    for name, info in tensors.items():
-        where = f"tensor {_short(name, 60)}"
-        if len(name) > MAX_NAME:
-            _field(path, where, f"name longer than {MAX_NAME} characters")
-        if not isinstance(info, dict):
-            _field(path, where, f"must be an object with dtype, shape and data_offsets, got {type(info).__name__}")
-        dtype = info.get("dtype")
-        if dtype not in _ALLOWED_DTYPES:
-            _refuse(path, f"tensor {name!r} has dtype {_short(dtype)}, not a numeric weight (a byte tensor "
-                          "could carry a pickle)")
-        shape, offsets = info.get("shape"), info.get("data_offsets")
-        if not isinstance(shape, list) or len(shape) > 8 or not all(_is_int(n) and n >= 0 for n in shape):
-            _field(path, f"{where}.shape", f"must be a list of at most 8 counts >= 0, got {_short(shape)}")
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)
-                and 0 <= offsets[0] <= offsets[1]):
-            _field(path, f"{where}.data_offsets", f"must be [start, end] byte offsets, got {_short(offsets)}")
-        if offsets[1] > data_size:
-            raise InputFileError(path, f"checkpoint is corrupt or truncated: {where} ends at data byte "
-                                       f"{offsets[1]:,} but the file holds {data_size:,}")
-        n = 1
-        for d in shape:
-            n *= d
-        if n * _ITEMSIZE[dtype] != offsets[1] - offsets[0]:
-            _field(path, f"{where}.data_offsets", f"span {offsets[1] - offsets[0]:,} bytes for shape {shape} "
-                                                 f"of {dtype} ({n * _ITEMSIZE[dtype]:,} bytes)")
-        spans.append(tuple(offsets))
-    spans.sort()
-    for (_, a1), (b0, _) in zip(spans, spans[1:]):
-        if b0 < a1:
-            _field(path, "data_offsets", "two tensors overlap")
-    try:
-        meta = json.loads(file_meta[_META_KEY])
-    except json.JSONDecodeError:
-        raise InputFileError(path, "checkpoint metadata is not valid JSON") from None
-    return validate_metadata(path, meta)
-
-
-def _header_length(path) -> int:
-    with open(path, "rb") as f:
-        return struct.unpack("<Q", f.read(8))[0]
-
-
-def validate_metadata(path, meta) -> dict:
-    """Check the checkpoint's JSON document (types, ranges, sizes); returns it.
-
-    Raises
-    ------
-    InputFileError
-        Naming the field.
-    """
-    if not isinstance(meta, dict):
-        _field(path, "voxprospect", f"must be a JSON object, got {type(meta).__name__}")
-    version = meta.get("format_version")
-    if not _is_int(version) or version < 1:
-        _field(path, "format_version", f"must be a positive integer, got {_short(version)}")
-    if version > FORMAT_VERSION:
-        raise InputFileError(path, f"checkpoint format version {version} is newer than this voxprospect "
-                                   f"reads ({FORMAT_VERSION}); upgrade voxprospect")
-    for key in ("kind", "channels", "window", "architecture"):
-        if key not in meta:
-            raise InputFileError(path, f"checkpoint metadata lacks {key!r}")
-    kind = meta["kind"]
-    if kind not in ("cnn", "random_forest"):
-        _field(path, "kind", f"unknown model kind {_short(kind)}; expected cnn or random_forest")
-    channels = meta["channels"]
-    if not (isinstance(channels, list) and 1 <= len(channels) <= MAX_CHANNELS
-            and all(isinstance(c, str) and 0 < len(c) <= MAX_NAME for c in channels)):
-        _field(path, "channels", f"must be a list of 1 to {MAX_CHANNELS} channel names, got {_short(channels)}")
-    if len(set(channels)) != len(channels):
-        _field(path, "channels", "names repeat")
-    window = _int_in(path, "window", meta["window"], 1, MAX_WINDOW)
-    if window % 2 == 0:
-        _field(path, "window", f"must be odd (the window is centred on a voxel), got {window}")
-    if meta.get("edge", "edge") not in EDGES:
-        _field(path, "edge", f"must be one of {', '.join(EDGES)}, got {_short(meta.get('edge'))}")
-    for key in ("preset", "voxprospect_version", "created", "flops_unit"):
-        if meta.get(key) is not None and not isinstance(meta[key], str):
-            _field(path, key, f"must be a string, got {type(meta[key]).__name__}")
-    for key in ("standardisation", "training_report", "estimator_params", "library_versions"):
-        if meta.get(key) is not None and not isinstance(meta[key], dict):
-            _field(path, key, f"must be an object, got {type(meta[key]).__name__}")
-    for key in ("n_params", "flops"):
-        if meta.get(key) is not None and not (_is_int(meta[key]) and meta[key] >= 0):
-            _field(path, key, f"must be a count >= 0, got {_short(meta[key])}")
-    arch = meta["architecture"]
-    if not isinstance(arch, dict):
-        _field(path, "architecture", f"must be an object, got {type(arch).__name__}")
-    if kind == "cnn":
-        if arch.get("architecture", "RCNNLAM") != "RCNNLAM":
-            _field(path, "architecture.architecture", f"must be RCNNLAM, got {_short(arch.get('architecture'))}")
-        _int_in(path, "architecture.in_channels", arch.get("in_channels"), 1, MAX_CHANNELS)
-        if arch["in_channels"] != len(channels):
-            _field(path, "architecture.in_channels", f"{arch['in_channels']} but the checkpoint names "
-                                                     f"{len(channels)} channels")
-        _int_in(path, "architecture.n_blocks", arch.get("n_blocks"), 1, MAX_BLOCKS)
-        if not isinstance(arch.get("attention"), bool):
-            _field(path, "architecture.attention", f"must be true or false, got {_short(arch.get('attention'))}")
-        if arch.get("n_classes", 2) != 2 or isinstance(arch.get("n_classes", 2), bool):
-            _field(path, "architecture.n_classes", f"must be 2, got {_short(arch.get('n_classes'))}")
-    else:
-        _int_in(path, "architecture.n_trees", arch.get("n_trees"), 1, MAX_TREES)
-        features = arch.get("features")
-        if features not in ("centre", "window"):
-            _field(path, "architecture.features", f"must be centre or window, got {_short(features)}")
-        wanted = len(channels) * (window ** 3 if features == "window" else 1)
-        n_features = arch.get("n_features")
-        if not _is_int(n_features) or n_features != wanted:
-            _field(path, "architecture.n_features", f"must be {wanted} ({features} features of "
-                                                    f"{len(channels)} channels), got {_short(n_features)}")
-        if arch.get("classes") != [0, 1]:
-            _field(path, "architecture.classes", f"must be [0, 1], got {_short(arch.get('classes'))}")
-    return meta
-
-
-def validate_forest(path, meta, arrays) -> None:
-    """Check the random forest's arrays: shapes, kinds, and that every tree terminates.
-
-    Every tree's nodes are numbered so that a child comes after its parent (as
-    scikit-learn builds them), so requiring ``node < child < tree size`` for every
-    inner node makes each tree acyclic and every walk end at a leaf. Leaves
-    (both children -1) carry finite probabilities in [0, 1].
-
-    Raises
-    ------
-    InputFileError
-        Naming the array and the first bad node.
-    """
-    arch = meta["architecture"]
-    left, right = arrays["forest.children_left"], arrays["forest.children_right"]
-    feature, threshold = arrays["forest.feature"], arrays["forest.threshold"]
-    proba, offsets = arrays["forest.leaf_proba"], arrays["forest.node_offsets"]
-    for name in ("forest.children_left", "forest.children_right", "forest.feature", "forest.node_offsets"):
-        if arrays[name].dtype.kind != "i" or arrays[name].ndim != 1:
-            _field(path, name, f"must be a 1-D integer array, got {arrays[name].dtype} of shape "
-                               f"{arrays[name].shape}")
-    n = left.shape[0]
-    if n == 0:
-        _field(path, "forest.children_left", "no node")
-    for name, a in (("forest.children_right", right), ("forest.feature", feature),
-                    ("forest.threshold", threshold)):
-        if a.ndim != 1 or a.shape[0] != n:
-            _field(path, name, f"shape {a.shape}, expected ({n},) like forest.children_left")
-    if threshold.dtype.kind != "f":
-        _field(path, "forest.threshold", f"must be floating point, got {threshold.dtype}")
-    if proba.dtype.kind != "f" or proba.shape != (n, 2):
-        _field(path, "forest.leaf_proba", f"must be a ({n}, 2) float array, got {proba.dtype} {proba.shape}")
-    n_trees = arch["n_trees"]
-    if offsets.shape[0] != n_trees + 1:
-        _field(path, "forest.node_offsets", f"{offsets.shape[0]} offsets for {n_trees} trees (expected "
-                                            f"{n_trees + 1})")
-    sizes = np.diff(offsets)
-    if offsets[0] != 0 or offsets[-1] != n or (sizes < 1).any():
-        _field(path, "forest.node_offsets", f"must rise from 0 to {n} by at least 1 a tree")
-    tree = np.repeat(np.arange(n_trees), sizes)
-    local = np.arange(n) - offsets[tree]
-    size = sizes[tree]
-    leaf = (left == -1) & (right == -1)
-    inner = ~leaf
-    for name, child in (("forest.children_left", left), ("forest.children_right", right)):
-        bad = inner & ~((child > local) & (child < size))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            _field(path, name, f"tree {int(tree[i])} node {int(local[i])} points to {int(child[i])}: a child "
-                               f"must be -1 (both, at a leaf) or a later node of the same tree (< {int(size[i])}); "
-                               "a cycle or an out-of-range index")
-    n_features = arch["n_features"]
-    bad = inner & ~((feature >= 0) & (feature < n_features))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        _field(path, "forest.feature", f"tree {int(tree[i])} node {int(local[i])} splits on feature "
-                                       f"{int(feature[i])}, outside 0..{n_features - 1}")
-    if not np.isfinite(threshold[inner]).all():
-        _field(path, "forest.threshold", "a split threshold is NaN or infinite")
-    p = proba[leaf]
-    if not (np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()):
-        _field(path, "forest.leaf_proba", "leaf probabilities must be finite and within [0, 1]")
-
-
-def _check_cnn_tensor_names(path, meta, tensors) -> None:
-    """The tensor names of the network the (validated) architecture describes."""
-    forest = set(tensors) & set(_FOREST_TENSORS)
-    if forest:
-        _refuse(path, f"unexpected tensors {sorted(forest)} in a CNN checkpoint")
 
 
 def _build_module(path, meta, arrays):
@@ -625,20 +352,20 @@ def _build_module(path, meta, arrays):
     try:
         module = RCNNLAM.from_config(meta["architecture"])  # bounded: validate_metadata ran first
     except (KeyError, ValueError, TypeError) as exc:
-        raise InputFileError(path, f"checkpoint architecture is invalid: {_short(exc)}") from None
+        raise InputFileError(path, f"checkpoint architecture is invalid: {brief(exc)}") from None
     if module.in_channels != len(meta["channels"]):
         raise InputFileError(path, f"architecture takes {module.in_channels} channels but the checkpoint "
                                    f"names {len(meta['channels'])}")
     wanted = set(module.state_dict())
     if set(arrays) != wanted:
-        _refuse(path, f"tensors do not match the RCNN-LAM architecture "
-                      f"(missing {_short(sorted(wanted - set(arrays)))}, "
-                      f"unexpected {_short(sorted(set(arrays) - wanted))})")
+        refuse(path, f"tensors do not match the RCNN-LAM architecture "
+                      f"(missing {brief(sorted(wanted - set(arrays)))}, "
+                      f"unexpected {brief(sorted(set(arrays) - wanted))})")
     state = {k: torch.from_numpy(np.ascontiguousarray(v)).to(torch.float32) for k, v in arrays.items()}
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise InputFileError(path, f"weights do not fit the architecture: {_short(exc, 300)}") from None
+        raise InputFileError(path, f"weights do not fit the architecture: {brief(exc, 300)}") from None
     module.eval()
     return module
 

@@ -110,9 +110,9 @@ def train_distributed(X, y, preset: str = "DL4", epochs: int = 200, batch_size: 
     from torch.nn.parallel import DistributedDataParallel
     from torch.utils.data import DistributedSampler
 
-    from voxprospect.learn.estimators import (CLASSES, CNNClassifier, check_labels, check_windows,
+    from voxprospect.learn.estimators import (CNNClassifier, check_labels, check_windows,
                                               augmentation_ops, make_optimiser, train_loop)
-    from voxprospect.learn.network import build_model, count_parameters
+    from voxprospect.learn.network import build_model
 
     X = check_windows(X)
     y = check_labels(y, X.shape[0])
@@ -134,22 +134,12 @@ def train_distributed(X, y, preset: str = "DL4", epochs: int = 200, batch_size: 
         order = torch.as_tensor(list(sampler), dtype=torch.long)
         return [order[start:start + bs] for start in range(0, len(order), bs)]
 
-    def reduce(totals):
-        totals = totals.to(device)
-        dist.all_reduce(totals)
-        return totals.cpu()
-
-    helper = CNNClassifier(preset=preset, batch_size=int(batch_size), device=str(device), seed=seed)
-    helper.device_ = str(device)
     validate = None
     if validation_data is not None:
         X_val = check_windows(validation_data[0], X.shape[1], X.shape[2])
         y_val = np.asarray(validation_data[1]).reshape(-1).astype(np.int64)
-
-        def validate(model):
-            scores = torch.tensor(helper._score(model, X_val, y_val), dtype=torch.float64, device=device)
-            dist.all_reduce(scores)  # identical on every rank, so every rank keeps the same epoch
-            return float(scores[0]) / world, float(scores[1]) / world
+        validate = _averaged_validation(CNNClassifier(preset=preset, batch_size=int(batch_size), device=str(device),
+                                                      seed=seed), X_val, y_val, device, world)
 
     def on_epoch(row):
         if verbose and rank == 0:
@@ -159,19 +149,34 @@ def train_distributed(X, y, preset: str = "DL4", epochs: int = 200, batch_size: 
     history, best_epoch = train_loop(net, ddp, optimiser, Xt, yt, epochs=int(epochs), batches=batches,
                                      device=device, augment=ops,
                                      generator=torch.Generator().manual_seed(seed + 1 + rank),
-                                     validate=validate, patience=early_stopping_patience, reduce=reduce,
-                                     on_epoch=on_epoch)
-
-    # replicas must agree: DDP averages gradients, so any drift is a bug
-    flat = torch.cat([p.detach().reshape(-1) for p in net.parameters()]).to(torch.float64)
-    summary = torch.stack([flat.sum(), (flat * flat).sum()])
-    gathered = [torch.zeros_like(summary) for _ in range(world)]
-    dist.all_gather(gathered, summary)
-    identical = all(torch.equal(g, gathered[0]) for g in gathered)
+                                     validate=validate, patience=early_stopping_patience,
+                                     reduce=_summed_over_ranks(device), on_epoch=on_epoch)
 
     est = CNNClassifier(preset=preset, epochs=int(epochs), batch_size=int(batch_size),
                         learning_rate=float(learning_rate), weight_decay=float(weight_decay), augment=augment,
                         early_stopping_patience=early_stopping_patience, device="cpu", seed=seed)
+    est.validation_ = None if validation_data is None else {"kind": "given", "n_validation": int(len(y_val))}
+    est.distributed_ = {"world_size": world, "backend": backend, "replicas_identical": _replicas_identical(net, world),
+                        "batch_size_per_process": int(batch_size)}
+    return _fitted(est, net, X, history, best_epoch, ops)
+
+
+def _summed_over_ranks(device):
+    """The epoch totals summed over every rank (the loop's ``reduce``)."""
+    import torch.distributed as dist
+
+    def reduce(totals):
+        totals = totals.to(device)
+        dist.all_reduce(totals)
+        return totals.cpu()
+    return reduce
+
+
+def _fitted(est, net, X, history, best_epoch, ops):
+    """``est`` as a fitted CNNClassifier around the trained network (moved to the CPU)."""
+    from voxprospect.learn.estimators import CLASSES
+    from voxprospect.learn.network import count_parameters
+
     est.model_ = net.to("cpu").eval()
     est.classes_ = CLASSES.copy()
     est.n_channels_ = int(X.shape[1])
@@ -181,11 +186,36 @@ def train_distributed(X, y, preset: str = "DL4", epochs: int = 200, batch_size: 
     est.device_ = "cpu"
     est.best_epoch_ = best_epoch
     est.augmentation_ = ops
-    est.validation_ = None if validation_data is None else {"kind": "given", "n_validation": int(len(y_val))}
     est.training_path_ = "module (DistributedDataParallel)"
-    est.distributed_ = {"world_size": world, "backend": backend, "replicas_identical": bool(identical),
-                        "batch_size_per_process": int(batch_size)}
     return est
+
+
+def _averaged_validation(helper, X_val, y_val, device, world):
+    """The validation score of each epoch averaged over the ranks: identical on every
+    rank, so every rank keeps the same best epoch."""
+    import torch
+    import torch.distributed as dist
+
+    helper.device_ = str(device)
+
+    def validate(model):
+        scores = torch.tensor(helper._score(model, X_val, y_val), dtype=torch.float64, device=device)
+        dist.all_reduce(scores)
+        return float(scores[0]) / world, float(scores[1]) / world
+    return validate
+
+
+def _replicas_identical(net, world: int) -> bool:
+    """Whether every rank ended with the same weights: DDP averages gradients, so any
+    drift is a bug."""
+    import torch
+    import torch.distributed as dist
+
+    flat = torch.cat([p.detach().reshape(-1) for p in net.parameters()]).to(torch.float64)
+    summary = torch.stack([flat.sum(), (flat * flat).sum()])
+    gathered = [torch.zeros_like(summary) for _ in range(world)]
+    dist.all_gather(gathered, summary)
+    return all(torch.equal(g, gathered[0]) for g in gathered)
 
 
 def load_windows(path):

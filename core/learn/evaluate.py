@@ -197,6 +197,33 @@ def prediction_area(prospectivity, active=None, orebody_mask=None, deposit_label
     if basis not in ("voxels", "deposits"):
         raise VoxprospectError(f"unknown P-A basis {basis!r}; use 'voxels' or 'deposits'")
 
+    known, what = _known_values(values, scored, basis, orebody_mask, deposit_labels)
+    if known.size == 0:
+        raise NoPositivesError(f"no known {what} lies inside the study volume; "
+                               "the prediction-area plot needs at least one")
+
+    vals = np.sort(np.asarray(values[scored], dtype=float))
+    known = np.sort(known)
+    if thresholds is None:
+        thresholds = _default_thresholds(vals, n_thresholds)
+    t = np.asarray(thresholds, dtype=float)
+    if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
+        raise VoxprospectError("P-A thresholds must be at least two ascending values")
+
+    rate = _share_at_or_above(known, t)
+    share = _share_at_or_above(vals, t)
+    thr, pr, vs = _crossing(t, rate, share, vals[-1])
+    nd = pr / vs if vs > 0 else float("inf")
+    return PAResult(thresholds=t, prediction_rate_curve=rate, volume_share_curve=share,
+                    threshold=thr, prediction_rate=pr, volume_share=vs,
+                    normalized_density=float(nd), weight=float(math.log(nd)) if nd > 0 else float("-inf"),
+                    basis=basis, n_known=int(known.size), n_active=int(vals.size),
+                    label=layer, max_value=float(vals[-1]))
+
+
+def _known_values(values, scored, basis, orebody_mask, deposit_labels):
+    """``(prospectivity of the known orebody voxels or deposits, what they are)``; a
+    deposit's value is its best voxel's (it is found as soon as that one is)."""
     if basis == "voxels":
         if orebody_mask is None:
             if deposit_labels is None:
@@ -218,38 +245,23 @@ def prediction_area(prospectivity, active=None, orebody_mask=None, deposit_label
         known = np.asarray(ndimage.maximum(values, labels=np.where(inside, labels, 0), index=ids),
                            dtype=float).reshape(-1)
         what = "deposit"
-    if known.size == 0:
-        raise NoPositivesError(f"no known {what} lies inside the study volume; "
-                               "the prediction-area plot needs at least one")
+    return known, what
 
-    vals = np.sort(np.asarray(values[scored], dtype=float))
-    known = np.sort(known)
-    if thresholds is None:
-        if n_thresholds < 2:
-            raise VoxprospectError(f"n_thresholds must be at least 2, got {n_thresholds}")
-        # Evenly spaced values plus the volume's quantiles: a well-trained model piles
-        # its probabilities near 0 and 1, where even spacing alone would step over the
-        # crossing in one jump and the interpolated rates would miss the real ones.
-        even = np.linspace(vals[0], vals[-1], int(n_thresholds))
-        quant = np.unique(np.quantile(vals, np.linspace(0.0, 1.0, int(n_thresholds))))
-        # a quantile that equals an even step up to rounding is that step
-        tol = 1e-9 * max(1.0, float(vals[-1] - vals[0]))
-        pos = np.clip(np.searchsorted(even, quant), 1, even.size - 1)
-        gap = np.minimum(np.abs(quant - even[pos - 1]), np.abs(quant - even[pos]))
-        thresholds = np.unique(np.concatenate([even, quant[gap > tol]]))
-    t = np.asarray(thresholds, dtype=float)
-    if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
-        raise VoxprospectError("P-A thresholds must be at least two ascending values")
 
-    rate = _share_at_or_above(known, t)
-    share = _share_at_or_above(vals, t)
-    thr, pr, vs = _crossing(t, rate, share, vals[-1])
-    nd = pr / vs if vs > 0 else float("inf")
-    return PAResult(thresholds=t, prediction_rate_curve=rate, volume_share_curve=share,
-                    threshold=thr, prediction_rate=pr, volume_share=vs,
-                    normalized_density=float(nd), weight=float(math.log(nd)) if nd > 0 else float("-inf"),
-                    basis=basis, n_known=int(known.size), n_active=int(vals.size),
-                    label=layer, max_value=float(vals[-1]))
+def _default_thresholds(vals: np.ndarray, n_thresholds: int) -> np.ndarray:
+    """``n_thresholds`` evenly spaced values over the sorted ``vals`` joined by as many quantiles."""
+    if n_thresholds < 2:
+        raise VoxprospectError(f"n_thresholds must be at least 2, got {n_thresholds}")
+    # Evenly spaced values plus the volume's quantiles: a well-trained model piles
+    # its probabilities near 0 and 1, where even spacing alone would step over the
+    # crossing in one jump and the interpolated rates would miss the real ones.
+    even = np.linspace(vals[0], vals[-1], int(n_thresholds))
+    quant = np.unique(np.quantile(vals, np.linspace(0.0, 1.0, int(n_thresholds))))
+    # a quantile that equals an even step up to rounding is that step
+    tol = 1e-9 * max(1.0, float(vals[-1] - vals[0]))
+    pos = np.clip(np.searchsorted(even, quant), 1, even.size - 1)
+    gap = np.minimum(np.abs(quant - even[pos - 1]), np.abs(quant - even[pos]))
+    return np.unique(np.concatenate([even, quant[gap > tol]]))
 
 
 def _share_at_or_above(sorted_values: np.ndarray, t: np.ndarray) -> np.ndarray:

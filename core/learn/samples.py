@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voxprospect.data.blocks import pad_edges
 from voxprospect.vocabulary import EDGE_RULES
 
 
@@ -39,12 +40,7 @@ def pad_stack(stack: np.ndarray, window: int, edge: str = "edge") -> np.ndarray:
     if edge not in EDGE_RULES:
         raise ValueError(f"unknown edge rule {edge!r}; use one of {EDGE_RULES}")
     r = window // 2
-    if r == 0:
-        return stack
-    pad = ((0, 0), (r, r), (r, r), (r, r))
-    if edge == "edge":
-        return np.pad(stack, pad, mode="edge")
-    return np.pad(stack, pad, mode="constant", constant_values=0)
+    return pad_edges(stack, ((0, 0), (r, r), (r, r), (r, r)), edge)
 
 
 def extract_windows(padded: np.ndarray, centres: np.ndarray, window: int) -> np.ndarray:

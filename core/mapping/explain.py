@@ -166,20 +166,15 @@ def top_channels_from_attributions(attributions: Volume, target_labels, channels
     dict
         ``{target_id: [channel, ...]}``, strongest first.
     """
-    labels = np.asarray(target_labels)
-    ids = [int(i) for i in np.unique(labels[labels > 0])]
+    labels, ids = _target_ids(target_labels)
     means = np.zeros((len(ids), len(channels)))
-    from scipy import ndimage
     for c, name in enumerate(channels):
         key = attribution_layer(name)
         if key not in attributions:
             raise LayerError(f"the attribution volume has no layer {key!r}")
         a = np.asarray(attributions[key], dtype=np.float64)
-        ok = np.isfinite(a)
         # mean over the target's voxels that carry an attribution
-        s = ndimage.sum(np.where(ok, a, 0.0), labels=np.where(ok, labels, 0), index=ids)
-        k = ndimage.sum(ok.astype(float), labels=np.where(ok, labels, 0), index=ids)
-        means[:, c] = np.where(np.asarray(k) > 0, np.asarray(s) / np.maximum(k, 1), np.nan)
+        means[:, c] = _mean_where(a, np.isfinite(a), labels, ids)
     return {tid: _ranked(channels, means[i], n) for i, tid in enumerate(ids)}
 
 
@@ -207,10 +202,8 @@ def top_channels_from_importance(evidence: Volume, target_labels, channels, impo
     dict
         ``{target_id: [channel, ...]}``, strongest first.
     """
-    from scipy import ndimage
 
-    labels = np.asarray(target_labels)
-    ids = [int(i) for i in np.unique(labels[labels > 0])]
+    labels, ids = _target_ids(target_labels)
     fall = {r["channel"]: max(float(r["mean"]), 0.0) for r in importance_summary.get("channels", [])}
     if fill is None:
         fill = resolve_fill(None, evidence, channels)
@@ -219,7 +212,7 @@ def top_channels_from_importance(evidence: Volume, target_labels, channels, impo
         v = np.asarray(evidence[name], dtype=np.float64)
         ok = np.isfinite(v) & evidence.active
         sd = float(v[ok].std()) if ok.any() else 0.0
-        mean_in = np.asarray(ndimage.mean(np.where(ok, v, 0.0), labels=np.where(ok, labels, 0), index=ids))
+        mean_in = _mean_where(v, ok, labels, ids)
         dep = np.abs(mean_in - float(fill[c])) / sd if sd > 0 else np.zeros(len(ids))
         weights[:, c] = fall.get(name, 0.0) * np.nan_to_num(dep)
     return {tid: _ranked(channels, weights[i], n) for i, tid in enumerate(ids)}
@@ -230,6 +223,22 @@ def set_top_channels(table: list, top: dict) -> list:
     for row in table:
         row["top_channels"] = ";".join(top.get(int(row["target_id"]), []))
     return table
+
+
+def _target_ids(target_labels):
+    """The label array and its target ids (ascending, 0 left out)."""
+    labels = np.asarray(target_labels)
+    return labels, [int(i) for i in np.unique(labels[labels > 0])]
+
+
+def _mean_where(values, ok, labels, ids) -> np.ndarray:
+    """Per target id, the mean of ``values`` over its voxels where ``ok`` (NaN where none is)."""
+    from scipy import ndimage
+
+    where = np.where(ok, labels, 0)
+    s = np.asarray(ndimage.sum(np.where(ok, values, 0.0), labels=where, index=ids), dtype=np.float64)
+    k = np.asarray(ndimage.sum(ok.astype(float), labels=where, index=ids), dtype=np.float64)
+    return np.where(k > 0, s / np.maximum(k, 1), np.nan)
 
 
 def _ranked(channels, values, n):

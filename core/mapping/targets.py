@@ -139,45 +139,19 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
     raw, n_raw = ndimage.label(mask, structure=_STRUCTURE_26)
     idx = np.nonzero(raw)
     lab = raw[idx]
-    v = values[idx]
-    counts = np.bincount(lab, minlength=n_raw + 1)
-    sums = np.bincount(lab, weights=v, minlength=n_raw + 1)
-    vmax = np.full(n_raw + 1, -np.inf)
-    np.maximum.at(vmax, lab, v)
-    kmin = np.full(n_raw + 1, np.iinfo(np.int64).max)
-    kmax = np.full(n_raw + 1, -1)
-    np.minimum.at(kmin, lab, idx[2])
-    np.maximum.at(kmax, lab, idx[2])
-    centre_index = np.column_stack([np.bincount(lab, weights=idx[a], minlength=n_raw + 1)
-                                    for a in range(3)])
+    counts, sums, vmax, kmin, kmax, centre_index, first = _body_stats(lab, idx, values[idx], n_raw, grid.shape)
 
     keep = [t for t in range(1, n_raw + 1) if counts[t] >= max(1, int(min_voxels))]
     means = {t: sums[t] / counts[t] for t in keep}
     # most prospective first; the first voxel's flat index settles exact ties reproducibly
-    first = np.full(n_raw + 1, np.iinfo(np.int64).max)
-    np.minimum.at(first, lab, np.ravel_multi_index(idx, grid.shape))
     keep.sort(key=lambda t: (-vmax[t], -means[t], -counts[t], first[t]))
     new_id = np.zeros(n_raw + 1, dtype=np.int32)
     new_id[keep] = np.arange(1, len(keep) + 1, dtype=np.int32)
     labels = new_id[raw]
 
-    contained: dict[int, set] = {t: set() for t in keep}
-    if deposit_labels is not None:
-        in_both = (raw > 0) & (deposit_labels > 0)
-        for t_raw, d in set(zip(raw[in_both].tolist(), deposit_labels[in_both].tolist())):
-            if t_raw in contained:
-                contained[t_raw].add(names.get(int(d), f"deposit {int(d)}"))
-
-    dx, dy, dz = grid.cell_size
-    z0 = grid.origin[2]
-    surface = surface_elevation(active, grid)
-    # depth of each prospective voxel's top and centre below its column's surface
-    surf = surface[idx[0], idx[1]]
-    top_depth = surf - (z0 + (idx[2] + 1) * dz)
-    centre_depth = surf - (z0 + (idx[2] + 0.5) * dz)
-    min_top_depth = np.full(n_raw + 1, np.inf)
-    np.minimum.at(min_top_depth, lab, top_depth)
-    sum_centre_depth = np.bincount(lab, weights=centre_depth, minlength=n_raw + 1)
+    contained = _deposits_inside(raw, keep, deposit_labels, names)
+    dz, z0 = grid.cell_size[2], grid.origin[2]
+    min_top_depth, sum_centre_depth = _depths(active, grid, idx, lab, n_raw)
     table = []
     for t in keep:
         centroid = grid.index_to_world(centre_index[t] / counts[t])
@@ -202,6 +176,47 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
             "depth": "below the top of each column's highest active cell (the study volume's surface)"}
     return TargetSet(grid=grid, labels=labels, table=table, threshold=float(threshold),
                      layer=layer, active=active, meta=meta)
+
+
+def _body_stats(lab, idx, v, n_raw: int, shape):
+    """Per raw body: voxel count, sum and max of the values, lowest and highest level,
+    summed indices (for the centroid) and first voxel's flat index (for ties)."""
+    counts = np.bincount(lab, minlength=n_raw + 1)
+    sums = np.bincount(lab, weights=v, minlength=n_raw + 1)
+    vmax = np.full(n_raw + 1, -np.inf)
+    np.maximum.at(vmax, lab, v)
+    kmin = np.full(n_raw + 1, np.iinfo(np.int64).max)
+    kmax = np.full(n_raw + 1, -1)
+    np.minimum.at(kmin, lab, idx[2])
+    np.maximum.at(kmax, lab, idx[2])
+    centre_index = np.column_stack([np.bincount(lab, weights=idx[a], minlength=n_raw + 1)
+                                    for a in range(3)])
+    first = np.full(n_raw + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, lab, np.ravel_multi_index(idx, shape))
+    return counts, sums, vmax, kmin, kmax, centre_index, first
+
+
+def _deposits_inside(raw, keep, deposit_labels, names) -> dict[int, set]:
+    """Names of the known deposits each kept raw body touches."""
+    contained: dict[int, set] = {t: set() for t in keep}
+    if deposit_labels is not None:
+        in_both = (raw > 0) & (deposit_labels > 0)
+        for t_raw, d in set(zip(raw[in_both].tolist(), deposit_labels[in_both].tolist())):
+            if t_raw in contained:
+                contained[t_raw].add(names.get(int(d), f"deposit {int(d)}"))
+    return contained
+
+
+def _depths(active, grid, idx, lab, n_raw: int):
+    """Per raw body: the least depth of a voxel's top and the summed depth of the voxel
+    centres, below each column's surface."""
+    dz, z0 = grid.cell_size[2], grid.origin[2]
+    surf = surface_elevation(active, grid)[idx[0], idx[1]]
+    top_depth = surf - (z0 + (idx[2] + 1) * dz)
+    centre_depth = surf - (z0 + (idx[2] + 0.5) * dz)
+    min_top_depth = np.full(n_raw + 1, np.inf)
+    np.minimum.at(min_top_depth, lab, top_depth)
+    return min_top_depth, np.bincount(lab, weights=centre_depth, minlength=n_raw + 1)
 
 
 def surface_elevation(active, grid: VoxelGrid) -> np.ndarray:
@@ -360,10 +375,7 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
     """
     import fiona
     from fiona.crs import CRS
-    from rasterio.features import shapes
-    from affine import Affine
 
-    from voxprospect.mapping.drill import drill_points
     from voxprospect.io.gpkg_styles import outline_qml, point_qml, write_layer_styles
 
     if grid is None:
@@ -387,6 +399,37 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
     outline_schema = {"geometry": "MultiPolygon", "properties": dict(outline_props + schema)}
     centroid_schema = {"geometry": "3D Point",
                        "properties": dict([("target_id", "int")] + schema)}
+
+    features = _outline_features(targets, grid, values, by_id, schema)
+    # by target, then from the top down: a target's levels read together in the table
+    features.sort(key=lambda f: (f["properties"]["target_id"], -f["properties"]["level"]))
+
+    with safe_output(path, inputs, verify=verify_sqlite) as tmp:
+        with fiona.open(tmp, "w", driver="GPKG", layer="target_outlines", schema=outline_schema,
+                        crs=crs) as dst:
+            dst.writerecords(features)
+        with fiona.open(tmp, "w", driver="GPKG", layer="target_centroids", schema=centroid_schema,
+                        crs=crs) as dst:
+            for t in targets.table:
+                row = by_id[t["target_id"]]
+                dst.write({"geometry": {"type": "Point",
+                                        "coordinates": (t["centroid_x"], t["centroid_y"], t["centroid_z"])},
+                           "properties": {"target_id": t["target_id"],
+                                          **{name: row.get(name) for name, _ in schema}}})
+        styles = {"target_outlines": ("voxprospect outlines", outline_qml()),
+                  "target_centroids": ("voxprospect centroids", point_qml("65,182,196,255", 2.6, None))}
+        if values is not None:
+            _write_drill_points(tmp, targets, values, by_id, crs)
+            styles["target_drill_points"] = ("voxprospect drill points", point_qml())
+        write_layer_styles(tmp, styles)
+    return Path(path)
+
+
+def _outline_features(targets: TargetSet, grid: VoxelGrid, values, by_id, schema) -> list[dict]:
+    """The ``target_outlines`` features: per level, each target's cells dissolved into
+    exact cell-edge MultiPolygons, with the level's statistics and the target's attributes."""
+    from affine import Affine
+    from rasterio.features import shapes
 
     xmin, _, _, ymax, _, _ = grid.bounds
     # north-up, built directly: rasterio's from_origin multiplies Affines with `*`, which
@@ -418,36 +461,24 @@ def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospec
             # a pip shapely's GEOS can clash with the GEOS QGIS loaded)
             features.append({"geometry": {"type": "MultiPolygon", "coordinates": pieces[tid]},
                              "properties": props})
-    # by target, then from the top down: a target's levels read together in the table
-    features.sort(key=lambda f: (f["properties"]["target_id"], -f["properties"]["level"]))
+    return features
 
-    with safe_output(path, inputs, verify=verify_sqlite) as tmp:
-        with fiona.open(tmp, "w", driver="GPKG", layer="target_outlines", schema=outline_schema,
-                        crs=crs) as dst:
-            dst.writerecords(features)
-        with fiona.open(tmp, "w", driver="GPKG", layer="target_centroids", schema=centroid_schema,
-                        crs=crs) as dst:
-            for t in targets.table:
-                row = by_id[t["target_id"]]
-                dst.write({"geometry": {"type": "Point",
-                                        "coordinates": (t["centroid_x"], t["centroid_y"], t["centroid_z"])},
-                           "properties": {"target_id": t["target_id"],
-                                          **{name: row.get(name) for name, _ in schema}}})
-        styles = {"target_outlines": ("voxprospect outlines", outline_qml()),
-                  "target_centroids": ("voxprospect centroids", point_qml("65,182,196,255", 2.6, None))}
-        if values is not None:
-            drill_schema = {"geometry": "3D Point", "properties": {
-                "target_id": "int", "i": "int", "j": "int", "k": "int", "prospectivity": "float",
-                "depth_below_top_m": "float", "max_prospectivity": "float", "deposits": "str"}}
-            with fiona.open(tmp, "w", driver="GPKG", layer="target_drill_points", schema=drill_schema,
-                            crs=crs) as dst:
-                for d in drill_points(targets, values):
-                    row = by_id[d["target_id"]]
-                    dst.write({"geometry": {"type": "Point", "coordinates": (d["x"], d["y"], d["z"])},
-                               "properties": {**{c: d[c] for c in ("target_id", "i", "j", "k", "prospectivity",
-                                                                   "depth_below_top_m")},
-                                              "max_prospectivity": row["max_prospectivity"],
-                                              "deposits": row["deposits"]}})
-            styles["target_drill_points"] = ("voxprospect drill points", point_qml())
-        write_layer_styles(tmp, styles)
-    return Path(path)
+
+def _write_drill_points(tmp, targets: TargetSet, values, by_id, crs) -> None:
+    """The ``target_drill_points`` layer: each target's most prospective voxel."""
+    import fiona
+
+    from voxprospect.mapping.drill import drill_points
+
+    drill_schema = {"geometry": "3D Point", "properties": {
+        "target_id": "int", "i": "int", "j": "int", "k": "int", "prospectivity": "float",
+        "depth_below_top_m": "float", "max_prospectivity": "float", "deposits": "str"}}
+    with fiona.open(tmp, "w", driver="GPKG", layer="target_drill_points", schema=drill_schema,
+                    crs=crs) as dst:
+        for d in drill_points(targets, values):
+            row = by_id[d["target_id"]]
+            dst.write({"geometry": {"type": "Point", "coordinates": (d["x"], d["y"], d["z"])},
+                       "properties": {**{c: d[c] for c in ("target_id", "i", "j", "k", "prospectivity",
+                                                           "depth_below_top_m")},
+                                      "max_prospectivity": row["max_prospectivity"],
+                                      "deposits": row["deposits"]}})

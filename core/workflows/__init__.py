@@ -1,7 +1,8 @@
 """Workflows: the steps the command line and the QGIS plugin call.
 
-The project file (:mod:`~voxprospect.workflows.project`: TOML schema, validation,
-paths) and the steps (synth, evidence, train, predict, targets in
+The project file (:mod:`~voxprospect.workflows.project`: reading, paths, loading the
+data; its schema and validation in :mod:`~voxprospect.workflows.project_schema`) and
+the steps (synth, evidence, train, predict, targets in
 :mod:`~voxprospect.workflows.steps`; the study and ablation in
 :mod:`~voxprospect.workflows.study`; the demo in :mod:`~voxprospect.workflows.demo`;
 all gathered in :mod:`~voxprospect.workflows.pipeline`), each writing its outputs and

@@ -21,6 +21,8 @@ import pytest
 from voxprospect import Volume, VoxelGrid
 from voxprospect.io import write_volume
 
+from tests_shared import tiny_district_volumes, tiny_project_toml
+
 _spec = importlib.util.spec_from_file_location("badinput_checkpoint_files",
                                                Path(__file__).with_name("checkpoint_files.py"))
 cf = importlib.util.module_from_spec(_spec)
@@ -29,64 +31,19 @@ _spec.loader.exec_module(cf)
 GRID = VoxelGrid((400_000.0, 3_000_000.0, -600.0), (100.0, 100.0, 100.0), (12, 10, 6), "EPSG:32651")
 SYS_DIR = Path("/sys/voxprospect-test-out")  # nobody, root included, may create files in /sys
 
-PROJECT = """\
-# a tiny district for the bad-input table
-[project]
-name = "tiny"
-seed = 3
-output_dir = "out"
-
-[inputs.geology]
-path = "{d}/geology.vti"
-
-[inputs.geophysics]
-path = "{d}/geophysics.vti"
-
-[[evidence]]
-name = "intrusion"
-kind = "buffer"
-source = "geology"
-layer = "lithology"
-classes = ["granodiorite"]
-transform = "fuzzy"
-max_distance_m = 800
-
-[[evidence]]
-name = "density"
-kind = "geophysics"
-source = "geophysics"
-layer = "density"
-
-[orebodies]
-source = "geology"
-layer = "orebody"
-
-[samples]
-window = 3
-min_distance_m = 300
-
-[training]
-models = ["RF"]
-epochs = 1
-protocols = ["random", "spatial"]
-"""
+# "{d}" stands for the district's folder (str.format)
+PROJECT = tiny_project_toml(header="a tiny district for the bad-input table", folder="{d}", models=["RF"], epochs=1,
+                            batch_size=None, protocols=["random", "spatial"], max_distance_m=800, min_distance_m=300)
 
 
 @pytest.fixture(scope="module")
 def district(tmp_path_factory):
     """The tiny district's files; every case only reads them."""
     d = tmp_path_factory.mktemp("district")
-    i, j, k = np.meshgrid(*(np.arange(n) for n in GRID.shape), indexing="ij")
-    active = k < 5  # the top level is air
-    lith = np.zeros(GRID.shape, np.int16)
-    lith[(i - 5) ** 2 + (j - 5) ** 2 + (k - 2) ** 2 <= 4] = 1
-    ore = np.zeros(GRID.shape, np.int16)
-    ore[7:9, 4:6, 1:3] = 1
-    ore[3:5, 7:9, 1:3] = 2
-    rng = np.random.default_rng(0)
-    dens = (2.65 + 0.1 * (lith == 1) + 0.02 * rng.standard_normal(GRID.shape)).astype(np.float32)
-    classes = {"lithology": {0: "host", 1: "granodiorite"}, "orebody": {0: "barren", 1: "East", 2: "North"}}
-    write_volume(Volume(GRID, {"lithology": lith, "orebody": ore}, active, classes), d / "geology.vti")
+    tiny = tiny_district_volumes(GRID, (5, 5, 2), 4, [np.s_[7:9, 4:6, 1:3], np.s_[3:5, 7:9, 1:3]],
+                                 air_from_k=5)  # the top level is air
+    active, lith, ore, dens, rng = (tiny[k] for k in ("active", "lithology", "orebody", "density", "rng"))
+    write_volume(tiny["geology"], d / "geology.vti")
     layers = {"density": dens,
               "constant": np.full(GRID.shape, 2.7, np.float32),
               "empty": np.full(GRID.shape, np.nan, np.float32),

@@ -4,11 +4,9 @@ centre voxels, scored on exactly the folds the models use."""
 import numpy as np
 import pytest
 
-from voxprospect import VoxelGrid
 from voxprospect.learn.baselines import (BestChannelBaseline, CentreLogisticBaseline, centre_features,
                                    make_baseline, skill_over_baselines)
 from voxprospect.learn import RandomForestModel
-from voxprospect.learn.samples import make_samples, samples_windows
 from voxprospect.learn.protocols import evaluate_protocols, make_plans
 
 
@@ -49,18 +47,9 @@ def test_logistic_baseline_matches_scikit_learn_on_centre_voxels():
     assert np.allclose(p, ref, atol=1e-6)
 
 
-def test_baselines_are_scored_on_the_models_folds():
-    grid = VoxelGrid((0.0, 0.0, -600.0), (50.0, 50.0, 50.0), (30, 30, 12), None)
-    orebody = np.zeros(grid.shape, np.int32)
-    orebody[3:7, 4:8, 2:6] = 1
-    orebody[20:24, 5:8, 5:9] = 2
-    orebody[12:15, 22:26, 3:7] = 3
-    samples = make_samples(orebody, np.ones(grid.shape, bool), grid, window=3, min_distance_m=250.0, seed=1)
-    rng = np.random.default_rng(2)
-    from scipy.ndimage import gaussian_filter
-    stack = np.stack([gaussian_filter((orebody > 0).astype(np.float32), 1.5) * 5 + rng.normal(0, 0.3, grid.shape),
-                      rng.normal(0, 1, grid.shape)]).astype(np.float32)
-    X = samples_windows(stack, samples)
+def test_baselines_are_scored_on_the_models_folds(deposit_windows):
+    _, samples, X = deposit_windows((30, 30, 12), [np.s_[3:7, 4:8, 2:6], np.s_[20:24, 5:8, 5:9],
+                                                   np.s_[12:15, 22:26, 3:7]], 250.0, noise_seed=2, favour=5.0)
     plans = make_plans(samples, ("random", "spatial", "deposit"), seed=0, block_size_cells=8, smoothing_m=0.0)
     model = evaluate_protocols(lambda: RandomForestModel(n_estimators=10), X, samples, plans=plans)
     best = evaluate_protocols(lambda: make_baseline("best_channel", ["favour", "noise"]), X, samples, plans=plans)

@@ -3,25 +3,14 @@ folds and never sees an outer test sample."""
 
 import numpy as np
 
-from voxprospect import VoxelGrid
-from voxprospect.learn.samples import make_samples, samples_windows
 from voxprospect.learn.protocols import evaluate_protocols, make_plans
 from voxprospect.learn.tuning import NestedTunedForest
 
 
-def test_tuning_never_sees_an_outer_test_sample():
-    grid = VoxelGrid((0.0, 0.0, -600.0), (50.0, 50.0, 50.0), (36, 30, 10), None)
-    orebody = np.zeros(grid.shape, np.int32)
-    orebody[3:6, 4:7, 2:5] = 1
-    orebody[28:31, 5:8, 5:8] = 2
-    orebody[14:17, 22:25, 3:6] = 3
-    orebody[30:33, 24:27, 2:5] = 4
-    samples = make_samples(orebody, np.ones(grid.shape, bool), grid, window=3, min_distance_m=200.0, seed=1)
-    rng = np.random.default_rng(0)
-    from scipy.ndimage import gaussian_filter
-    stack = np.stack([gaussian_filter((orebody > 0).astype(np.float32), 1.5) * 4 + rng.normal(0, 0.3, grid.shape),
-                      rng.normal(0, 1, grid.shape)]).astype(np.float32)
-    X = samples_windows(stack, samples)
+def test_tuning_never_sees_an_outer_test_sample(deposit_windows):
+    _, samples, X = deposit_windows((36, 30, 10), [np.s_[3:6, 4:7, 2:5], np.s_[28:31, 5:8, 5:8],
+                                                   np.s_[14:17, 22:25, 3:6], np.s_[30:33, 24:27, 2:5]], 200.0,
+                                    noise_seed=0, favour=4.0)
     plans = make_plans(samples, ("spatial", "deposit"), seed=0, block_size_cells=8, smoothing_m=0.0)
     tuners = []
 
