@@ -41,8 +41,6 @@ def parse_project_input(project_path, name: str, table: Mapping) -> dict:
         Unknown key, wrong type, missing collar table, or a file that does not exist;
         the message names the project file and the key.
     """
-    import difflib
-
     from voxprospect.errors import ProjectFileError
 
     project_path = Path(project_path)
@@ -51,25 +49,8 @@ def parse_project_input(project_path, name: str, table: Mapping) -> dict:
     def fail(key, problem):
         raise ProjectFileError(project_path, f"{where}.{key}: {problem}" if key else f"{where}: {problem}")
 
-    for key in table:
-        if key not in PROJECT_KEYS:
-            close = difflib.get_close_matches(str(key), PROJECT_KEYS, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            fail(key, f"unknown key{hint}; a drillholes input takes: {', '.join(PROJECT_KEYS)}")
-    out = {"type": "drillholes"}
-    for key in _PROJECT_FILES:
-        if key not in table:
-            if key == "collar":
-                fail(key, "missing required key (the collar table)")
-            out[key] = None
-            continue
-        if not isinstance(table[key], str):
-            fail(key, f"must be a path (string), got {table[key]!r}")
-        p = Path(table[key]).expanduser()
-        p = (p if p.is_absolute() else project_path.parent / p).resolve()
-        if not p.exists():
-            fail(key, f"file not found: {p}")
-        out[key] = p
+    _check_known_keys(table, fail)
+    out = {"type": "drillholes", **_resolve_files(table, project_path, fail)}
 
     def get(key, types, default, check=None, what=""):
         if key not in table:
@@ -118,6 +99,36 @@ def parse_project_input(project_path, name: str, table: Mapping) -> dict:
     out["bounds"] = get("bounds", list, None, lambda v: len(v) == 6 and all(isinstance(x, num) for x in v),
                         "six numbers [xmin, xmax, ymin, ymax, zmin, zmax]")
     _optional_keys(out, get, fail, num)
+    return out
+
+
+def _check_known_keys(table: Mapping, fail) -> None:
+    """Every key a drillholes input takes, or one error naming the closest."""
+    import difflib
+
+    for key in table:
+        if key not in PROJECT_KEYS:
+            close = difflib.get_close_matches(str(key), PROJECT_KEYS, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            fail(key, f"unknown key{hint}; a drillholes input takes: {', '.join(PROJECT_KEYS)}")
+
+
+def _resolve_files(table: Mapping, project_path: Path, fail) -> dict:
+    """The collar (required), survey, lithology and assay tables, resolved beside the project file."""
+    out = {}
+    for key in _PROJECT_FILES:
+        if key not in table:
+            if key == "collar":
+                fail(key, "missing required key (the collar table)")
+            out[key] = None
+            continue
+        if not isinstance(table[key], str):
+            fail(key, f"must be a path (string), got {table[key]!r}")
+        p = Path(table[key]).expanduser()
+        p = (p if p.is_absolute() else project_path.parent / p).resolve()
+        if not p.exists():
+            fail(key, f"file not found: {p}")
+        out[key] = p
     return out
 
 
