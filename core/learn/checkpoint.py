@@ -32,7 +32,7 @@ import numpy as np
 from voxprospect.errors import InputFileError, LayerError
 
 FORMAT_TAG = "voxprospect-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: several ensemble members (voxprospect.learn.ensemble_checkpoint)
 _META_KEY = "voxprospect"
 # Numeric dtypes a checkpoint may carry; byte tensors (U8/I8) are refused because
 # they are how a pickled payload would be smuggled in.
@@ -86,6 +86,7 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
     from voxprospect import __version__
     from voxprospect.io.safe_write import safe_output, verify_safetensors
     from voxprospect.report import jsonable, versions
+    from voxprospect.learn.ensemble import DeepEnsemble
     from voxprospect.learn.estimators import CNNClassifier, RandomForestModel
 
     channels = [str(c) for c in channels]
@@ -104,7 +105,7 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
     params = {k: v for k, v in estimator.get_params().items()
               if isinstance(v, (str, int, float, bool, type(None)))}
     meta = {
-        "format": FORMAT_TAG, "format_version": FORMAT_VERSION,
+        "format": FORMAT_TAG, "format_version": 1,
         "voxprospect_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "channels": channels, "window": window, "edge": str(edge),
@@ -113,7 +114,11 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
         "estimator_params": params, "n_params": int(estimator.n_params_),
         "flops": int(estimator.flops_per_window()), "flops_unit": estimator.flops_unit,
     }
-    if isinstance(estimator, CNNClassifier):
+    if isinstance(estimator, DeepEnsemble):
+        from voxprospect.learn.ensemble_checkpoint import ensemble_tensors
+        tensors, ensemble_meta = ensemble_tensors(estimator)
+        meta.update(ensemble_meta)
+    elif isinstance(estimator, CNNClassifier):
         model = estimator.model_
         meta.update(kind="cnn", preset=str(estimator.preset).upper(), architecture=model.config,
                     history=estimator.history_, best_epoch=getattr(estimator, "best_epoch_", None),
@@ -125,10 +130,10 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
         tensors, forest_meta = _forest_tensors(estimator)
         meta.update(kind="random_forest", preset="RF", architecture=forest_meta)
     else:
-        raise ValueError(f"cannot save a {type(estimator).__name__}; expected CNNClassifier "
-                         "or RandomForestModel")
+        raise ValueError(f"cannot save a {type(estimator).__name__}; expected CNNClassifier, "
+                         "DeepEnsemble or RandomForestModel")
     meta["library_versions"] = versions()
-    header = {"format": FORMAT_TAG, "format_version": str(FORMAT_VERSION),
+    header = {"format": FORMAT_TAG, "format_version": str(meta["format_version"]),
               _META_KEY: json.dumps(jsonable(meta), allow_nan=False)}
     with safe_output(path, inputs, verify=verify_safetensors) as tmp:
         save_file(tensors, str(tmp), metadata=header)
@@ -197,8 +202,16 @@ class ForestPredictor:
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Class probabilities for a feature matrix ``(N, n_features)``."""
         F = np.asarray(features, dtype=np.float32)
-        rows = np.arange(F.shape[0])
         total = np.zeros((F.shape[0], self.leaf_proba.shape[1]), dtype=np.float64)
+        for proba in self.tree_probabilities(F):
+            total += proba
+        total /= self.n_trees
+        return total
+
+    def tree_probabilities(self, features: np.ndarray):
+        """Each tree's class probabilities ``(N, n_classes)``, tree by tree (a generator)."""
+        F = np.asarray(features, dtype=np.float32)
+        rows = np.arange(F.shape[0])
         for t in range(self.n_trees):
             base = self.node_offsets[t]
             node = np.zeros(F.shape[0], dtype=np.int64)
@@ -210,9 +223,7 @@ class ForestPredictor:
                 g = base + node[inner]
                 go_left = F[rows[inner], self.feature[g]].astype(np.float64) <= self.threshold[g]
                 node[inner] = np.where(go_left, left[inner], self.children_right[g])
-            total += self.leaf_proba[base + node]
-        total /= self.n_trees
-        return total
+            yield self.leaf_proba[base + node]
 
 
 class LoadedModel:
@@ -237,10 +248,13 @@ class LoadedModel:
     path : pathlib.Path
     """
 
-    def __init__(self, metadata: dict, module=None, forest=None, path=None):
+    def __init__(self, metadata: dict, module=None, forest=None, path=None, members=None):
         self.metadata = metadata
         self.module = module
         self.forest = forest
+        #: the networks of a CNN checkpoint, one per ensemble member ([module] for one network)
+        self.members = list(members) if members is not None else ([module] if module is not None else None)
+        self.member_seeds = metadata.get("member_seeds")
         self.path = Path(path) if path is not None else None
         self.kind = metadata["kind"]
         self.channels = list(metadata["channels"])
@@ -277,6 +291,9 @@ class LoadedModel:
         from voxprospect.learn.estimators import resolve_device
 
         device = resolve_device(device)
+        if len(self.members) > 1:
+            from voxprospect.learn.ensemble_checkpoint import ensemble_predict_proba
+            return ensemble_predict_proba(self.members, X, int(batch_size), device)
         module = self.module.to(device)
         out = []
         with torch.no_grad():
@@ -372,6 +389,12 @@ def load(path) -> LoadedModel:
         validate_forest(path, meta, arrays)
         forest = ForestPredictor(*(arrays[n] for n in _FOREST_TENSORS))
         return LoadedModel(meta, forest=forest, path=path)
+    from voxprospect.learn.ensemble_checkpoint import member_count, split_members
+
+    n = member_count(path, meta)
+    if n > 1:
+        members = [_build_module(path, meta, part) for part in split_members(path, n, arrays)]
+        return LoadedModel(meta, members=members, path=path)
     return LoadedModel(meta, module=_build_module(path, meta, arrays), path=path)
 
 
@@ -520,6 +543,8 @@ def validate_metadata(path, meta) -> dict:
     if not isinstance(arch, dict):
         _field(path, "architecture", f"must be an object, got {type(arch).__name__}")
     if kind == "cnn":
+        from voxprospect.learn.ensemble_checkpoint import member_count
+        member_count(path, meta)
         if arch.get("architecture", "RCNNLAM") != "RCNNLAM":
             _field(path, "architecture.architecture", f"must be RCNNLAM, got {_short(arch.get('architecture'))}")
         _int_in(path, "architecture.in_channels", arch.get("in_channels"), 1, MAX_CHANNELS)
