@@ -729,7 +729,7 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
                        test_fraction: float = 0.3, block_size_cells: int | None = None,
                        progress=None, *, cell_size=None, buffer_m: float | None = None,
                        smoothing_m: float = DEFAULT_SMOOTHING_M, block_m: float | None = None,
-                       plans: dict | None = None) -> dict:
+                       plans: dict | None = None, on_fold=None) -> dict:
     """Train and score a model under each evaluation protocol.
 
     Parameters
@@ -754,6 +754,9 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
         Also passed to fits that take it (the CNN's rotations need square cells).
     plans : dict, optional
         Folds from :func:`make_plans`, shared by every model of a study.
+    on_fold : callable, optional
+        ``on_fold(protocol, split, p_test)`` with each scored fold's held-out
+        class-1 probabilities (calibration and importance read them).
 
     Returns
     -------
@@ -787,6 +790,8 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
             if p is not None:
                 pooled_y.append(labels[split.test])
                 pooled_p.append(p)
+                if on_fold is not None:
+                    on_fold(name, split, p)
             fold_rows.append(row)
             done += 1
             if progress is not None:
