@@ -273,7 +273,8 @@ class CalibratedModel:
         self.calibrator_ = make_calibrator(self.method).fit(p, t)
         self.seen_indices_ = np.unique(np.concatenate(seen))
         self.inner_ = {"folds": len(folds), "n_calibration": int(len(t)),
-                       "brier_raw": brier_score(t, p), "brier_calibrated": brier_score(t, self.calibrator_.transform(p))}
+                       "brier_raw": brier_score(t, p),
+                       "brier_calibrated": brier_score(t, self.calibrator_.transform(p))}
         self.base_ = fit_with_context(_fresh(self.make_estimator), X, y, centres=self.centres[rows],
                                       cell_size=self.cell_size)
         self.classes_ = np.array([0, 1])

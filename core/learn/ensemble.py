@@ -31,9 +31,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from voxprospect.learn.estimators import CLASSES, check_labels, check_windows
+from voxprospect.learn.members import QUANTILE, summarise_members
 
-#: The lower quantile over members written as ``prospectivity_q10``.
-QUANTILE = 0.10
+__all__ = ["QUANTILE", "DEFAULT_MEMBERS", "MAX_MEMBERS", "DeepEnsemble", "member_seeds", "member_probabilities",
+           "summarise_members", "predict_uncertainty", "uncertainty_record", "n_members_of"]
 #: Default number of ensemble members for the CNNs (project key ``training.ensemble``).
 DEFAULT_MEMBERS = 5
 #: Most members an ensemble (and its checkpoint) may hold.
@@ -275,35 +276,6 @@ def _module_probability(module, X, batch_size: int = 4096) -> np.ndarray:
             xb = torch.from_numpy(np.ascontiguousarray(X[start:start + batch_size])).to(device)
             out.append(torch.softmax(module(xb).float(), dim=1)[:, 1].cpu().numpy())
     return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
-
-
-def summarise_members(P) -> dict:
-    """Mean, standard deviation and lower quantile over members.
-
-    Parameters
-    ----------
-    P : array_like, shape (M, N)
-        Class-1 probability of ``N`` windows by ``M`` members.
-
-    Returns
-    -------
-    dict
-        ``mean``, ``std`` (``ddof = 0``) and ``q10`` (:data:`QUANTILE`, linear),
-        float64 arrays of shape ``(N,)``. The mean is summed member by member in
-        order, as scikit-learn's forest sums its trees, so a forest's mean is its
-        ``predict_proba`` exactly.
-    """
-    P = np.asarray(P, dtype=np.float64)
-    if P.ndim != 2 or P.shape[0] < 1:
-        raise ValueError(f"member probabilities must be (members, windows), got shape {P.shape}")
-    total = P[0].copy()
-    for row in P[1:]:
-        total += row
-    mean = total / P.shape[0]
-    if P.shape[0] == 1:
-        return {"mean": mean, "std": np.zeros_like(mean), "q10": mean.copy()}
-    return {"mean": mean, "std": np.sqrt(np.mean((P - mean) ** 2, axis=0)),
-            "q10": np.quantile(P, QUANTILE, axis=0)}
 
 
 def predict_uncertainty(model, X, batch_size: int = SUMMARY_BATCH) -> dict:

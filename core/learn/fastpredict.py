@@ -159,7 +159,7 @@ def _members_forward(plans, summary: bool):
     products on them. Returns the mean ``(N,)``, or with ``summary`` the rows
     mean, std and q10 ``(3, N)`` (:func:`voxprospect.learn.ensemble.summarise_members`).
     """
-    from voxprospect.learn.ensemble import summarise_members
+    from voxprospect.learn.members import summarise_members
 
     def forward(x):
         rows = [plan.forward(x).float().cpu().numpy() for plan in plans]
