@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import buffer_option
+from .options import buffer_option, calibration_option, ensemble_option
 from .progress import cli_progress
 from .summary import emit_summary, json_option
 
@@ -14,15 +14,17 @@ from .summary import emit_summary, json_option
 @click.option("-o", "--outdir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: the project's output_dir).")
 @buffer_option
+@ensemble_option
+@calibration_option
 @json_option
-def run(project, outdir, buffer_m, as_json):
+def run(project, outdir, buffer_m, ensemble, calibration, as_json):
     """Evidence -> samples -> models (with every evaluation protocol) -> prediction ->
     P-A threshold -> targets, as the project file says."""
     from voxprospect.workflows.pipeline import run_project
 
     bar = cli_progress()
     try:
-        s = run_project(project, outdir, progress=bar, buffer_m=buffer_m)
+        s = run_project(project, outdir, progress=bar, buffer_m=buffer_m, ensemble=ensemble, calibration=calibration)
     finally:
         bar.close()
     emit_summary(s, as_json, bar.elapsed_s, quiet=bar.quiet)

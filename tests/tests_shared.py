@@ -53,6 +53,7 @@ min_distance_m = 500
 models = {models}
 epochs = 2
 batch_size = 64
+ensemble = 1
 protocols = ["random", "spatial", "deposit"]
 """
 

@@ -96,7 +96,7 @@ class TargetSet:
 
 
 def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospectivity",
-                 deposits=None, deposit_names=None, min_voxels: int = 1) -> TargetSet:
+                 deposits=None, deposit_names=None, min_voxels: int = 1, select_layer: str | None = None) -> TargetSet:
     """Group the active voxels at or above ``threshold`` into 26-connected targets.
 
     Parameters
@@ -115,6 +115,10 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
         (or the Volume's class table).
     min_voxels : int
         Targets with fewer voxels are dropped.
+    select_layer : str, optional
+        Select the voxels on this layer (``select_layer >= threshold``: the members'
+        10 % quantile, the mean's percentile rank) instead of ``layer``; the targets'
+        statistics are still those of ``layer``.
 
     Returns
     -------
@@ -139,7 +143,11 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
         raise VoxprospectError(f"the target threshold must be a number, got {threshold}")
     deposit_labels, names = _deposit_labels(deposits, deposit_names, grid)
 
-    mask = finite & (values >= threshold)
+    if select_layer is None or select_layer == layer:
+        mask = finite & (values >= threshold)
+    else:
+        chosen = np.asarray(prospectivity[select_layer], dtype=float)
+        mask = finite & np.isfinite(chosen) & (chosen >= threshold)
     raw, n_raw = ndimage.label(mask, structure=_STRUCTURE_26)
     idx = np.nonzero(raw)
     lab = raw[idx]
@@ -205,6 +213,7 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
             "deposits": sorted(contained[t]),
         })
     meta = {"threshold": float(threshold), "connectivity": 26, "min_voxels": int(min_voxels),
+            "selected_on": select_layer or layer,
             "dropped_small": int(n_raw - len(keep)),
             "depth": "below the top of each column's highest active cell (the study volume's surface)"}
     return TargetSet(grid=grid, labels=labels, table=table, threshold=float(threshold),

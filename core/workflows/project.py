@@ -53,10 +53,14 @@ OREBODY_KEYS = ("source", "layer", "deposits")
 SAMPLE_KEYS = ("window", "min_distance_m", "edge", "negatives_per_positive")
 TRAINING_KEYS = ("models", "epochs", "batch_size", "learning_rate", "protocols", "early_stopping_patience",
                  "device", "weight_decay", "validation_fraction", "augment", "buffer_m", "smoothing_m",
-                 "buffer_sweep_m", "sweep_models", "tune_trials", "inner_folds")
+                 "buffer_sweep_m", "sweep_models", "tune_trials", "inner_folds", "ensemble", "calibration")
 AUGMENTS = ("none", "flips", "flips+z", "symmetry", "symmetry+z")
 PREDICTION_KEYS = ("chunk_voxels",)
-TARGET_KEYS = ("threshold", "min_voxels")
+TARGET_KEYS = ("threshold", "min_voxels", "pa_layer")
+#: Layers a prediction-area plot (and the target threshold) may be drawn on: the
+#: members' mean, their 10 % quantile, or the mean's percentile rank (saturated probabilities).
+PA_LAYERS = ("mean", "q10", "rank")
+CALIBRATIONS = ("none", "isotonic", "temperature")
 
 FORMATS = ("vti", "vtk-xml", "vtk-legacy", "geotiff", "gocad-voxet", "ubc-mesh",
            "loopstructural-recipe", "geoh5", "omf", "ubc-octree", "gempy")
@@ -130,6 +134,11 @@ class TrainingSettings:
     sweep_models: tuple[str, ...] | None = None
     tune_trials: int = 30
     inner_folds: int = 3
+    #: CNN members trained from different seeds (deep ensemble; 1: a single network).
+    ensemble: int = 5
+    #: Calibration of the held-out probabilities, fitted on inner spatial folds
+    #: ("none", "isotonic", "temperature"; voxprospect.learn.calibration).
+    calibration: str = "none"
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,8 @@ class TargetSettings:
 
     threshold: str | float = "pa"
     min_voxels: int = 1
+    #: the layer the P-A plot and threshold are drawn on (PA_LAYERS)
+    pa_layer: str = "mean"
 
 
 @dataclass
@@ -631,7 +642,11 @@ def load_project(path) -> Project:
                                 _sweep_list(tc),
                                 _sweep_models(tc),
                                 tc.positive("tune_trials", "int", 30),
-                                tc.positive("inner_folds", "int", 3))
+                                tc.positive("inner_folds", "int", 3),
+                                ensemble=tc.positive("ensemble", "int", TrainingSettings.ensemble),
+                                calibration=tc.choice("calibration", CALIBRATIONS, TrainingSettings.calibration))
+    if training.ensemble > 64:
+        tc.fail("training.ensemble", f"must be from 1 to 64 members, got {training.ensemble}")
     if not training.validation_fraction < 0.5:
         tc.fail("training.validation_fraction", f"must be below 0.5, got {training.validation_fraction!r}")
     if training.inner_folds < 2:
@@ -649,7 +664,8 @@ def load_project(path) -> Project:
         tgc.fail("targets.threshold", f"must be \"pa\" or a probability between 0 and 1, got {threshold!r}")
     else:
         threshold = float(threshold)
-    targets = TargetSettings(threshold, tgc.positive("min_voxels", "int", 1))
+    targets = TargetSettings(threshold, tgc.positive("min_voxels", "int", 1),
+                             pa_layer=tgc.choice("pa_layer", PA_LAYERS, TargetSettings.pa_layer))
 
     return Project(path=path, name=name, seed=seed, output_dir=output_dir, description=description, outputs=outputs,
                    grid=grid,

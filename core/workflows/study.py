@@ -85,6 +85,7 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
     threshold = tcfg.get("threshold", "pa")
     mapping = {"chunk": chunk, "threshold": None if threshold in (None, "pa") else float(threshold),
                "min_voxels": int(tcfg.get("min_voxels", 1)), "inputs": inputs,
+               "pa_layer": str(tcfg.get("pa_layer", "mean") or "mean"),
                "outputs": tuple(getattr(project, "outputs", ())), "training": training, "seed": seed,
                "epochs": epochs, "device": device}
     truth_scores, scored = {}, {}
@@ -94,6 +95,8 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
         if truth is not None:
             truth_scores[name] = truth_auc(prosp, truth, prosp.active, top_share=0.05)
         if benchmark is not None:
+            from voxprospect.synth.spread import spread_check
+            results[name]["uncertainty"]["benchmark"] = spread_check(prosp, data.samples, benchmark)
             with report.timer(f"{name}.undiscovered"):
                 scored[name] = undiscovered_study(name, data, training, seed, epochs, device, chunk, benchmark,
                                                   BENCHMARK_BUFFER_M, prosp,
@@ -159,8 +162,11 @@ def _map_model(name, result, data, outdir, report, mapping, progress):
     say(progress, 0.5, f"targets of {name}")
     with report.timer(f"{name}.targets"):
         mapped = map_targets(prosp, outdir, name, data.orebody, data.deposit_names, mapping["threshold"],
-                             mapping["min_voxels"], inputs)
+                             mapping["min_voxels"], inputs, pa_layer=mapping["pa_layer"])
     result["target_table"] = mapped.pop("target_table")
+    from voxprospect.workflows.uncertainty import saturation, uncertainty_entry
+    result["uncertainty"] = uncertainty_entry(result["estimator"], prosp, result["target_table"])
+    result["uncertainty"]["saturation"] = saturation(prosp)
     tvol = mapped.pop("_targets_volume")
     say(progress, 0.6, f"figures of {name}")
     with report.timer(f"{name}.figures"):
@@ -198,6 +204,8 @@ def _record_study(report, results, map_models, truth, truth_scores, benchmark, s
     report["table_markdown"] = ablation_table(report["models"], report.data.get("baselines"),
                                               report.data.get("evaluation"))
     report["metrics"] = {k: v["metrics"] for k, v in report["models"].items()}
+    report["uncertainty"] = {k: v["uncertainty"] for k, v in results.items() if "uncertainty" in v}
+    report["calibration"] = {k: v["calibration"] for k, v in results.items() if "calibration" in v}
     report["target_tables"] = {k: v["target_table"] for k, v in results.items() if "target_table" in v}
 
 
@@ -206,16 +214,20 @@ def _models_markdown(report) -> str:
     return report["table_markdown"] + ("\n" + sweep_md if sweep_md else "")
 
 
-def run_project(project_path, outdir=None, progress=None, buffer_m: float | None = None) -> StepResult:
+def run_project(project_path, outdir=None, progress=None, buffer_m: float | None = None,
+                ensemble: int | None = None, calibration: str | None = None) -> StepResult:
     """The whole pipeline from a project file (evidence to targets).
 
-    ``buffer_m`` overrides the project's metric buffer between train and test windows.
+    ``buffer_m`` overrides the project's metric buffer between train and test windows,
+    ``ensemble`` its CNN member count, ``calibration`` its held-out calibration.
     """
     from voxprospect.workflows.project import load_project
+    from voxprospect.workflows.uncertainty import training_overrides
 
+    overrides = buffer_override(buffer_m) | training_overrides(ensemble, calibration)
     project = load_project(project_path)
     return run_study(project, outdir if outdir is not None else project.output_dir, command="run",
-                     progress=progress, training_overrides=buffer_override(buffer_m))
+                     progress=progress, training_overrides=overrides)
 
 
 def run_ablation(project_path, outdir, epochs=None, models=MODELS,

@@ -18,6 +18,8 @@ from voxprospect.errors import NoPositivesError
 from voxprospect.vocabulary import CHECKPOINT_SUFFIX, PROTOCOLS
 from voxprospect.workflows.progress import Progress
 
+from voxprospect.workflows.uncertainty import (CALIBRATION_PROTOCOLS, HeldOut, calibrated_factory,
+                                               calibration_entry)
 from voxprospect.workflows.common import null_timer, settings_dict
 from voxprospect.workflows.progress import say, scaled
 
@@ -114,7 +116,12 @@ def prepare_training(project, progress=None, evidence=None) -> TrainingData:
 
 def estimator_factory(name: str, training: dict, seed: int, epochs: int | None = None, device=None,
                        progress=None):
-    """A zero-argument callable building a fresh estimator of ``name``."""
+    """A zero-argument callable building a fresh estimator of ``name``.
+
+    A CNN becomes a deep ensemble of ``training["ensemble"]`` members (seeds derived
+    from ``seed``; :mod:`voxprospect.learn.ensemble`) when that is above 1.
+    """
+    from voxprospect.workflows.uncertainty import ensemble_factory
     from voxprospect.learn import make_estimator
 
     key = name.upper()
@@ -132,7 +139,7 @@ def estimator_factory(name: str, training: dict, seed: int, epochs: int | None =
         params["validation_fraction"] = fraction
         if training.get("early_stopping_patience"):
             params["early_stopping_patience"] = int(training["early_stopping_patience"])
-    return lambda: make_estimator(key, progress=progress, **params)
+    return ensemble_factory(lambda: make_estimator(key, progress=progress, **params), training, seed)
 
 
 def fit_context(data: TrainingData) -> dict:
@@ -203,6 +210,23 @@ def _tuned_factory(data: TrainingData, training: dict, seed: int):
                                      inner_folds=int(training.get("inner_folds", 3)), seed=seed, rf_params=rf)
 
 
+def _calibration(name, data, training, seed, plans, factory, held, outdir, progress) -> dict:
+    """Held-out reliability and Brier (and the nested calibration the project asks for)."""
+    from voxprospect.learn.protocols import evaluate_protocols
+
+    method = str(training.get("calibration", "none") or "none")
+    calibrated = None
+    if method != "none":
+        calibrated = HeldOut(data.samples.labels)
+        buffer_m = evaluation_settings(training, data.samples)["buffer_m"]
+        wanted = [p for p in CALIBRATION_PROTOCOLS if p in plans and not isinstance(plans[p], str)]
+        evaluate_protocols(calibrated_factory(factory, data, training, seed, buffer_m), data.windows, data.samples,
+                           protocols=wanted, plans=plans, on_fold=calibrated,
+                           progress=progress.messages(f"{name} calibration fit: ") if hasattr(progress, "messages")
+                           else None, cell_size=tuple(data.evidence.grid.cell_size))
+    return calibration_entry(name, held, method, calibrated, outdir)
+
+
 def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, outdir: Path,
                      protocols=None, epochs=None, device=None, progress=None, report=None, plans=None,
                      tune: bool = False) -> dict:
@@ -233,10 +257,13 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
                                      progress=evaluating.messages(f"{name} fold fit: "))
     y = data.samples.labels.astype(np.int64)
     timer = report.timer if report is not None else null_timer
+    held = HeldOut(y)
     with timer(f"{name}.evaluate"):
         metrics = evaluate_protocols(factory, data.windows, data.samples, protocols=protocols, plans=plans,
-                                     progress=evaluating,
+                                     progress=evaluating, on_fold=held,
                                      cell_size=tuple(data.evidence.grid.cell_size))
+    with timer(f"{name}.calibration"):
+        calibration = _calibration(name, data, training, seed, plans, factory, held, outdir, evaluating)
     say(progress, 0.75, f"{name}: final fit on all {len(y)} windows")
     tuning = None
     with timer(f"{name}.fit"):
@@ -247,7 +274,10 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
             final = estimator_factory(name, training, seed, epochs, device, progress=scaled(progress, 0.75, 1.0))
             est = fit_estimator(final(), data.windows, y, **fit_context(data))
     ckpt = Path(outdir) / f"{name}{CHECKPOINT_SUFFIX}"
-    summary = {"model": name, "metrics": metrics, **model_size(est, len(data.channels), data.samples.window)}
+    summary = {"model": name, "metrics": metrics, **model_size(est, len(data.channels), data.samples.window),
+               "calibration": calibration}
+    if getattr(est, "member_seeds_", None):
+        summary["ensemble"] = {"members": len(est.member_seeds_), "member_seeds": est.member_seeds_}
     if tuning is not None:
         summary["tuning"] = tuning
     if getattr(est, "training_path_", None):

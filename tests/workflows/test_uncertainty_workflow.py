@@ -1,0 +1,115 @@
+"""The ensemble and calibration through the steps: project keys and CLI flags, the
+report's ``uncertainty`` and ``calibration`` keys, the spread layers in every
+prediction, the targets' std columns and the P-A on ranks."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from voxprospect.errors import ProjectFileError
+from voxprospect.io import read_volume
+from voxprospect_cli.main import cli
+
+from tests_shared import make_tiny_project
+
+
+def _configure(project, **keys):
+    text = project.read_text()
+    text = text.replace('protocols = ["random", "spatial", "deposit"]', 'protocols = ["spatial"]')
+    text = text.replace("ensemble = 1", "\n".join(f"{k} = {json.dumps(v)}" for k, v in keys.items()))
+    project.write_text(text)
+    return project
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    import torch
+    torch.set_num_threads(1)
+    from voxprospect.workflows.pipeline import run_project
+    folder = tmp_path_factory.mktemp("ens")
+    project = _configure(make_tiny_project(folder), ensemble=2, calibration="temperature")
+    project.write_text(project.read_text() + '\n[targets]\npa_layer = "rank"\n')
+    report = run_project(project, folder / "out")
+    return folder, report
+
+
+def test_report_carries_uncertainty_and_calibration(study):
+    folder, _ = study
+    rep = json.loads((folder / "out" / "report.json").read_text())
+    u = rep["uncertainty"]["DL1"]
+    assert u["members"] == 2 and len(set(u["member_seeds"])) == 2 and u["member_seeds"][0] == 3
+    assert u["std_over_volume"]["max"] > 0
+    assert rep["uncertainty"]["RF"]["members"] == 77
+    assert rep["models"]["DL1"]["ensemble"]["member_seeds"] == u["member_seeds"]
+    for name in ("DL1", "RF"):
+        c = rep["calibration"][name]
+        raw, cal = c["spatial"]["raw"], c["spatial"]["calibrated"]
+        assert c["method"] == "temperature" and c["read_as"] in ("chances", "chances after calibration", "ranks")
+        # the base rate is each fold's training share of orebody windows (about half: 1:1 sampling)
+        assert 0 <= raw["brier"] <= 1 and 0.2 < raw["base_rate"] < 0.8 and 0.1 < raw["base_rate_brier"] < 0.5
+        assert cal is not None and 0 <= cal["brier"] <= 1
+        assert (folder / "out" / c["plot"]).stat().st_size > 1000
+    assert rep["pa"]["layer"] == "prospectivity_rank"
+
+
+def test_prediction_and_targets_carry_the_spread(study):
+    folder, rep = study
+    vol = read_volume(folder / "out" / "prospectivity_DL1.vti")
+    assert {"prospectivity", "prospectivity_std", "prospectivity_q10"} <= set(vol.names)
+    on = vol.active
+    assert (vol["prospectivity_q10"][on] <= vol["prospectivity"][on] + 1e-6).all()
+    with open(folder / "out" / "targets_DL1.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and {"std_mean", "std_max"} <= set(rows[0])
+    labels = read_volume(folder / "out" / "targets_DL1.vti")["target_id"]
+    t1 = labels == int(rows[0]["target_id"])
+    std = vol["prospectivity_std"]
+    assert float(rows[0]["std_max"]) == pytest.approx(float(std[t1].max()), rel=1e-6)
+    assert float(rows[0]["std_mean"]) == pytest.approx(float(std[t1].astype(float).mean()), rel=1e-5)
+
+
+def test_checkpoint_holds_both_members_and_predict_writes_the_spread(study, tmp_path):
+    from voxprospect.learn import load
+    from voxprospect.workflows.pipeline import run_predict
+
+    folder, _ = study
+    model = load(folder / "out" / "DL1.vxp.safetensors")
+    assert len(model.members) == 2
+    out = run_predict(folder / "out" / "DL1.vxp.safetensors", folder / "out" / "evidence.vti",
+                      tmp_path / "p.vti")
+    vol = read_volume(tmp_path / "p.vti")
+    again = read_volume(folder / "out" / "prospectivity_DL1.vti")
+    for name in ("prospectivity", "prospectivity_std", "prospectivity_q10"):
+        assert np.allclose(vol[name], again[name], rtol=0, atol=1e-5, equal_nan=True)
+    assert out["uncertainty"]["members"] == 2
+
+
+def test_project_keys_are_checked(tmp_path):
+    from voxprospect.workflows.project import load_project
+
+    for keys, words in (({"ensemble": 0}, "training.ensemble"), ({"ensemble": 65}, "training.ensemble"),
+                        ({"calibration": "platt"}, "training.calibration")):
+        project = _configure(make_tiny_project(tmp_path / str(len(words)) / str(list(keys.values())[0])), **keys)
+        with pytest.raises(ProjectFileError) as err:
+            load_project(project)
+        assert words in str(err.value)
+    ok = _configure(make_tiny_project(tmp_path / "ok"), ensemble=3, calibration="isotonic")
+    training = load_project(ok).training
+    assert training.ensemble == 3 and training.calibration == "isotonic"
+
+
+def test_cli_flags_reach_the_report(tmp_path):
+    project = _configure(make_tiny_project(tmp_path / "d", models='["RF"]'))
+    res = CliRunner().invoke(cli, ["train", str(project), "-o", str(tmp_path / "o"), "--model", "RF",
+                                   "--ensemble", "3", "--calibration", "isotonic"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert rep["parameters"]["ensemble"] == 3 and rep["calibration"]["RF"]["method"] == "isotonic"
+    assert rep["calibration"]["RF"]["spatial"]["calibrated"]["n"] == rep["calibration"]["RF"]["spatial"]["raw"]["n"]
+    bad = CliRunner().invoke(cli, ["train", str(project), "-o", str(tmp_path / "o2"), "--ensemble", "0"])
+    assert bad.exit_code != 0 and "--ensemble" in bad.output
