@@ -215,16 +215,23 @@ def _calibration(name, data, training, seed, plans, factory, held, outdir, progr
     from voxprospect.learn.protocols import evaluate_protocols
 
     method = str(training.get("calibration", "none") or "none")
-    calibrated = None
+    calibrated, skipped = None, {}
     if method != "none":
         calibrated = HeldOut(data.samples.labels)
         buffer_m = evaluation_settings(training, data.samples)["buffer_m"]
-        wanted = [p for p in CALIBRATION_PROTOCOLS if p in plans and not isinstance(plans[p], str)]
-        evaluate_protocols(calibrated_factory(factory, data, training, seed, buffer_m), data.windows, data.samples,
-                           protocols=wanted, plans=plans, on_fold=calibrated,
-                           progress=progress.messages(f"{name} calibration fit: ") if hasattr(progress, "messages")
-                           else None, cell_size=tuple(data.evidence.grid.cell_size))
-    return calibration_entry(name, held, method, calibrated, outdir)
+        for protocol in [p for p in CALIBRATION_PROTOCOLS if p in plans and not isinstance(plans[p], str)]:
+            try:
+                evaluate_protocols(calibrated_factory(factory, data, training, seed, buffer_m), data.windows,
+                                   data.samples, protocols=[protocol], plans=plans, on_fold=calibrated,
+                                   cell_size=tuple(data.evidence.grid.cell_size))
+            except NoPositivesError as exc:
+                # an outer fold's training side too small or too clustered for inner spatial folds
+                calibrated.folds.pop(protocol, None)
+                skipped[protocol] = str(exc)
+    entry = calibration_entry(name, held, method, calibrated, outdir)
+    if skipped:
+        entry["calibration_skipped"] = skipped
+    return entry
 
 
 def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, outdir: Path,
