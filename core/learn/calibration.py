@@ -168,6 +168,59 @@ class IsotonicCalibrator:
         return {"method": self.method, "x": self.iso_.X_thresholds_.tolist(), "y": self.iso_.y_thresholds_.tolist()}
 
 
+#: Most knots an isotonic map stored in a checkpoint may have.
+MAX_KNOTS = 100_000
+
+
+def calibrator_from_dict(d: dict):
+    """Rebuild a calibrator from its :meth:`to_dict` (a checkpoint's ``calibration``), checked.
+
+    Raises
+    ------
+    ValueError
+        Naming the problem: an unknown method, a temperature that is not a positive
+        finite number, isotonic knots that are not two equally long, finite,
+        non-decreasing lists with values in [0, 1].
+    """
+    if not isinstance(d, dict):
+        raise ValueError(f"must be an object, got {type(d).__name__}")
+    method = d.get("method")
+    if method == "temperature":
+        t = d.get("temperature")
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not (np.isfinite(t) and t > 0):
+            raise ValueError(f"temperature must be a positive number, got {str(t)[:40]}")
+        cal = TemperatureCalibrator()
+        cal.temperature_ = float(t)
+        return cal
+    if method == "isotonic":
+        x, y = d.get("x"), d.get("y")
+        ok = (isinstance(x, list) and isinstance(y, list) and 1 <= len(x) == len(y) <= MAX_KNOTS
+              and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x + y))
+        if not ok:
+            raise ValueError(f"isotonic knots x and y must be two lists of 1 to {MAX_KNOTS:,} numbers of one length")
+        xa, ya = np.asarray(x, float), np.asarray(y, float)
+        if not (np.isfinite(xa).all() and np.isfinite(ya).all() and (np.diff(xa) >= 0).all()
+                and (np.diff(ya) >= 0).all() and (ya >= 0).all() and (ya <= 1).all()):
+            raise ValueError("isotonic knots must be finite and non-decreasing, with values within [0, 1]")
+        return KnotCalibrator(xa, ya)
+    raise ValueError(f"unknown method {str(method)[:40]!r}; expected isotonic or temperature")
+
+
+class KnotCalibrator:
+    """An isotonic map read back from its knots: linear between them, clipped outside (as scikit-learn)."""
+
+    method = "isotonic"
+
+    def __init__(self, x, y):
+        self.x, self.y = np.asarray(x, float), np.asarray(y, float)
+
+    def transform(self, p):
+        return np.interp(np.asarray(p, dtype=float), self.x, self.y)
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "x": self.x.tolist(), "y": self.y.tolist()}
+
+
 def make_calibrator(method: str):
     """A calibrator by name (:data:`CALIBRATION_METHODS`, not ``"none"``)."""
     if method == "isotonic":
@@ -254,7 +307,11 @@ class CalibratedModel:
                 return folds
         raise NoPositivesError(f"no spatial inner fold with both classes to train on ({last}); cannot calibrate")
 
-    def fit(self, X, y, sample_index=None):
+    def fit_calibrator(self, X, y, sample_index=None):
+        """Fit only the calibrator, on inner-fold out-of-fold probabilities of ``X`` (no final base fit).
+
+        Sets ``calibrator_``, ``seen_indices_`` and ``inner_``; returns self.
+        """
         from voxprospect.learn.protocols import fit_with_context
 
         y = np.asarray(y).reshape(-1).astype(np.int64)
@@ -275,8 +332,15 @@ class CalibratedModel:
         self.inner_ = {"folds": len(folds), "n_calibration": int(len(t)),
                        "brier_raw": brier_score(t, p),
                        "brier_calibrated": brier_score(t, self.calibrator_.transform(p))}
-        self.base_ = fit_with_context(_fresh(self.make_estimator), X, y, centres=self.centres[rows],
-                                      cell_size=self.cell_size)
+        return self
+
+    def fit(self, X, y, sample_index=None):
+        from voxprospect.learn.protocols import fit_with_context
+
+        self.fit_calibrator(X, y, sample_index)
+        rows = np.arange(len(y)) if sample_index is None else np.asarray(sample_index, np.int64).reshape(-1)
+        self.base_ = fit_with_context(_fresh(self.make_estimator), X, np.asarray(y).reshape(-1).astype(np.int64),
+                                      centres=self.centres[rows], cell_size=self.cell_size)
         self.classes_ = np.array([0, 1])
         return self
 

@@ -46,7 +46,7 @@ _MAX_HEADER = 100 * 1024 * 1024
 
 
 def save_checkpoint(estimator, path, channels, window=None, edge="edge", standardisation_stats=None,
-                    training_report=None, inputs=(), input_range=None):
+                    training_report=None, inputs=(), input_range=None, calibration=None):
     """Write a fitted estimator and everything needed to use it into one file.
 
     Parameters
@@ -71,6 +71,9 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
     input_range : dict, optional
         ``{channel: {"min", "max"}}`` of the model's inputs on the training
         volume; prediction warns where new evidence leaves it.
+    calibration : dict, optional
+        A calibrator's ``to_dict()`` (:mod:`voxprospect.learn.calibration`), fitted
+        on inner folds; prediction adds the calibrated mean beside the raw one.
 
     Returns
     -------
@@ -109,7 +112,7 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
         "voxprospect_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "channels": channels, "window": window, "edge": str(edge),
-        "standardisation": standardisation_stats, "input_range": input_range,
+        "standardisation": standardisation_stats, "input_range": input_range, "calibration": calibration,
         "training_report": training_report,
         "estimator_params": params, "n_params": int(estimator.n_params_),
         "flops": int(estimator.flops_per_window()), "flops_unit": estimator.flops_unit,
@@ -255,6 +258,10 @@ class LoadedModel:
         #: the networks of a CNN checkpoint, one per ensemble member ([module] for one network)
         self.members = list(members) if members is not None else ([module] if module is not None else None)
         self.member_seeds = metadata.get("member_seeds")
+        self.calibration = None
+        if metadata.get("calibration") is not None:
+            from voxprospect.learn.calibration import calibrator_from_dict
+            self.calibration = calibrator_from_dict(metadata["calibration"])
         self.path = Path(path) if path is not None else None
         self.kind = metadata["kind"]
         self.channels = list(metadata["channels"])
@@ -539,6 +546,12 @@ def validate_metadata(path, meta) -> dict:
     for key in ("n_params", "flops"):
         if meta.get(key) is not None and not (_is_int(meta[key]) and meta[key] >= 0):
             _field(path, key, f"must be a count >= 0, got {_short(meta[key])}")
+    if meta.get("calibration") is not None:
+        from voxprospect.learn.calibration import calibrator_from_dict
+        try:
+            calibrator_from_dict(meta["calibration"])
+        except ValueError as exc:
+            _field(path, "calibration", str(exc))
     arch = meta["architecture"]
     if not isinstance(arch, dict):
         _field(path, "architecture", f"must be an object, got {type(arch).__name__}")

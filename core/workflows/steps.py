@@ -155,7 +155,7 @@ def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, pr
     for c in model.channels:
         evidence.require_finite(c, evidence_path)
     check_folder(out_path.parent, what=f"folder of {out_path.name}",
-                 need_bytes=volume_bytes(evidence.grid.n_cells, 3))
+                 need_bytes=volume_bytes(evidence.grid.n_cells, 4))
     # the model's inputs on the training scale, and how far the new data reach beyond it
     from voxprospect.evidence.transfer import apply_training_standardisation, range_shift, shift_warnings
     evidence, actions = apply_training_standardisation(evidence, model.standardisation_stats, model.channels,
@@ -171,6 +171,8 @@ def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, pr
                         "scale", evidence_path, c)
     with report.timer("predict"):
         prosp = _predict(model, evidence.select(model.channels), chunk_voxels, progress)
+    from voxprospect.workflows.uncertainty import with_calibrated_layer
+    prosp = with_calibrated_layer(prosp, model.calibration)
     inputs = (model_path, evidence_path)
     # a GeoTIFF holds one layer: the mean (the spread layers travel in the other formats)
     one = "prospectivity" if out_path.name.lower().endswith(GEOTIFF_SUFFIXES) else None

@@ -156,6 +156,8 @@ def _map_model(name, result, data, outdir, report, mapping, progress):
     say(progress, 0.0, f"predicting the whole grid with {name}")
     with report.timer(f"{name}.predict"):
         prosp = predict_estimator(result["estimator"], data, mapping["chunk"], scaled(progress, 0.0, 0.5))
+    from voxprospect.workflows.uncertainty import with_calibrated_layer
+    prosp = with_calibrated_layer(prosp, getattr(result["estimator"], "calibration_map_", None))
     write_volume(prosp, outdir / f"prospectivity_{name}.vti", inputs=inputs)
     write_volume(prosp, outdir / f"prospectivity_{name}.tif", layer="prospectivity", inputs=inputs)
     result["prospectivity"] = [f"prospectivity_{name}.vti", f"prospectivity_{name}.tif"]

@@ -234,6 +234,24 @@ def _calibration(name, data, training, seed, plans, factory, held, outdir, progr
     return entry
 
 
+def _final_calibration(data, training, seed, factory, entry: dict):
+    """The calibrator of the mapped model: fitted on inner spatial folds of all the windows (or None)."""
+    method = str(training.get("calibration", "none") or "none")
+    if method == "none":
+        return None
+    buffer_m = evaluation_settings(training, data.samples)["buffer_m"]
+    model = calibrated_factory(factory, data, training, seed, buffer_m)()
+    try:
+        model.fit_calibrator(data.windows, data.samples.labels)
+    except NoPositivesError as exc:
+        entry["final_skipped"] = str(exc)
+        return None
+    entry["final"] = dict(model.inner_) | {"layer": "prospectivity_calibrated",
+                                           "definition": "the calibrator of the mapped model, fitted on inner "
+                                                         "spatial folds of all training windows"}
+    return model.calibrator_
+
+
 def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, outdir: Path,
                      protocols=None, epochs=None, device=None, progress=None, report=None, plans=None,
                      tune: bool = False) -> dict:
@@ -280,6 +298,10 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
         else:
             final = estimator_factory(name, training, seed, epochs, device, progress=scaled(progress, 0.75, 1.0))
             est = fit_estimator(final(), data.windows, y, **fit_context(data))
+    with timer(f"{name}.calibration_map"):
+        calibration_map = _final_calibration(data, training, seed, factory, calibration)
+    if calibration_map is not None:
+        est.calibration_map_ = calibration_map
     ckpt = Path(outdir) / f"{name}{CHECKPOINT_SUFFIX}"
     summary = {"model": name, "metrics": metrics, **model_size(est, len(data.channels), data.samples.window),
                "calibration": calibration}
@@ -303,7 +325,8 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
                     training_report={k: v for k, v in summary.items() if k != "history"}
                     | {"samples": data.samples.to_dict(), "seed": seed,
                        "evidence_channels": data.evidence.meta.get("evidence", {}).get("channels"),
-                       "fill_values": data.fill_values})
+                       "fill_values": data.fill_values},
+                    calibration=None if calibration_map is None else calibration_map.to_dict())
     summary["checkpoint"] = ckpt.name
     summary["estimator"] = est
     return summary

@@ -155,6 +155,17 @@ def pa_volume(prospectivity, pa_layer: str):
     raise VoxprospectError(f"unknown P-A layer {pa_layer!r}; use mean, q10 or rank")
 
 
+def with_calibrated_layer(prospectivity, calibrator):
+    """The volume with ``prospectivity_calibrated``: the calibrator applied to the mean (NaN kept)."""
+    if calibrator is None:
+        return prospectivity
+    mean = np.asarray(prospectivity["prospectivity"], dtype=float)
+    out = np.full(mean.shape, np.nan, dtype=np.float32)
+    ok = np.isfinite(mean)
+    out[ok] = np.clip(calibrator.transform(mean[ok]), 0.0, 1.0)
+    return prospectivity.with_layer("prospectivity_calibrated", out)
+
+
 def saturation(prospectivity) -> dict:
     """Share of the study volume's mean at or above 0.99: where a P-A on ranks reads better."""
     v = np.asarray(prospectivity["prospectivity"], dtype=float)[prospectivity.active]

@@ -130,3 +130,50 @@ def test_verdict_follows_the_stated_rule(tmp_path):
     rep = heldout_report([(y[:50], y, p)])
     out = plot_reliability({"model": rep["raw"]}, tmp_path / "rel.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_calibrators_round_trip_through_their_dict_and_bad_ones_are_refused():
+    from voxprospect.learn.calibration import calibrator_from_dict
+
+    rng = np.random.default_rng(4)
+    p = rng.random(500)
+    y = (rng.random(500) < p ** 2).astype(int)
+    q = np.linspace(-0.1, 1.1, 301)
+    for cal in (IsotonicCalibrator().fit(p, y), TemperatureCalibrator().fit(p, y)):
+        back = calibrator_from_dict(cal.to_dict())
+        assert np.allclose(back.transform(q), cal.transform(q), rtol=0, atol=1e-12)
+    for bad in ({"method": "platt"}, {"method": "temperature", "temperature": -1.0},
+                {"method": "temperature", "temperature": True}, {"method": "isotonic", "x": [0, 1], "y": [0.5]},
+                {"method": "isotonic", "x": [1, 0], "y": [0.1, 0.2]},
+                {"method": "isotonic", "x": [0, 1], "y": [0.2, 1.5]},
+                {"method": "isotonic", "x": [0, "a"], "y": [0.1, 0.2]}, [1, 2]):
+        with pytest.raises(ValueError):
+            calibrator_from_dict(bad)
+
+
+def test_checkpoint_carries_a_checked_calibration(tmp_path):
+    import json
+    import struct
+
+    from voxprospect.errors import InputFileError
+    from voxprospect.learn.checkpoint import load, save_checkpoint
+    from voxprospect.learn.estimators import RandomForestModel
+
+    X, y, _ = noisy_samples(n_side=6)
+    rf = RandomForestModel(n_estimators=5, random_state=0).fit(X, y)
+    cal = TemperatureCalibrator().fit(rf.predict_proba(X)[:, 1], y)
+    path = save_checkpoint(rf, tmp_path / "rf.vxp.safetensors", channels=["a", "b"], calibration=cal.to_dict())
+    loaded = load(path)
+    assert loaded.calibration.temperature_ == cal.temperature_
+    raw = path.read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = json.loads(header["__metadata__"]["voxprospect"])
+    meta["calibration"] = {"method": "temperature", "temperature": 0}
+    header["__metadata__"]["voxprospect"] = json.dumps(meta)
+    blob = json.dumps(header).encode()
+    blob += b" " * (-len(blob) % 8)
+    (tmp_path / "bad.vxp.safetensors").write_bytes(struct.pack("<Q", len(blob)) + blob + raw[8 + n:])
+    with pytest.raises(InputFileError) as err:
+        load(tmp_path / "bad.vxp.safetensors")
+    assert "calibration" in str(err.value) and "temperature" in str(err.value)

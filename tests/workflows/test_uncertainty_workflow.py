@@ -62,6 +62,9 @@ def test_report_carries_uncertainty_and_calibration(study):
         assert c["deposit"]["calibrated"] is None and "deposit" in c["calibration_skipped"]
         assert (folder / "out" / c["plot"]).stat().st_size > 1000
     assert rep["pa"]["layer"] == "prospectivity_rank"
+    from voxprospect.workflows.uncertainty import uncertainty_section
+    text = "\n".join(uncertainty_section(rep))
+    assert "- DL1: 2 members" in text and "Read the probabilities as" in text
 
 
 def test_prediction_and_targets_carry_the_spread(study):
@@ -120,3 +123,29 @@ def test_cli_flags_reach_the_report(tmp_path):
     assert rep["calibration"]["RF"]["deposit"]["raw"]["n"] > 0
     bad = CliRunner().invoke(cli, ["train", str(project), "-o", str(tmp_path / "o2"), "--ensemble", "0"])
     assert bad.exit_code != 0 and "--ensemble" in bad.output
+
+
+def test_predict_adds_the_calibrated_mean_from_the_checkpoint(study, tmp_path):
+    from voxprospect.learn.calibration import TemperatureCalibrator
+    from voxprospect.learn.checkpoint import save_checkpoint
+    from voxprospect.learn.estimators import RandomForestModel
+    from voxprospect.workflows.pipeline import run_predict
+
+    folder, _ = study
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2, 3, 3, 3)).astype(np.float32)
+    y = np.tile([0, 1], 40)
+    X[y == 1, 1] += 1.0
+    rf = RandomForestModel(n_estimators=9, random_state=0).fit(X, y)
+    cal = TemperatureCalibrator()
+    cal.temperature_ = 2.5
+    from voxprospect.learn import load
+    trained = load(folder / "out" / "DL1.vxp.safetensors")
+    ckpt = save_checkpoint(rf, tmp_path / "rf.vxp.safetensors", channels=trained.channels,
+                           standardisation_stats=trained.standardisation_stats, calibration=cal.to_dict())
+    run_predict(ckpt, folder / "out" / "evidence.vti", tmp_path / "p.vti")
+    vol = read_volume(tmp_path / "p.vti")
+    on = vol.active
+    expected = np.clip(cal.transform(vol["prospectivity"][on].astype(float)), 0, 1)
+    assert np.allclose(vol["prospectivity_calibrated"][on], expected, rtol=0, atol=1e-6)
+    assert (np.abs(vol["prospectivity_calibrated"][on] - 0.5) <= np.abs(vol["prospectivity"][on] - 0.5) + 1e-6).all()
