@@ -58,7 +58,7 @@ def _best(fn, repeats):
     return (wall, cpu), out
 
 
-def cost(members: int, voxels: int, repeats: int, seed: int, channels: int = 7) -> dict:
+def cost(members: int, voxels: int, repeats: int, seed: int, channels: int = 7, preset: str = "DL4") -> dict:
     import torch
 
     from voxprospect import Volume, VoxelGrid
@@ -76,7 +76,7 @@ def cost(members: int, voxels: int, repeats: int, seed: int, channels: int = 7) 
     nets = []
     for i in range(members):
         torch.manual_seed(seed + i)
-        nets.append(trained_looking(build_model("DL4", channels).eval(), seed=seed + i))
+        nets.append(trained_looking(build_model(preset, channels).eval(), seed=seed + i))
     ens = _Members(nets, names, 3)
     singles = [_Members([n], names, 3) for n in nets]
     for s in singles:
@@ -91,7 +91,7 @@ def cost(members: int, voxels: int, repeats: int, seed: int, channels: int = 7) 
                                           for s in singles], repeats)
     on = evidence.active
     ref = summarise_members(np.stack([o[on] for o in outs]))
-    return {"members": members, "voxels": int(np.prod(shape)), "shape": list(shape),
+    return {"preset": preset, "members": members, "voxels": int(np.prod(shape)), "shape": list(shape),
             "ensemble_cpu_s": t_ens, "singles_cpu_s": t_one, "ratio": t_ens / t_one,
             "ensemble_wall_s": w_ens, "singles_wall_s": w_one,
             "method": vol.meta["prediction"]["method"],
@@ -127,6 +127,7 @@ def spread(members: int, epochs: int, seed: int) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=5)
+    parser.add_argument("--preset", default="DL4")
     parser.add_argument("--voxels", type=int, default=24_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
@@ -136,10 +137,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", dest="json_path")
     args = parser.parse_args(argv)
 
-    res = {"cost": cost(args.members, args.voxels, args.repeats, args.seed), "python": sys.version.split()[0],
-           "machine": platform.machine()}
+    res = {"cost": cost(args.members, args.voxels, args.repeats, args.seed, preset=args.preset),
+           "python": sys.version.split()[0], "machine": platform.machine()}
     c = res["cost"]
-    print(f"{c['members']} members, {c['voxels']:,} voxels ({c['method']}, {c['threads']} threads): ensemble "
+    print(f"{c['preset']}, {c['members']} members, {c['voxels']:,} voxels ({c['method']}, {c['threads']} threads): "
+          "ensemble "
           f"{c['ensemble_cpu_s']:.2f} CPU s ({c['ensemble_wall_s']:.2f} s wall), {c['members']} single predictions "
           f"{c['singles_cpu_s']:.2f} CPU s ({c['singles_wall_s']:.2f} s wall), ratio {c['ratio']:.3f}; "
           f"mean differs by {c['max_abs_diff_mean']:.1e}, std by {c['max_abs_diff_std']:.1e}")

@@ -312,8 +312,6 @@ class CalibratedModel:
 
         Sets ``calibrator_``, ``seen_indices_`` and ``inner_``; returns self.
         """
-        from voxprospect.learn.protocols import fit_with_context
-
         y = np.asarray(y).reshape(-1).astype(np.int64)
         rows = np.arange(len(y)) if sample_index is None else np.asarray(sample_index, np.int64).reshape(-1)
         if len(rows) != len(y):
@@ -321,8 +319,7 @@ class CalibratedModel:
         oof_p, oof_y, seen = [], [], []
         folds = self._inner_folds(y, rows)
         for tr, te in folds:
-            est = fit_with_context(_fresh(self.make_estimator), X[tr], y[tr],
-                                   centres=self.centres[rows[tr]], cell_size=self.cell_size)
+            est = self._fit_base(X[tr], y[tr], rows[tr])
             oof_p.append(np.asarray(est.predict_proba(X[te]))[:, 1])
             oof_y.append(y[te])
             seen.append(rows[te])
@@ -334,13 +331,19 @@ class CalibratedModel:
                        "brier_calibrated": brier_score(t, self.calibrator_.transform(p))}
         return self
 
-    def fit(self, X, y, sample_index=None):
+    def _fit_base(self, X, y, rows):
+        """A fresh base model fitted on ``X`` (the study's samples ``rows``)."""
         from voxprospect.learn.protocols import fit_with_context
 
+        est = _fresh(self.make_estimator)
+        if getattr(est, "wants_sample_index", False):  # nested tuning finds its own centres
+            return est.fit(X, y, sample_index=rows)
+        return fit_with_context(est, X, y, centres=self.centres[rows], cell_size=self.cell_size)
+
+    def fit(self, X, y, sample_index=None):
         self.fit_calibrator(X, y, sample_index)
         rows = np.arange(len(y)) if sample_index is None else np.asarray(sample_index, np.int64).reshape(-1)
-        self.base_ = fit_with_context(_fresh(self.make_estimator), X, np.asarray(y).reshape(-1).astype(np.int64),
-                                      centres=self.centres[rows], cell_size=self.cell_size)
+        self.base_ = self._fit_base(X, np.asarray(y).reshape(-1).astype(np.int64), rows)
         self.classes_ = np.array([0, 1])
         return self
 
