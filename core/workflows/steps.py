@@ -195,8 +195,16 @@ def _predict(model, evidence, chunk_voxels, progress):
 
 
 def run_targets(prospectivity_path, outdir, orebody_path=None, threshold=None, min_voxels: int = 1,
-                layer: str = "orebody", progress=None) -> StepResult:
-    """P-A threshold (from known orebodies) and 3D targets of a prospectivity volume."""
+                layer: str = "orebody", progress=None, pa_layer: str = "mean") -> StepResult:
+    """P-A threshold (from known orebodies) and 3D targets of a prospectivity volume.
+
+    ``pa_layer`` (``"mean"``, ``"q10"``, ``"rank"``) is the layer the P-A plot, its
+    threshold and the voxel selection use (docs/uncertainty.md).
+    """
+    from voxprospect.workflows.project import PA_LAYERS
+
+    if pa_layer not in PA_LAYERS:
+        raise VoxprospectError(f"pa_layer must be one of {', '.join(PA_LAYERS)}, got {pa_layer!r}")
     if threshold is not None and not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise VoxprospectError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
     if threshold is None and orebody_path is None:
@@ -204,11 +212,12 @@ def run_targets(prospectivity_path, outdir, orebody_path=None, threshold=None, m
                                "(--threshold), or the known orebodies (--orebodies) for the prediction-area plot")
     outdir = check_outdir(outdir)
     with step_outputs(folders=[outdir]):
-        return StepResult(_targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, layer, progress),
-                          outdir / "report.json")
+        return StepResult(_targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, layer, progress,
+                                   pa_layer), outdir / "report.json")
 
 
-def _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, layer, progress) -> dict:
+def _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, layer, progress,
+             pa_layer="mean") -> dict:
     from voxprospect.io import read_volume
 
     report = RunReport("targets", {"prospectivity": str(prospectivity_path), "orebodies": orebody_path,
@@ -234,7 +243,8 @@ def _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, la
             raise NoPositivesError(f"{orebody_path}: the layer {layer!r} selects no orebody voxel")
     say(progress, 0.1, "prediction-area plot and targets")
     with report.timer("targets"):
-        res = map_targets(prosp, outdir, "prospectivity", orebody, names, threshold, min_voxels, inputs)
+        res = map_targets(prosp, outdir, "prospectivity", orebody, names, threshold, min_voxels, inputs,
+                          pa_layer=pa_layer)
     table = res.pop("target_table")
     res.pop("_targets_volume")
     report.data.update(res)

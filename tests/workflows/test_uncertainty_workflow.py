@@ -149,3 +149,17 @@ def test_predict_adds_the_calibrated_mean_from_the_checkpoint(study, tmp_path):
     expected = np.clip(cal.transform(vol["prospectivity"][on].astype(float)), 0, 1)
     assert np.allclose(vol["prospectivity_calibrated"][on], expected, rtol=0, atol=1e-6)
     assert (np.abs(vol["prospectivity_calibrated"][on] - 0.5) <= np.abs(vol["prospectivity"][on] - 0.5) + 1e-6).all()
+
+
+def test_targets_command_draws_the_pa_on_the_lower_quantile(study, tmp_path):
+    folder, _ = study
+    res = CliRunner().invoke(cli, ["targets", str(folder / "out" / "prospectivity_DL1.vti"), "-o", str(tmp_path / "t"),
+                                   "--orebodies", str(folder / "geology.vti"), "--pa-layer", "q10"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads((tmp_path / "t" / "report.json").read_text())
+    assert rep["pa"]["layer"] == "prospectivity_q10"
+    vol = read_volume(folder / "out" / "prospectivity_DL1.vti")
+    labels = read_volume(tmp_path / "t" / "targets_prospectivity.vti")["target_id"]
+    # the voxels selected are those whose 10 % quantile reaches the threshold, 26-connected
+    chosen = vol.active & (vol["prospectivity_q10"] >= rep["threshold"])
+    assert np.array_equal(labels > 0, chosen)
