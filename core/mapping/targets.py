@@ -10,10 +10,9 @@ Each target records its voxel count, volume (m3), top and bottom elevation (the 
 of its highest cell and the bottom of its lowest cell, metres, positive up), its
 centroid (mean of its cell centres, world coordinates), its depth below the surface,
 mean and max prospectivity, and the known deposits with at least one voxel inside it.
-When the volume carries the members' spread (``<layer>_std``,
-:mod:`voxprospect.learn.ensemble`), each target also records ``std_mean`` and
-``std_max``: the mean and largest standard deviation over its voxels (NaN without
-that layer). Targets are always drawn on the layer itself, the members' mean.
+The members' spread inside each target (``std_mean``, ``std_max``) is added to the
+rows by :func:`voxprospect.mapping.target_spread.spread_columns`; the writers carry
+those columns (empty cells without a spread layer).
 
 Depth is measured below the topography surface of the study volume: in every
 ``(i, j)`` column the surface is the top of the column's highest active cell
@@ -169,7 +168,6 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
     first = np.full(n_raw + 1, np.iinfo(np.int64).max)
     np.minimum.at(first, lab, np.ravel_multi_index(idx, grid.shape))
     keep.sort(key=lambda t: (-vmax[t], -means[t], -counts[t], first[t]))
-    std_mean, std_max = _spread_inside(prospectivity, layer, raw, n_raw, idx, lab, counts)
     new_id = np.zeros(n_raw + 1, dtype=np.int32)
     new_id[keep] = np.arange(1, len(keep) + 1, dtype=np.int32)
     labels = new_id[raw]
@@ -207,8 +205,6 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
             "centroid_z": float(centroid[2]),
             "mean_prospectivity": float(means[t]),
             "max_prospectivity": float(vmax[t]),
-            "std_mean": float(std_mean[t]),
-            "std_max": float(std_max[t]),
             "n_deposits": len(contained[t]),
             "deposits": sorted(contained[t]),
         })
@@ -218,23 +214,6 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
             "depth": "below the top of each column's highest active cell (the study volume's surface)"}
     return TargetSet(grid=grid, labels=labels, table=table, threshold=float(threshold),
                      layer=layer, active=active, meta=meta)
-
-
-def _spread_inside(prospectivity, layer, raw, n_raw, idx, lab, counts):
-    """Mean and max of ``<layer>_std`` over each raw target's voxels (NaN without that layer)."""
-    name = f"{layer}_std"
-    if name not in prospectivity:
-        nan = np.full(n_raw + 1, np.nan)
-        return nan, nan.copy()
-    std = np.asarray(prospectivity[name], dtype=float)[idx]
-    finite = np.isfinite(std)
-    n = np.bincount(lab[finite], minlength=n_raw + 1)
-    total = np.bincount(lab[finite], weights=std[finite], minlength=n_raw + 1)
-    smax = np.full(n_raw + 1, -np.inf)
-    np.maximum.at(smax, lab[finite], std[finite])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, total / np.maximum(n, 1), np.nan)
-    return mean, np.where(n > 0, smax, np.nan)
 
 
 def surface_elevation(active, grid: VoxelGrid) -> np.ndarray:
@@ -293,8 +272,8 @@ def _row_for_file(t: dict) -> dict:
     row = dict(t)
     row["deposits"] = "; ".join(t["deposits"])
     for key in ("std_mean", "std_max"):
-        # no spread layer: an empty cell (NULL in the GeoPackage), not a number
-        if key in row and not (row[key] is not None and math.isfinite(row[key])):
+        # no spread measured: an empty cell (NULL in the GeoPackage), not a number
+        if not (row.get(key) is not None and math.isfinite(row[key])):
             row[key] = None
     return row
 

@@ -56,6 +56,8 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
         deposits = np.asarray(orebody).astype(np.int32)
     targets = find_targets(prospectivity, float(threshold), deposits=deposits, deposit_names=deposit_names,
                            min_voxels=min_voxels, select_layer=select)
+    from voxprospect.mapping.target_spread import spread_columns
+    spread_columns(targets, prospectivity, "prospectivity")
     tvol = targets_volume(targets, prospectivity.grid)
     write_volume(tvol, outdir / f"targets_{name}.vti", inputs=inputs)
     write_targets_csv(targets, outdir / f"targets_{name}.csv", inputs=inputs)
