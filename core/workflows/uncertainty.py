@@ -74,6 +74,11 @@ class HeldOut:
         self.folds.setdefault(protocol, []).append(
             (self.labels[split.train], self.labels[split.test], np.asarray(p, dtype=float)))
 
+    def on_fitted(self, protocol, split, estimator, X_windows, labels=None):
+        """The same record from a fold's fitted estimator (an ``on_fitted(protocol, split,
+        estimator, X, labels)`` hook): its class-1 probabilities of the test windows."""
+        self(protocol, split, np.asarray(estimator.predict_proba(X_windows[split.test]))[:, 1])
+
 
 def calibration_entry(name: str, held: HeldOut, method: str, calibrated: HeldOut | None, outdir, inputs=()) -> dict:
     """Per protocol the raw (and calibrated) held-out scores and verdict; draws ``reliability_<name>.png``."""

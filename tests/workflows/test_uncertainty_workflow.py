@@ -163,3 +163,21 @@ def test_targets_command_draws_the_pa_on_the_lower_quantile(study, tmp_path):
     # the voxels selected are those whose 10 % quantile reaches the threshold, 26-connected
     chosen = vol.active & (vol["prospectivity_q10"] >= rep["threshold"])
     assert np.array_equal(labels > 0, chosen)
+
+
+def test_held_out_records_the_same_from_probabilities_or_a_fitted_model():
+    from voxprospect.learn.estimators import RandomForestModel
+    from voxprospect.learn.protocols import split_random
+    from voxprospect.workflows.uncertainty import HeldOut
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 2, 3, 3, 3)).astype(np.float32)
+    y = np.tile([0, 1], 30)
+    split = split_random(60, 0.3, seed=0, labels=y)
+    rf = RandomForestModel(n_estimators=5, random_state=0).fit(X[split.train], y[split.train])
+    a, b = HeldOut(y), HeldOut(y)
+    a("spatial", split, rf.predict_proba(X[split.test])[:, 1])
+    b.on_fitted("spatial", split, rf, X, y)
+    for (ya, ta, pa), (yb, tb, pb) in zip(a.folds["spatial"], b.folds["spatial"]):
+        assert np.array_equal(ya, yb) and np.array_equal(ta, tb) and np.array_equal(pa, pb)
+    assert len(a.folds["spatial"][0][1]) == len(split.test)
