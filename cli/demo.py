@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .options import attributions_option, buffer_option, importance_option, echo, preset_option, seed_option
+from .options import (attributions_option, buffer_option, echo, ensemble_option, importance_option, preset_option,
+                      seed_option)
 from .progress import cli_progress
 from .summary import emit_summary, json_option
 
@@ -18,8 +19,9 @@ from .summary import emit_summary, json_option
 @buffer_option
 @importance_option
 @attributions_option
+@ensemble_option
 @json_option
-def demo(outdir, preset, seed, epochs, buffer_m, importance, attributions, as_json):
+def demo(outdir, preset, seed, epochs, buffer_m, importance, attributions, ensemble, as_json):
     """Build the synthetic district, its evidence, train DL4 and the random forest,
     predict, pick the P-A threshold and delineate targets; summary in OUTDIR/summary.md."""
     from voxprospect.workflows.pipeline import run_demo
@@ -27,7 +29,7 @@ def demo(outdir, preset, seed, epochs, buffer_m, importance, attributions, as_js
     bar = cli_progress()
     try:
         s = run_demo(outdir, preset=preset, seed=seed, epochs=epochs, progress=bar, buffer_m=buffer_m,
-                     importance=importance, attributions=attributions)
+                     importance=importance, attributions=attributions, ensemble=ensemble)
     finally:
         bar.close()
     emit_summary(s, as_json, bar.elapsed_s, quiet=bar.quiet)

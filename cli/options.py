@@ -84,6 +84,12 @@ device_option = click.option("--device", type=click.Choice(DEVICES), default=Non
                              help="Torch device for the CNN (default: the project's, else auto).")
 epochs_option = click.option("--epochs", type=click.IntRange(min=1, max=100_000), default=None,
                              help="Override the project's epochs.")
+ensemble_option = click.option("--ensemble", type=click.IntRange(1, 64), default=None,
+                               help="CNN members trained from different seeds (deep ensemble; 1: a single network; "
+                                    "default: the project's training.ensemble, 5).")
+calibration_option = click.option("--calibration", type=click.Choice(("none", "isotonic", "temperature")),
+                                  default=None, help="Calibrate held-out probabilities on inner spatial folds "
+                                                     "(default: the project's training.calibration, none).")
 def _finite(ctx, param, value):
     """click's FloatRange lets NaN through (every comparison with NaN is false)."""
     import math

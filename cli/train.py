@@ -6,7 +6,8 @@ import click
 
 from voxprospect.vocabulary import DEFAULT_MODEL, MODELS
 
-from .options import buffer_option, device_option, epochs_option, fmt_score, seed_override_option
+from .options import (buffer_option, calibration_option, device_option, ensemble_option, epochs_option, fmt_score,
+                      seed_override_option)
 from .progress import cli_progress
 from .summary import emit_summary, json_option
 
@@ -21,9 +22,11 @@ from .summary import emit_summary, json_option
 @click.option("--tune", is_flag=True, help="RF only: nested, seeded Bayesian hyper-parameter search (optuna TPE) "
                                          "inside every training fold with spatial inner folds.")
 @buffer_option
+@ensemble_option
+@calibration_option
 @device_option
 @json_option
-def train(project, outdir, model_name, epochs, seed, tune, buffer_m, device, as_json):
+def train(project, outdir, model_name, epochs, seed, tune, buffer_m, ensemble, calibration, device, as_json):
     """Train MODEL on the windows around the project's orebodies, evaluate it under
     the project's protocols, and write the checkpoint, training curves and report."""
     from voxprospect.workflows.pipeline import run_train
@@ -31,7 +34,7 @@ def train(project, outdir, model_name, epochs, seed, tune, buffer_m, device, as_
     bar = cli_progress()
     try:
         summary = run_train(project, outdir, model=model_name, seed=seed, epochs=epochs, tune=tune, device=device,
-                            progress=bar, buffer_m=buffer_m)
+                            progress=bar, buffer_m=buffer_m, ensemble=ensemble, calibration=calibration)
     finally:
         bar.close()
     emit_summary(summary, as_json, bar.elapsed_s, quiet=bar.quiet)

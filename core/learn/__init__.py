@@ -33,6 +33,10 @@ _EXPORTS = {
     # estimators
     "CNNClassifier": "estimators", "RandomForestModel": "estimators",
     "tune_random_forest": "estimators", "make_estimator": "estimators",
+    # uncertainty and calibration
+    "DeepEnsemble": "ensemble", "member_seeds": "ensemble", "member_probabilities": "ensemble",
+    "predict_uncertainty": "ensemble", "summarise_members": "members",
+    "CalibratedModel": "calibration", "brier_score": "calibration", "reliability": "calibration",
     # checkpoints
     "save_checkpoint": "checkpoint", "load": "checkpoint", "LoadedModel": "checkpoint",
     "ForestPredictor": "checkpoint", "check_channels": "checkpoint",

@@ -47,7 +47,7 @@ __all__ = ["FORMAT_TAG", "FORMAT_VERSION", "MAX_BLOCKS", "MAX_CHANNELS", "MAX_NA
 
 
 def save_checkpoint(estimator, path, channels, window=None, edge="edge", standardisation_stats=None,
-                    training_report=None, inputs=(), input_range=None):
+                    training_report=None, inputs=(), input_range=None, calibration=None):
     """Write a fitted estimator and everything needed to use it into one file.
 
     Parameters
@@ -72,6 +72,9 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
     input_range : dict, optional
         ``{channel: {"min", "max"}}`` of the model's inputs on the training
         volume; prediction warns where new evidence leaves it.
+    calibration : dict, optional
+        A calibrator's ``to_dict()`` (:mod:`voxprospect.learn.calibration`), fitted
+        on inner folds; prediction adds the calibrated mean beside the raw one.
 
     Returns
     -------
@@ -87,6 +90,7 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
     from voxprospect import __version__
     from voxprospect.io.safe_write import safe_output, verify_safetensors
     from voxprospect.report import jsonable, versions
+    from voxprospect.learn.ensemble import DeepEnsemble
     from voxprospect.learn.estimators import CNNClassifier, RandomForestModel
 
     channels = [str(c) for c in channels]
@@ -105,16 +109,20 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
     params = {k: v for k, v in estimator.get_params().items()
               if isinstance(v, (str, int, float, bool, type(None)))}
     meta = {
-        "format": FORMAT_TAG, "format_version": FORMAT_VERSION,
+        "format": FORMAT_TAG, "format_version": 1,
         "voxprospect_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "channels": channels, "window": window, "edge": str(edge),
-        "standardisation": standardisation_stats, "input_range": input_range,
+        "standardisation": standardisation_stats, "input_range": input_range, "calibration": calibration,
         "training_report": training_report,
         "estimator_params": params, "n_params": int(estimator.n_params_),
         "flops": int(estimator.flops_per_window()), "flops_unit": estimator.flops_unit,
     }
-    if isinstance(estimator, CNNClassifier):
+    if isinstance(estimator, DeepEnsemble):
+        from voxprospect.learn.ensemble_checkpoint import ensemble_tensors
+        tensors, ensemble_meta = ensemble_tensors(estimator)
+        meta.update(ensemble_meta)
+    elif isinstance(estimator, CNNClassifier):
         model = estimator.model_
         meta.update(kind="cnn", preset=str(estimator.preset).upper(), architecture=model.config,
                     history=estimator.history_, best_epoch=getattr(estimator, "best_epoch_", None),
@@ -126,10 +134,10 @@ def save_checkpoint(estimator, path, channels, window=None, edge="edge", standar
         tensors, forest_meta = _forest_tensors(estimator)
         meta.update(kind="random_forest", preset="RF", architecture=forest_meta)
     else:
-        raise ValueError(f"cannot save a {type(estimator).__name__}; expected CNNClassifier "
-                         "or RandomForestModel")
+        raise ValueError(f"cannot save a {type(estimator).__name__}; expected CNNClassifier, "
+                         "DeepEnsemble or RandomForestModel")
     meta["library_versions"] = versions()
-    header = {"format": FORMAT_TAG, "format_version": str(FORMAT_VERSION),
+    header = {"format": FORMAT_TAG, "format_version": str(meta["format_version"]),
               META_KEY: json.dumps(jsonable(meta), allow_nan=False)}
     with safe_output(path, inputs, verify=verify_safetensors) as tmp:
         save_file(tensors, str(tmp), metadata=header)
@@ -198,8 +206,16 @@ class ForestPredictor:
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Class probabilities for a feature matrix ``(N, n_features)``."""
         F = np.asarray(features, dtype=np.float32)
-        rows = np.arange(F.shape[0])
         total = np.zeros((F.shape[0], self.leaf_proba.shape[1]), dtype=np.float64)
+        for proba in self.tree_probabilities(F):
+            total += proba
+        total /= self.n_trees
+        return total
+
+    def tree_probabilities(self, features: np.ndarray):
+        """Each tree's class probabilities ``(N, n_classes)``, tree by tree (a generator)."""
+        F = np.asarray(features, dtype=np.float32)
+        rows = np.arange(F.shape[0])
         for t in range(self.n_trees):
             base = self.node_offsets[t]
             node = np.zeros(F.shape[0], dtype=np.int64)
@@ -211,9 +227,7 @@ class ForestPredictor:
                 g = base + node[inner]
                 go_left = F[rows[inner], self.feature[g]].astype(np.float64) <= self.threshold[g]
                 node[inner] = np.where(go_left, left[inner], self.children_right[g])
-            total += self.leaf_proba[base + node]
-        total /= self.n_trees
-        return total
+            yield self.leaf_proba[base + node]
 
 
 class LoadedModel:
@@ -238,10 +252,17 @@ class LoadedModel:
     path : pathlib.Path
     """
 
-    def __init__(self, metadata: dict, module=None, forest=None, path=None):
+    def __init__(self, metadata: dict, module=None, forest=None, path=None, members=None):
         self.metadata = metadata
         self.module = module
         self.forest = forest
+        #: the networks of a CNN checkpoint, one per ensemble member ([module] for one network)
+        self.members = list(members) if members is not None else ([module] if module is not None else None)
+        self.member_seeds = metadata.get("member_seeds")
+        self.calibration = None
+        if metadata.get("calibration") is not None:
+            from voxprospect.learn.calibration import calibrator_from_dict
+            self.calibration = calibrator_from_dict(metadata["calibration"])
         self.path = Path(path) if path is not None else None
         self.kind = metadata["kind"]
         self.channels = list(metadata["channels"])
@@ -278,6 +299,9 @@ class LoadedModel:
         from voxprospect.learn.estimators import resolve_device
 
         device = resolve_device(device)
+        if len(self.members) > 1:
+            from voxprospect.learn.ensemble_checkpoint import ensemble_predict_proba
+            return ensemble_predict_proba(self.members, X, int(batch_size), device)
         module = self.module.to(device)
         out = []
         with torch.no_grad():
@@ -323,6 +347,7 @@ def load(path) -> LoadedModel:
     path = Path(path)
     header = read_header(path)
     meta = validate_header(path, header, path.stat().st_size)
+    _validate_members_and_calibration(path, meta)
     tensors = {k: v for k, v in header.items() if k != "__metadata__"}
     if meta["kind"] == "random_forest" and set(tensors) != set(FOREST_TENSORS):
         refuse(path, f"unexpected tensors {sorted(set(tensors) ^ set(FOREST_TENSORS))}")
@@ -340,6 +365,12 @@ def load(path) -> LoadedModel:
         validate_forest(path, meta, arrays)
         forest = ForestPredictor(*(arrays[n] for n in FOREST_TENSORS))
         return LoadedModel(meta, forest=forest, path=path)
+    from voxprospect.learn.ensemble_checkpoint import member_count, split_members
+
+    n = member_count(path, meta)
+    if n > 1:
+        members = [_build_module(path, meta, part) for part in split_members(path, n, arrays)]
+        return LoadedModel(meta, members=members, path=path)
     return LoadedModel(meta, module=_build_module(path, meta, arrays), path=path)
 
 
@@ -402,3 +433,24 @@ def check_channels(loaded, evidence_channel_names) -> None:
     where = f" (model {source})" if source else ""
     raise LayerError(f"evidence channels do not match the model{where}: " + "; ".join(parts)
                      + f". The model was trained on {trained}.")
+
+
+def _validate_members_and_calibration(path, meta) -> None:
+    """The parts of the schema that belong to the layers above it: an ensemble's
+    member count and seeds (:mod:`voxprospect.learn.ensemble_checkpoint`) and a stored
+    calibrator (:mod:`voxprospect.learn.calibration`).
+
+    Raises
+    ------
+    InputFileError
+        Naming the field.
+    """
+    if meta["kind"] == "cnn":
+        from voxprospect.learn.ensemble_checkpoint import member_count
+        member_count(path, meta)
+    if meta.get("calibration") is not None:
+        from voxprospect.learn.calibration import calibrator_from_dict
+        try:
+            calibrator_from_dict(meta["calibration"])
+        except ValueError as exc:
+            bad_field(path, "calibration", str(exc))

@@ -17,7 +17,7 @@ import numpy as np
 from voxprospect.errors import InputFileError
 
 FORMAT_TAG = "voxprospect-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: several ensemble members (voxprospect.learn.ensemble_checkpoint)
 META_KEY = "voxprospect"
 # Numeric dtypes a checkpoint may carry; byte tensors (U8/I8) are refused because
 # they are how a pickled payload would be smuggled in.

@@ -135,9 +135,41 @@ def network_of(model):
     return None
 
 
+def networks_of(model):
+    """The RCNN-LAM networks of an ensemble's members (``model.members``), or
+    ``[network_of(model)]``; None when any of them is not an unmodified RCNN-LAM."""
+    members = getattr(model, "members", None)
+    if isinstance(members, (list, tuple)) and len(members) > 1:
+        nets = [network_of(m) for m in members]
+    else:
+        nets = [network_of(model)]
+    return None if any(n is None for n in nets) else nets
+
+
 def accepts(model) -> bool:
-    """Whether the zero-skip path can serve ``model`` (an unmodified RCNN-LAM)."""
-    return network_of(model) is not None
+    """Whether the zero-skip path can serve ``model`` (an unmodified RCNN-LAM, or an
+    ensemble of them)."""
+    return networks_of(model) is not None
+
+
+def _members_forward(plans, summary: bool):
+    """``forward(x)`` of a batch ``(P, C, N)`` through every member's plan.
+
+    The gathered windows are the same for every member; each member runs its own
+    products on them. Returns the mean ``(N,)``, or with ``summary`` the rows
+    mean, std and q10 ``(3, N)`` (:func:`voxprospect.learn.ensemble.summarise_members`).
+    """
+    from voxprospect.learn.members import summarise_members
+
+    def forward(x):
+        rows = [plan.forward(x).float().cpu().numpy() for plan in plans]
+        if len(rows) == 1 and not summary:
+            return rows[0]
+        u = summarise_members(np.stack(rows))
+        if not summary:
+            return u["mean"].astype(np.float32)
+        return np.stack([u["mean"], u["std"], u["q10"]]).astype(np.float32)
+    return forward
 
 
 # -- the layer plan -------------------------------------------------------------------
@@ -483,7 +515,8 @@ def _block_windows(padded: np.ndarray, sub_active: np.ndarray, window: int) -> n
 
 def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
                  batch_size: int | None = None, device=None, precision: str = "float32",
-                 transform_axes: int | None = None, n_workers: int | None = None) -> np.ndarray:
+                 transform_axes: int | None = None, n_workers: int | None = None,
+                 summary: bool = False) -> np.ndarray:
     """Class-1 probability on every active voxel by the zero-skip path.
 
     The registered ``predict`` of :func:`voxprospect.mapping.predict.register_fast_path`:
@@ -506,21 +539,27 @@ def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
     n_workers : int, optional
         CPU worker threads, each running whole batches single-threaded (default:
         torch's thread count).
+    summary : bool
+        Return the members' mean, std and q10 as ``(3, nx, ny, nz)``; an ensemble's
+        members all run on each gathered batch (the windows are cut once).
 
     Returns
     -------
-    ndarray of float32, shape ``evidence.grid.shape`` (NaN on inactive voxels)
+    ndarray of float32, shape ``evidence.grid.shape`` (NaN on inactive voxels): an
+    ensemble's mean; ``(3,) + shape`` with ``summary``
     """
     import torch
 
-    net = network_of(model)
+    nets = networks_of(model)
     grid = evidence.grid
     active = evidence.active
-    out = np.full(grid.shape, np.nan, dtype=np.float32)
+    out = np.full(((3,) if summary else ()) + tuple(grid.shape), np.nan, dtype=np.float32)
     n_active = int(active.sum())
     if n_active == 0:
         return out
-    plan = plan_for(net, window, device, precision, transform_axes)
+    plans = [plan_for(net, window, device, precision, transform_axes) for net in nets]
+    plan = plans[0]
+    forward = _members_forward(plans, summary)
     bs = max(1, min(int(batch_size or DEFAULT_BATCH.get(window, 512)), int(chunk_voxels)))
     r = window // 2
     layers = [evidence[c] for c in channels]
@@ -537,12 +576,12 @@ def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
 
     def run(x):
         with torch.no_grad(), _precision_context(precision, plan.device):
-            return plan.forward(torch.from_numpy(x)).float().cpu().numpy()
+            return forward(torch.from_numpy(x))
 
     def drain_one():
         nonlocal done
         future, idx = inflight.popleft()
-        out[idx[:, 0], idx[:, 1], idx[:, 2]] = future.result()
+        out[..., idx[:, 0], idx[:, 1], idx[:, 2]] = future.result()
         done += len(idx)
         report(done / n_active, f"predicted {done:,} of {n_active:,} voxels")
 
@@ -591,8 +630,14 @@ def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
     return out
 
 
+def predict_fast_summary(model, evidence, channels, window, edge, chunk_voxels, report, **kw) -> np.ndarray:
+    """:func:`predict_fast` with ``summary=True``: mean, std and q10 ``(3, nx, ny, nz)``
+    (the path :mod:`voxprospect.mapping.predict` registers)."""
+    return predict_fast(model, evidence, channels, window, edge, chunk_voxels, report, summary=True, **kw)
+
+
 def predict_padded_block(model, padded: np.ndarray, active: np.ndarray, window: int,
-                         batch_size: int | None = None) -> np.ndarray:
+                         batch_size: int | None = None, summary: bool = False) -> np.ndarray:
     """Class-1 probability of the active cells of one block read with its halo.
 
     For chunked prediction (:mod:`voxprospect.mapping.scale`): ``padded`` is the block's
@@ -602,18 +647,18 @@ def predict_padded_block(model, padded: np.ndarray, active: np.ndarray, window: 
     Returns
     -------
     ndarray of float32, shape ``(active.sum(),)``, in C order of the active cells
+    (an ensemble's mean); ``(3, active.sum())`` mean, std, q10 with ``summary``
     """
     import torch
 
-    net = network_of(model)
-    plan = plan_for(net, window)
+    forward = _members_forward([plan_for(net, window) for net in networks_of(model)], summary)
     x = _block_windows(np.asarray(padded, dtype=np.float32), np.asarray(active, dtype=bool), window)
     bs = int(batch_size or DEFAULT_BATCH.get(window, 512))
-    out = np.empty(x.shape[2], dtype=np.float32)
+    out = np.empty(((3,) if summary else ()) + (x.shape[2],), dtype=np.float32)
     with torch.no_grad():
         for start in range(0, x.shape[2], bs):
             part = np.ascontiguousarray(x[:, :, start:start + bs])
-            out[start:start + part.shape[2]] = plan.forward(torch.from_numpy(part)).float().cpu().numpy()
+            out[..., start:start + part.shape[2]] = forward(torch.from_numpy(part))
     return out
 
 

@@ -112,7 +112,7 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
                        test_fraction: float = 0.3, block_size_cells: int | None = None,
                        progress=None, *, cell_size=None, buffer_m: float | None = None,
                        smoothing_m: float = DEFAULT_SMOOTHING_M, block_m: float | None = None,
-                       plans: dict | None = None, on_fitted=None, audit=None) -> dict:
+                       plans: dict | None = None, on_fitted=None, audit=None, on_fold=None) -> dict:
     """Train and score a model under each evaluation protocol.
 
     Parameters
@@ -146,6 +146,9 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
         Drilled ore and waste cells scored after each non-leaky fit where they lie at
         least the fold's buffer from its training windows; the pooled held-out ore
         versus drilled-waste AUC is the protocol's ``ore_vs_drilled_waste``.
+    on_fold : callable, optional
+        ``on_fold(protocol, split, p_test)`` with each scored fold's held-out
+        class-1 probabilities (calibration and importance read them).
 
     Returns
     -------
@@ -182,6 +185,8 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
             if p is not None:
                 pooled_y.append(labels[split.test])
                 pooled_p.append(p)
+                if on_fold is not None:
+                    on_fold(name, split, p)
             fold_rows.append(row)
             done += 1
             if progress is not None:

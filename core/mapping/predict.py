@@ -40,7 +40,8 @@ from voxprospect.data.blocks import block_shape, block_starts, padded_block, res
 
 #: Registered exact fast paths: name -> (accepts(model) -> bool, predict(...) -> ndarray).
 #: ``predict(model, evidence, channels, window, edge, chunk_voxels, progress)`` returns
-#: the ``(nx, ny, nz)`` float32 probability of class 1, NaN on inactive voxels.
+#: the ``(nx, ny, nz)`` float32 probability of class 1, NaN on inactive voxels, or
+#: ``(3, nx, ny, nz)``: the members' mean, standard deviation and 10 % quantile.
 _FAST_PATHS: dict[str, tuple[Callable, Callable]] = {}
 
 
@@ -57,7 +58,8 @@ def register_fast_path(name: str, accepts: Callable, predict: Callable) -> None:
     predict : callable
         ``predict(model, evidence, channels, window, edge, chunk_voxels, progress)``
         returning the ``(nx, ny, nz)`` float32 probability of class 1 with NaN on
-        inactive voxels. It must give the same values as the per-window path.
+        inactive voxels, or ``(3, nx, ny, nz)`` with the members' std and 10 %
+        quantile after the mean. It must give the same values as the per-window path.
     """
     if name == "windows" or name == "auto":
         raise ValueError(f"{name!r} is reserved")
@@ -66,7 +68,7 @@ def register_fast_path(name: str, accepts: Callable, predict: Callable) -> None:
 
 def predict_volume(model, evidence: Volume, channels=None, window: int | None = None,
                    edge: str | None = None, chunk_voxels: int = DEFAULT_CHUNK_VOXELS, progress=None,
-                   layer_name: str = "prospectivity", method: str = "auto") -> Volume:
+                   layer_name: str = "prospectivity", method: str = "auto", uncertainty: bool = True) -> Volume:
     """Probability of class 1 on every active voxel of the evidence grid.
 
     Parameters
@@ -98,13 +100,18 @@ def predict_volume(model, evidence: Volume, channels=None, window: int | None = 
     method : str
         ``"auto"`` (a registered fast path that accepts the model, else windows),
         ``"windows"`` (per-window path), or the name of a registered fast path.
+    uncertainty : bool
+        Also write ``<layer_name>_std`` and ``<layer_name>_q10``: the standard
+        deviation and 10 % quantile over the model's members (an ensemble's
+        networks, a forest's trees; :mod:`voxprospect.learn.ensemble`). ``layer_name``
+        is then the members' mean. A single model has no spread: std 0, q10 = value.
 
     Returns
     -------
     Volume
-        On the evidence grid with the evidence's active mask and one float32 layer
-        ``layer_name``; ``meta["prediction"]`` records channels, window, edge rule and
-        method.
+        On the evidence grid with the evidence's active mask and float32 layers
+        ``layer_name`` (and its ``_std`` and ``_q10``); ``meta["prediction"]`` records
+        channels, window, edge rule, method and the members (``uncertainty``).
 
     Raises
     ------
@@ -141,19 +148,41 @@ def predict_volume(model, evidence: Volume, channels=None, window: int | None = 
     report, close = _progress_reporter(progress)
     try:
         if chosen == "windows":
-            proba = _predict_windows(model, evidence, channels, window, edge, chunk_voxels, report)
+            proba = _predict_windows(model, evidence, channels, window, edge, chunk_voxels, report,
+                                     summary=uncertainty)
         else:
             proba = _FAST_PATHS[chosen][1](model, evidence, channels, window, edge, chunk_voxels, report)
             proba = np.asarray(proba, dtype=np.float32)
-            proba[~evidence.active] = np.nan
+            proba[..., ~evidence.active] = np.nan
     finally:
         close()
+
+    from voxprospect.learn.ensemble import uncertainty_record
 
     fill = resolve_fill(model, evidence, channels)
     meta = {"prediction": {"channels": list(channels), "window": int(window), "edge": edge,
                            "method": chosen, "model": type(model).__name__,
-                           "nan_fill": dict(zip(channels, fill.astype(float).tolist()))}}
-    return Volume(evidence.grid, {layer_name: proba}, evidence.active, {}, meta)
+                           "nan_fill": dict(zip(channels, fill.astype(float).tolist())),
+                           "uncertainty": uncertainty_record(model) if uncertainty else None}}
+    return Volume(evidence.grid, _layers(model, proba, layer_name, uncertainty), evidence.active, {}, meta)
+
+
+def _layers(model, proba: np.ndarray, name: str, uncertainty: bool) -> dict:
+    """The output layers from a path's ``(nx, ny, nz)`` or ``(3, nx, ny, nz)`` result."""
+    if proba.ndim == 4:
+        if not uncertainty:
+            return {name: proba[0]}
+        return {name: proba[0], f"{name}_std": proba[1], f"{name}_q10": proba[2]}
+    if not uncertainty:
+        return {name: proba}
+    from voxprospect.learn.ensemble import n_members_of
+
+    if n_members_of(model) > 1:
+        # a registered path that returns the mean alone cannot say how the members spread
+        spread = np.full_like(proba, np.nan)
+        return {name: proba, f"{name}_std": spread, f"{name}_q10": spread.copy()}
+    std = np.where(np.isfinite(proba), 0.0, np.nan).astype(np.float32)
+    return {name: proba, f"{name}_std": std, f"{name}_q10": proba.copy()}
 
 
 def _load_builtin_fast_paths() -> None:
@@ -165,15 +194,15 @@ def _load_builtin_fast_paths() -> None:
     from voxprospect.learn import fastpredict
 
     if fastpredict.METHOD_NAME not in _FAST_PATHS:
-        register_fast_path(fastpredict.METHOD_NAME, fastpredict.accepts, fastpredict.predict_fast)
+        register_fast_path(fastpredict.METHOD_NAME, fastpredict.accepts, fastpredict.predict_fast_summary)
 
 
 # -- the per-window path ----------------------------------------------------------
 
-def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, report) -> np.ndarray:
+def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, report, summary=False) -> np.ndarray:
     grid = evidence.grid
     active = evidence.active
-    out = np.full(grid.shape, np.nan, dtype=np.float32)
+    out = np.full(((3,) if summary else ()) + tuple(grid.shape), np.nan, dtype=np.float32)
     n_active = int(active.sum())
     if n_active == 0:
         return out
@@ -182,6 +211,9 @@ def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, repo
     layers = [evidence[c] for c in channels]
     fill = resolve_fill(model, evidence, channels)
 
+    from voxprospect.learn.ensemble import n_members_of, predict_uncertainty
+
+    many = summary and n_members_of(model) > 1
     pending_windows: list[np.ndarray] = []
     pending_index: list[np.ndarray] = []
     pending = 0
@@ -193,8 +225,14 @@ def _predict_windows(model, evidence, channels, window, edge, chunk_voxels, repo
             return
         X = np.concatenate(pending_windows) if len(pending_windows) > 1 else pending_windows[0]
         idx = np.concatenate(pending_index) if len(pending_index) > 1 else pending_index[0]
-        p1 = class1_probability(model, X)
-        out[idx[:, 0], idx[:, 1], idx[:, 2]] = p1
+        if many:
+            u = predict_uncertainty(model, X)
+            p1 = np.stack([u["mean"], u["std"], u["q10"]]).astype(np.float32)
+        else:
+            p1 = class1_probability(model, X)
+            if summary:  # one model: no spread
+                p1 = np.stack([p1, np.zeros_like(p1), p1])
+        out[..., idx[:, 0], idx[:, 1], idx[:, 2]] = p1
         done += len(idx)
         pending_windows.clear()
         pending_index.clear()

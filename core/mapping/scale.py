@@ -207,7 +207,8 @@ def write_zarr_array(array, path, name: str, grid: VoxelGrid, active=None, sched
 
     The result never needs to fit in memory: each chunk is written as soon as it is
     computed. The group is a voxprospect volume with one layer ``name`` (and the
-    ``active`` mask when given), so :func:`open_zarr` reads it back.
+    ``active`` mask when given), so :func:`open_zarr` reads it back. ``array`` may
+    be a dict ``{layer: array}`` of several layers on one grid (``name`` unused).
 
     Returns
     -------
@@ -218,9 +219,11 @@ def write_zarr_array(array, path, name: str, grid: VoxelGrid, active=None, sched
 
     from voxprospect.report import jsonable
 
+    arrays = dict(array) if isinstance(array, dict) else {name: array}
+    array = next(iter(arrays.values()))
     with safe_output_dir(path, inputs) as tmp:
         group = zarr.open_group(str(tmp), mode="w")
-        arrays = {name: array}
+        layer_names = list(arrays)
         if active is not None:
             arrays["active"] = da.asarray(active).rechunk(array.chunks)
         targets = {}
@@ -233,7 +236,7 @@ def write_zarr_array(array, path, name: str, grid: VoxelGrid, active=None, sched
             z[...] = True
         with _scheduler(scheduler) as kw:
             da.store([arrays[k] for k in targets], [targets[k] for k in targets], lock=False, **kw)
-        group.attrs.update({"format": ZARR_FORMAT_TAG, "grid": _grid_attrs(grid), "layers": [name],
+        group.attrs.update({"format": ZARR_FORMAT_TAG, "grid": _grid_attrs(grid), "layers": layer_names,
                             "classes": {}, "meta": jsonable({"written_by": "voxprospect.mapping.scale"})})
     return Path(path)
 
@@ -323,27 +326,35 @@ def _fill_channels(block, fill, block_info=None):
     return block
 
 
-def _predict_block(padded, active, model, window, fast):
-    """Probabilities of one chunk from its evidence read with a ``k // 2`` halo."""
+def _predict_block(padded, active, model, window, fast, summary=False):
+    """Probabilities of one chunk from its evidence read with a ``k // 2`` halo
+    (with ``summary``: the members' mean, std and q10 stacked on a first axis)."""
     from voxprospect.mapping.predict import class1_probability
     from voxprospect.learn.samples import extract_windows
 
     active = np.asarray(active, dtype=bool)
-    out = np.full(active.shape, np.nan, dtype=np.float32)
+    out = np.full(((3,) if summary else ()) + active.shape, np.nan, dtype=np.float32)
     if not active.any():
         return out
     padded = np.nan_to_num(np.asarray(padded, dtype=np.float32), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     if fast:
         from voxprospect.learn.fastpredict import predict_padded_block
-        out[active] = predict_padded_block(model, padded, active, window)
+        out[..., active] = predict_padded_block(model, padded, active, window, summary=summary)
+        return out
+    windows = extract_windows(padded, np.argwhere(active), window)
+    from voxprospect.learn.ensemble import n_members_of, predict_uncertainty
+
+    if summary and n_members_of(model) > 1:
+        u = predict_uncertainty(model, windows)
+        out[..., active] = np.stack([u["mean"], u["std"], u["q10"]]).astype(np.float32)
     else:
-        centres = np.argwhere(active)
-        out[active] = class1_probability(model, extract_windows(padded, centres, window))
+        p = class1_probability(model, windows)
+        out[..., active] = np.stack([p, np.zeros_like(p), p]) if summary else p
     return out
 
 
 def predict_dask(model, layers, active, window: int | None = None, edge: str | None = None,
-                 channels=None, chunks=None, method: str = "auto"):
+                 channels=None, chunks=None, method: str = "auto", uncertainty: bool = False):
     """Probability of class 1 chunk by chunk: equals ``predict_volume`` value for value.
 
     Parameters
@@ -364,11 +375,16 @@ def predict_dask(model, layers, active, window: int | None = None, edge: str | N
     chunks : int or tuple, optional
         Re-chunk the evidence first (each chunk must hold at least ``k // 2`` cells).
     method : {"auto", "windows"}
-        ``"auto"`` runs the zero-skip path for RCNN-LAM networks.
+        ``"auto"`` runs the zero-skip path for RCNN-LAM networks (and ensembles of them).
+    uncertainty : bool
+        Return the members' mean, standard deviation and 10 % quantile stacked,
+        ``(3, nx, ny, nz)`` (:mod:`voxprospect.learn.ensemble`); every member runs on
+        each chunk's windows, cut once.
 
     Returns
     -------
-    dask.array.Array of float32, shape (nx, ny, nz)
+    dask.array.Array of float32, shape (nx, ny, nz) (an ensemble's mean), or
+    (3, nx, ny, nz) with ``uncertainty``
 
     Raises
     ------
@@ -419,6 +435,11 @@ def predict_dask(model, layers, active, window: int | None = None, edge: str | N
         fast = accepts(model)
     elif method != "windows":
         raise VoxprospectError(f"unknown prediction method {method!r}; use auto or windows")
+    if uncertainty:
+        # the channels in one block, so that axis can become the (mean, std, q10) one
+        return da.map_blocks(_predict_block, padded.rechunk({0: -1}), active, dtype=np.float32,
+                             chunks=((3,),) + tuple(active.chunks), model=model, window=int(window), fast=fast,
+                             summary=True)
     return da.map_blocks(_predict_block, padded, active, dtype=np.float32, drop_axis=0,
                          chunks=active.chunks, model=model, window=int(window), fast=fast)
 
@@ -437,12 +458,14 @@ def predict_zarr(model, evidence_path, out_path, window=None, edge=None, schedul
     scheduler : None, str or distributed.Client
         As in :func:`compute`; a scheduler address runs the chunks on that cluster.
     layer_name : str
+        The mean's layer; ``<layer_name>_std`` and ``<layer_name>_q10`` are written beside it.
 
     Returns
     -------
     pathlib.Path
     """
     vol = open_zarr(evidence_path)
-    proba = predict_dask(model, vol, vol.active, window=window, edge=edge, method=method)
-    return write_zarr_array(proba, out_path, layer_name, vol.grid, active=vol.active,
+    stacked = predict_dask(model, vol, vol.active, window=window, edge=edge, method=method, uncertainty=True)
+    arrays = {layer_name: stacked[0], f"{layer_name}_std": stacked[1], f"{layer_name}_q10": stacked[2]}
+    return write_zarr_array(arrays, out_path, layer_name, vol.grid, active=vol.active,
                             scheduler=scheduler, inputs=[evidence_path])

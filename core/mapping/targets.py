@@ -10,6 +10,9 @@ Each target records its voxel count, volume (m3), top and bottom elevation (the 
 of its highest cell and the bottom of its lowest cell, metres, positive up), its
 centroid (mean of its cell centres, world coordinates), its depth below the surface,
 mean and max prospectivity, and the known deposits with at least one voxel inside it.
+The members' spread inside each target (``std_mean``, ``std_max``) is added to the
+rows by :func:`voxprospect.mapping.target_spread.spread_columns`; the writers carry
+those columns (empty cells without a spread layer).
 
 Depth is measured below the topography surface of the study volume: in every
 ``(i, j)`` column the surface is the top of the column's highest active cell
@@ -44,7 +47,7 @@ from voxprospect.data.volume import Volume
 TARGET_COLUMNS = ("target_id", "n_voxels", "volume_m3", "top_elevation_m", "bottom_elevation_m",
                   "top_depth_m", "centroid_depth_m",
                   "centroid_x", "centroid_y", "centroid_z", "mean_prospectivity",
-                  "max_prospectivity", "n_deposits", "deposits")
+                  "max_prospectivity", "std_mean", "std_max", "n_deposits", "deposits")
 
 _STRUCTURE_26 = np.ones((3, 3, 3), dtype=bool)
 
@@ -92,7 +95,7 @@ class TargetSet:
 
 
 def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospectivity",
-                 deposits=None, deposit_names=None, min_voxels: int = 1) -> TargetSet:
+                 deposits=None, deposit_names=None, min_voxels: int = 1, select_layer: str | None = None) -> TargetSet:
     """Group the active voxels at or above ``threshold`` into 26-connected targets.
 
     Parameters
@@ -111,6 +114,10 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
         (or the Volume's class table).
     min_voxels : int
         Targets with fewer voxels are dropped.
+    select_layer : str, optional
+        Select the voxels on this layer (``select_layer >= threshold``: the members'
+        10 % quantile, the mean's percentile rank) instead of ``layer``; the targets'
+        statistics are still those of ``layer``.
 
     Returns
     -------
@@ -135,7 +142,11 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
         raise VoxprospectError(f"the target threshold must be a number, got {threshold}")
     deposit_labels, names = _deposit_labels(deposits, deposit_names, grid)
 
-    mask = finite & (values >= threshold)
+    if select_layer is None or select_layer == layer:
+        mask = finite & (values >= threshold)
+    else:
+        chosen = np.asarray(prospectivity[select_layer], dtype=float)
+        mask = finite & np.isfinite(chosen) & (chosen >= threshold)
     raw, n_raw = ndimage.label(mask, structure=_STRUCTURE_26)
     idx = np.nonzero(raw)
     lab = raw[idx]
@@ -172,6 +183,7 @@ def find_targets(prospectivity: Volume, threshold: float, layer: str = "prospect
             "deposits": sorted(contained[t]),
         })
     meta = {"threshold": float(threshold), "connectivity": 26, "min_voxels": int(min_voxels),
+            "selected_on": select_layer or layer,
             "dropped_small": int(n_raw - len(keep)),
             "depth": "below the top of each column's highest active cell (the study volume's surface)"}
     return TargetSet(grid=grid, labels=labels, table=table, threshold=float(threshold),
@@ -288,6 +300,10 @@ def extra_columns(table) -> list:
 def _row_for_file(t: dict) -> dict:
     row = dict(t)
     row["deposits"] = "; ".join(t["deposits"])
+    for key in ("std_mean", "std_max"):
+        # no spread measured: an empty cell (NULL in the GeoPackage), not a number
+        if not (row.get(key) is not None and math.isfinite(row[key])):
+            row[key] = None
     return row
 
 
@@ -326,7 +342,8 @@ _TARGET_SCHEMA = [("n_voxels", "int"), ("volume_m3", "float"), ("top_elevation_m
                   ("bottom_elevation_m", "float"), ("top_depth_m", "float"), ("centroid_depth_m", "float"),
                   ("centroid_x", "float"), ("centroid_y", "float"),
                   ("centroid_z", "float"), ("mean_prospectivity", "float"),
-                  ("max_prospectivity", "float"), ("n_deposits", "int"), ("deposits", "str")]
+                  ("max_prospectivity", "float"), ("std_mean", "float"), ("std_max", "float"),
+                  ("n_deposits", "int"), ("deposits", "str")]
 
 
 def write_targets_gpkg(targets: TargetSet, grid: VoxelGrid | None, path, prospectivity=None,

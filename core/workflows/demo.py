@@ -16,18 +16,19 @@ from voxprospect.workflows.steps import run_synth
 from voxprospect.workflows.study import run_study
 from voxprospect.workflows.tables import fmt_score, sweep_section
 from voxprospect.workflows.explaining import explain_overrides, importance_section
+from voxprospect.workflows.uncertainty import uncertainty_section
 
 
 DEMO_TRAINING = {"small": {"epochs": 10, "batch_size": 64},
                  "paper": {"epochs": 200, "batch_size": 256},
-                 "tiny": {"epochs": 3, "batch_size": 64}}
+                 "tiny": {"epochs": 3, "batch_size": 64, "ensemble": 2}}
 #: the demo explains its CNN's targets (Integrated Gradients on a few voxels a target)
 DEMO_EXPLAIN = {"attributions": "targets", "attribution_voxels": 16, "attribution_steps": 16}
 
 
 def run_demo(outdir, preset: str = "small", seed: int = 42, epochs: int | None = None, progress=None,
              buffer_m: float | None = None, importance: bool | None = None,
-             attributions: str | None = None) -> StepResult:
+             attributions: str | None = None, ensemble: int | None = None) -> StepResult:
     """The synthetic district, end to end: the main job of ``voxprospect demo``.
 
     district (gempy) -> evidence -> DL4 and RF under every protocol -> whole-grid
@@ -39,11 +40,14 @@ def run_demo(outdir, preset: str = "small", seed: int = 42, epochs: int | None =
     """
     from voxprospect.limits import check_seed
 
+    from voxprospect.workflows.uncertainty import training_overrides
+
     seed = check_seed(seed, "--seed")
+    members = training_overrides(ensemble)
     outdir = check_outdir(outdir)
     with step_outputs(folders=[outdir]):
         return StepResult(_demo(outdir, preset, seed, epochs, progress, buffer_m,
-                                explain_overrides(importance, attributions)), outdir / "report.json")
+                                explain_overrides(importance, attributions) | members), outdir / "report.json")
 
 
 def _demo(outdir, preset, seed, epochs, progress, buffer_m=None, explain=None) -> dict:
@@ -123,6 +127,7 @@ def write_summary(outdir, rep: dict, preset: str, seed: int) -> Path:
                      c.get("top10")]
             lines.append(f"| {k} | " + " | ".join(fmt_score(x) for x in cells) + " |")
         lines.append("")
+    lines += uncertainty_section(rep)
     for name, m in rep["models"].items():
         if m.get("training_curves"):
             lines += [f"![{name} training curves]({m['training_curves']})", ""]

@@ -41,10 +41,15 @@ NEGATIVE_MODES = ("auto", "drilled", "distal")
 TRAINING_KEYS = ("models", "epochs", "batch_size", "learning_rate", "protocols", "early_stopping_patience",
                  "device", "weight_decay", "validation_fraction", "augment", "buffer_m", "smoothing_m",
                  "buffer_sweep_m", "sweep_models", "tune_trials", "inner_folds",
-                 "importance", "importance_repeats", "attributions", "attribution_steps", "attribution_voxels")
+                 "importance", "importance_repeats", "attributions", "attribution_steps", "attribution_voxels",
+                 "ensemble", "calibration")
 AUGMENTS = ("none", "flips", "flips+z", "symmetry", "symmetry+z")
 PREDICTION_KEYS = ("chunk_voxels",)
-TARGET_KEYS = ("threshold", "min_voxels")
+TARGET_KEYS = ("threshold", "min_voxels", "pa_layer")
+#: Layers a prediction-area plot (and the target threshold) may be drawn on: the
+#: members' mean, their 10 % quantile, or the mean's percentile rank (saturated probabilities).
+PA_LAYERS = ("mean", "q10", "rank")
+CALIBRATIONS = ("none", "isotonic", "temperature")
 
 FORMATS = ("vti", "vtk-xml", "vtk-legacy", "geotiff", "gocad-voxet", "ubc-mesh",
            "loopstructural-recipe", "geoh5", "omf", "ubc-octree", "gempy")
@@ -127,6 +132,11 @@ class TrainingSettings:
     attributions: str = "off"
     attribution_steps: int = 16
     attribution_voxels: int = 64
+    #: CNN members trained from different seeds (deep ensemble; 1: a single network).
+    ensemble: int = 5
+    #: Calibration of the held-out probabilities, fitted on inner spatial folds
+    #: ("none", "isotonic", "temperature"; voxprospect.learn.calibration).
+    calibration: str = "none"
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,8 @@ class TargetSettings:
 
     threshold: str | float = "pa"
     min_voxels: int = 1
+    #: the layer the P-A plot and threshold are drawn on (PA_LAYERS)
+    pa_layer: str = "mean"
 
 
 # -- validation helpers ---------------------------------------------------------------
@@ -496,7 +508,18 @@ def _parse_training(top: TableChecker, path: Path) -> TrainingSettings:
         tc.fail("training.validation_fraction", f"must be below 0.5, got {training.validation_fraction!r}")
     if training.inner_folds < 2:
         tc.fail("training.inner_folds", f"must be at least 2, got {training.inner_folds}")
-    return _importance_keys(tc, training)
+    return _ensemble_keys(tc, _importance_keys(tc, training))
+
+
+def _ensemble_keys(tc, training):
+    """``ensemble`` (1 to 64 CNN members) and ``calibration`` (:data:`CALIBRATIONS`)."""
+    from dataclasses import replace
+
+    ensemble = tc.positive("ensemble", "int", TrainingSettings.ensemble)
+    if ensemble > 64:
+        tc.fail("training.ensemble", f"must be from 1 to 64 members, got {ensemble}")
+    return replace(training, ensemble=ensemble,
+                   calibration=tc.choice("calibration", CALIBRATIONS, TrainingSettings.calibration))
 
 
 def _parse_targets(top: TableChecker, path: Path) -> TargetSettings:
@@ -510,4 +533,5 @@ def _parse_targets(top: TableChecker, path: Path) -> TargetSettings:
         tgc.fail("targets.threshold", f"must be \"pa\" or a probability between 0 and 1, got {threshold!r}")
     else:
         threshold = float(threshold)
-    return TargetSettings(threshold, tgc.positive("min_voxels", "int", 1))
+    return TargetSettings(threshold, tgc.positive("min_voxels", "int", 1),
+                          pa_layer=tgc.choice("pa_layer", PA_LAYERS, TargetSettings.pa_layer))

@@ -46,12 +46,15 @@ def run_evidence(project_path, out_path, progress=None, cap_at_length: bool | No
 
 def run_train(project_path, outdir, model: str = "DL4", seed: int | None = None, epochs: int | None = None,
               tune: bool = False, device: str | None = None, progress=None,
-              buffer_m: float | None = None) -> StepResult:
+              buffer_m: float | None = None, ensemble: int | None = None,
+              calibration: str | None = None) -> StepResult:
     """Train one model on a project's windows, score it under every protocol, save it.
 
     The baselines are scored on the same folds. ``tune`` (random forest) tunes
     inside every training fold with spatial inner folds (nested), never on a test
-    window; ``buffer_m`` overrides the project's metric buffer.
+    window; ``buffer_m`` overrides the project's metric buffer, ``ensemble`` the CNN's
+    member count and ``calibration`` the held-out calibration (``training.ensemble``,
+    ``training.calibration``).
 
     Writes ``<model>.vxp.safetensors``, ``training_<model>.png`` (CNN), ``evidence.vti``
     and ``report.json`` into ``outdir``.
@@ -65,23 +68,28 @@ def run_train(project_path, outdir, model: str = "DL4", seed: int | None = None,
     if tune and model != "RF":
         raise VoxprospectError("--tune searches the random forest's hyper-parameters; use it with --model RF")
     device = check_device(device if device is not None else project.training.device)
+    from voxprospect.workflows.uncertainty import training_overrides
+
+    overrides = training_overrides(ensemble, calibration)
     outdir = check_outdir(outdir, project)
     with step_outputs(folders=[outdir]):
-        return StepResult(_train(project, project_path, outdir, model, seed, epochs, tune, device, progress, buffer_m),
-                          outdir / "report.json")
+        return StepResult(_train(project, project_path, outdir, model, seed, epochs, tune, device, progress, buffer_m,
+                                 overrides), outdir / "report.json")
 
 
-def _train(project, project_path, outdir, model, seed, epochs, tune, device, progress, buffer_m=None) -> dict:
+def _train(project, project_path, outdir, model, seed, epochs, tune, device, progress, buffer_m=None,
+           overrides=None) -> dict:
     from voxprospect.io import write_volume
 
     report = RunReport("train", {"project": str(project_path), "model": model, "epochs": epochs,
-                                 "tune": tune, "device": device, "buffer_m": buffer_m}, seed=seed)
+                                 "tune": tune, "device": device, "buffer_m": buffer_m, **(overrides or {})}, seed=seed)
     add_project_inputs(report, project)
     with report.timer("prepare"):
         data = prepare_training(project, scaled(progress, 0.0, 0.15))
     write_volume(data.evidence, outdir / "evidence.vti", inputs=project.input_paths())
     record_drillholes(data, outdir, report, project.input_paths())
-    training = settings_dict(project.training) | ({} if buffer_m is None else {"buffer_m": float(buffer_m)})
+    training = (settings_dict(project.training) | ({} if buffer_m is None else {"buffer_m": float(buffer_m)})
+                | dict(overrides or {}))
     if tune and model.upper() != "RF":
         raise VoxprospectError("--tune searches the random forest's hyper-parameters; use it with --model RF")
     report["evaluation"] = evaluation_settings(training, data.samples)
@@ -104,6 +112,8 @@ def _train(project, project_path, outdir, model, seed, epochs, tune, device, pro
     report["models"] = {model: res}
     report["checkpoint"] = res["checkpoint"]
     report["metrics"] = res["metrics"]
+    report["calibration"] = {model: res["calibration"]}
+    report["uncertainty"] = {model: res.get("ensemble") or {"members": 1}}
     record_baselines(report, {model: res}, baselines)
     record_drilling_bias(report, data, {model: res}, {})
     record_outputs(report, outdir)
@@ -137,6 +147,7 @@ def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels:
 
 def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, progress, report_path) -> dict:
     from voxprospect.io import read_volume, write_volume
+    from voxprospect.io.outputs import GEOTIFF_SUFFIXES
     from voxprospect.learn import check_channels, load
     from voxprospect.io.outputs import volume_bytes, check_folder
 
@@ -153,7 +164,7 @@ def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, pr
     for c in model.channels:
         evidence.require_finite(c, evidence_path)
     check_folder(out_path.parent, what=f"folder of {out_path.name}",
-                 need_bytes=volume_bytes(evidence.grid.n_cells, 1))
+                 need_bytes=volume_bytes(evidence.grid.n_cells, 4))
     # the model's inputs on the training scale, and how far the new data reach beyond it
     from voxprospect.evidence.transfer import apply_training_standardisation, range_shift, shift_warnings
     evidence, actions = apply_training_standardisation(evidence, model.standardisation_stats, model.channels,
@@ -169,14 +180,20 @@ def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, pr
                         "scale", evidence_path, c)
     with report.timer("predict"):
         prosp = _predict(model, evidence.select(model.channels), chunk_voxels, progress)
+    from voxprospect.workflows.uncertainty import with_calibrated_layer
+    prosp = with_calibrated_layer(prosp, model.calibration)
     inputs = (model_path, evidence_path)
-    write_volume(prosp, out_path, inputs=inputs)
+    # a GeoTIFF holds one layer: the mean (the spread layers travel in the other formats)
+    one = "prospectivity" if out_path.name.lower().endswith(GEOTIFF_SUFFIXES) else None
+    write_volume(prosp, out_path, inputs=inputs, **({"layer": one} if one else {}))
     report.add_output(out_path, role="prospectivity")
     if geotiff:
         write_volume(prosp, geotiff, layer="prospectivity", inputs=inputs)
         report.add_output(geotiff, role="prospectivity_geotiff")
     report["active_voxels"] = int(prosp.active.sum())
     report["metrics"] = {"prospectivity": prosp.layer_stats("prospectivity")}
+    from voxprospect.workflows.uncertainty import saturation, uncertainty_entry
+    report["uncertainty"] = uncertainty_entry(model, prosp) | {"saturation": saturation(prosp)}
     report.write(report_path.parent, report_path.name)
     return report.data | {"output": str(out_path)}
 
@@ -187,8 +204,16 @@ def _predict(model, evidence, chunk_voxels, progress):
 
 
 def run_targets(prospectivity_path, outdir, orebody_path=None, threshold=None, min_voxels: int = 1,
-                layer: str = "orebody", progress=None) -> StepResult:
-    """P-A threshold (from known orebodies) and 3D targets of a prospectivity volume."""
+                layer: str = "orebody", progress=None, pa_layer: str = "mean") -> StepResult:
+    """P-A threshold (from known orebodies) and 3D targets of a prospectivity volume.
+
+    ``pa_layer`` (``"mean"``, ``"q10"``, ``"rank"``) is the layer the P-A plot, its
+    threshold and the voxel selection use (docs/uncertainty.md).
+    """
+    from voxprospect.workflows.project_schema import PA_LAYERS
+
+    if pa_layer not in PA_LAYERS:
+        raise VoxprospectError(f"pa_layer must be one of {', '.join(PA_LAYERS)}, got {pa_layer!r}")
     if threshold is not None and not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise VoxprospectError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
     if threshold is None and orebody_path is None:
@@ -196,11 +221,12 @@ def run_targets(prospectivity_path, outdir, orebody_path=None, threshold=None, m
                                "(--threshold), or the known orebodies (--orebodies) for the prediction-area plot")
     outdir = check_outdir(outdir)
     with step_outputs(folders=[outdir]):
-        return StepResult(_targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, layer, progress),
-                          outdir / "report.json")
+        return StepResult(_targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, layer, progress,
+                                   pa_layer), outdir / "report.json")
 
 
-def _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, layer, progress) -> dict:
+def _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, layer, progress,
+             pa_layer="mean") -> dict:
     from voxprospect.io import read_volume
 
     report = RunReport("targets", {"prospectivity": str(prospectivity_path), "orebodies": orebody_path,
@@ -226,7 +252,8 @@ def _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, la
             raise NoPositivesError(f"{orebody_path}: the layer {layer!r} selects no orebody voxel")
     say(progress, 0.1, "prediction-area plot and targets")
     with report.timer("targets"):
-        res = map_targets(prosp, outdir, "prospectivity", orebody, names, threshold, min_voxels, inputs)
+        res = map_targets(prosp, outdir, "prospectivity", orebody, names, threshold, min_voxels, inputs,
+                          pa_layer=pa_layer)
     table = res.pop("target_table")
     res.pop("_targets_volume")
     report.data.update(res)

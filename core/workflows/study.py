@@ -94,6 +94,7 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
     threshold = tcfg.get("threshold", "pa")
     mapping = {"chunk": chunk, "threshold": None if threshold in (None, "pa") else float(threshold),
                "min_voxels": int(tcfg.get("min_voxels", 1)), "inputs": inputs,
+               "pa_layer": str(tcfg.get("pa_layer", "mean") or "mean"),
                "outputs": tuple(getattr(project, "outputs", ())), "training": training, "seed": seed,
                "epochs": epochs, "device": device, "importance": importance, "explain": explain}
     truth_scores, scored, maps = {}, {}, {}
@@ -104,6 +105,8 @@ def _study(project, outdir, models, map_models, epochs, device, truth, benchmark
         if truth is not None:
             truth_scores[name] = truth_auc(prosp, truth, prosp.active, top_share=0.05)
         if benchmark is not None:
+            from voxprospect.synth.spread import spread_check
+            results[name]["uncertainty"]["benchmark"] = spread_check(prosp, data.samples, benchmark)
             with report.timer(f"{name}.undiscovered"):
                 scored[name] = undiscovered_study(name, data, training, seed, epochs, device, chunk, benchmark,
                                                   BENCHMARK_BUFFER_M, prosp,
@@ -178,13 +181,18 @@ def _map_model(name, result, data, outdir, report, mapping, progress):
     say(progress, 0.5, f"targets of {name}")
     with report.timer(f"{name}.targets"):
         mapped = map_targets(prosp, outdir, name, data.orebody, data.deposit_names, mapping["threshold"],
-                             mapping["min_voxels"], inputs,
+                             mapping["min_voxels"], inputs, pa_layer=mapping["pa_layer"],
                              annotate=_explainer(name, result, data, mapping, report, scaled(progress, 0.5, 0.6)))
     attributions, result["explain"] = mapped.pop("_annotation")
     if attributions is not None:  # the attribution_<channel> layers travel in the prediction volume
         prosp = prosp.merge(attributions)
+    from voxprospect.workflows.uncertainty import with_calibrated_layer
+    prosp = with_calibrated_layer(prosp, getattr(result["estimator"], "calibration_map_", None))
     write_volume(prosp, outdir / f"prospectivity_{name}.vti", inputs=inputs)
     result["target_table"] = mapped.pop("target_table")
+    from voxprospect.workflows.uncertainty import saturation, uncertainty_entry
+    result["uncertainty"] = uncertainty_entry(result["estimator"], prosp, result["target_table"])
+    result["uncertainty"]["saturation"] = saturation(prosp)
     tvol = mapped.pop("_targets_volume")
     result["_target_ids"] = tvol["target_id"]
     say(progress, 0.6, f"figures of {name}")
@@ -234,6 +242,8 @@ def _record_study(report, results, map_models, truth, truth_scores, benchmark, s
     report["table_markdown"] = ablation_table(report["models"], report.data.get("baselines"),
                                               report.data.get("evaluation"))
     report["metrics"] = {k: v["metrics"] for k, v in report["models"].items()}
+    report["uncertainty"] = {k: v["uncertainty"] for k, v in results.items() if "uncertainty" in v}
+    report["calibration"] = {k: v["calibration"] for k, v in results.items() if "calibration" in v}
     report["target_tables"] = {k: v["target_table"] for k, v in results.items() if "target_table" in v}
 
 
@@ -244,19 +254,23 @@ def _models_markdown(report) -> str:
 
 def run_project(project_path, outdir=None, progress=None, buffer_m: float | None = None,
                 importance: bool | None = None, attributions: str | None = None,
-                cap_at_length: bool | None = None) -> StepResult:
+                cap_at_length: bool | None = None, ensemble: int | None = None,
+                calibration: str | None = None) -> StepResult:
     """The whole pipeline from a project file (evidence to targets).
 
     ``buffer_m`` overrides the project's metric buffer between train and test windows;
     ``importance`` and ``attributions`` its ``[training]`` keys of the same names;
-    ``cap_at_length`` (when not None) the drillholes inputs' ``cap_at_length``.
+    ``cap_at_length`` (when not None) the drillholes inputs' ``cap_at_length``;
+    ``ensemble`` its CNN member count, ``calibration`` its held-out calibration.
     """
     from voxprospect.workflows.project import load_project
+    from voxprospect.workflows.uncertainty import training_overrides
 
+    overrides = (buffer_override(buffer_m) | explain_overrides(importance, attributions)
+                 | training_overrides(ensemble, calibration))
     project = set_cap_at_length(load_project(project_path), cap_at_length)
     return run_study(project, outdir if outdir is not None else project.output_dir, command="run",
-                     progress=progress,
-                     training_overrides=buffer_override(buffer_m) | explain_overrides(importance, attributions))
+                     progress=progress, training_overrides=overrides)
 
 
 def run_ablation(project_path, outdir, epochs=None, models=MODELS,

@@ -14,7 +14,7 @@ from voxprospect.workflows.training import TrainingData
 
 
 def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_names=None, threshold=None,
-                min_voxels: int = 1, inputs=(), annotate=None) -> dict:
+                min_voxels: int = 1, inputs=(), annotate=None, pa_layer: str = "mean") -> dict:
     """P-A plot and threshold (when orebodies are known) and the targets above it.
 
     Writes ``pa_<name>.png``, ``targets_<name>.vti``, ``targets_<name>.csv`` and
@@ -23,16 +23,23 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
     ``annotate(targets)``, when given, may add columns to the target table before the
     files are written (``top_channels``); what it returns is kept as ``_annotation``
     for the caller to pop.
+    ``pa_layer`` (``"mean"``, ``"q10"``, ``"rank"``) is the layer the P-A plot, its
+    threshold and the voxel selection use; the targets' statistics are the mean's.
     """
+    from voxprospect.workflows.uncertainty import pa_volume
     from voxprospect.learn.evaluate import plot_prediction_area, prediction_area
     from voxprospect.io import write_volume
     from voxprospect.mapping.targets import (find_targets, targets_volume, write_targets_csv, write_targets_gpkg)
 
     out = {}
+    prospectivity, select = pa_volume(prospectivity, pa_layer)
     if orebody is not None:
-        pa = prediction_area(prospectivity, prospectivity.active, orebody_mask=np.asarray(orebody) > 0)
-        plot_prediction_area(pa, outdir / f"pa_{name}.png", title=f"Prediction-area plot, {name}")
+        pa = prediction_area(prospectivity, prospectivity.active, orebody_mask=np.asarray(orebody) > 0, layer=select)
+        what = {"prospectivity": "", "prospectivity_q10": " (members' 10% quantile)",
+                "prospectivity_rank": " (percentile rank)"}.get(select, f" ({select})")
+        plot_prediction_area(pa, outdir / f"pa_{name}.png", title=f"Prediction-area plot, {name}{what}")
         out["pa"] = pa.to_dict()
+        out["pa"]["layer"] = select
         out["pa"]["plot"] = f"pa_{name}.png"
         if threshold is None:
             threshold = pa.target_threshold
@@ -40,7 +47,7 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
         raise VoxprospectError("no threshold: give one, or known orebodies for the prediction-area plot")
     if orebody is not None:
         # the rates the chosen threshold really gives (the crossing's are interpolated)
-        vals = np.asarray(prospectivity["prospectivity"])
+        vals = np.asarray(prospectivity[select])
         scored = prospectivity.active & np.isfinite(vals)
         above = scored & (vals >= threshold)
         ore = scored & (np.asarray(orebody) > 0)
@@ -51,7 +58,9 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
     if orebody is not None:
         deposits = np.asarray(orebody).astype(np.int32)
     targets = find_targets(prospectivity, float(threshold), deposits=deposits, deposit_names=deposit_names,
-                           min_voxels=min_voxels)
+                           min_voxels=min_voxels, select_layer=select)
+    from voxprospect.mapping.target_spread import spread_columns
+    spread_columns(targets, prospectivity, "prospectivity")
     if annotate is not None:
         out["_annotation"] = annotate(targets)
     tvol = targets_volume(targets, prospectivity.grid)

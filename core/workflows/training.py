@@ -18,6 +18,8 @@ from voxprospect.errors import NoPositivesError
 from voxprospect.vocabulary import CHECKPOINT_SUFFIX, PROTOCOLS
 from voxprospect.workflows.progress import Progress
 
+from voxprospect.workflows.uncertainty import (CALIBRATION_PROTOCOLS, HeldOut, calibrated_factory,
+                                               calibration_entry)
 from voxprospect.workflows.common import null_timer, settings_dict
 from voxprospect.workflows.progress import say, scaled
 
@@ -119,7 +121,12 @@ def prepare_training(project, progress=None, evidence=None) -> TrainingData:
 
 def estimator_factory(name: str, training: dict, seed: int, epochs: int | None = None, device=None,
                        progress=None):
-    """A zero-argument callable building a fresh estimator of ``name``."""
+    """A zero-argument callable building a fresh estimator of ``name``.
+
+    A CNN becomes a deep ensemble of ``training["ensemble"]`` members (seeds derived
+    from ``seed``; :mod:`voxprospect.learn.ensemble`) when that is above 1.
+    """
+    from voxprospect.workflows.uncertainty import ensemble_factory
     from voxprospect.learn import make_estimator
 
     key = name.upper()
@@ -137,7 +144,7 @@ def estimator_factory(name: str, training: dict, seed: int, epochs: int | None =
         params["validation_fraction"] = fraction
         if training.get("early_stopping_patience"):
             params["early_stopping_patience"] = int(training["early_stopping_patience"])
-    return lambda: make_estimator(key, progress=progress, **params)
+    return ensemble_factory(lambda: make_estimator(key, progress=progress, **params), training, seed)
 
 
 def fit_context(data: TrainingData) -> dict:
@@ -208,6 +215,48 @@ def _tuned_factory(data: TrainingData, training: dict, seed: int):
                                      inner_folds=int(training.get("inner_folds", 3)), seed=seed, rf_params=rf)
 
 
+def _calibration(name, data, training, seed, plans, factory, held, outdir, progress) -> dict:
+    """Held-out reliability and Brier (and the nested calibration the project asks for)."""
+    from voxprospect.learn.protocols import evaluate_protocols
+
+    method = str(training.get("calibration", "none") or "none")
+    calibrated, skipped = None, {}
+    if method != "none":
+        calibrated = HeldOut(data.samples.labels)
+        buffer_m = evaluation_settings(training, data.samples)["buffer_m"]
+        for protocol in [p for p in CALIBRATION_PROTOCOLS if p in plans and not isinstance(plans[p], str)]:
+            try:
+                evaluate_protocols(calibrated_factory(factory, data, training, seed, buffer_m), data.windows,
+                                   data.samples, protocols=[protocol], plans=plans, on_fold=calibrated,
+                                   cell_size=tuple(data.evidence.grid.cell_size))
+            except NoPositivesError as exc:
+                # an outer fold's training side too small or too clustered for inner spatial folds
+                calibrated.folds.pop(protocol, None)
+                skipped[protocol] = str(exc)
+    entry = calibration_entry(name, held, method, calibrated, outdir)
+    if skipped:
+        entry["calibration_skipped"] = skipped
+    return entry
+
+
+def _final_calibration(data, training, seed, factory, entry: dict):
+    """The calibrator of the mapped model: fitted on inner spatial folds of all the windows (or None)."""
+    method = str(training.get("calibration", "none") or "none")
+    if method == "none":
+        return None
+    buffer_m = evaluation_settings(training, data.samples)["buffer_m"]
+    model = calibrated_factory(factory, data, training, seed, buffer_m)()
+    try:
+        model.fit_calibrator(data.windows, data.samples.labels)
+    except NoPositivesError as exc:
+        entry["final_skipped"] = str(exc)
+        return None
+    entry["final"] = dict(model.inner_) | {"layer": "prospectivity_calibrated",
+                                           "definition": "the calibrator of the mapped model, fitted on inner "
+                                                         "spatial folds of all training windows"}
+    return model.calibrator_
+
+
 def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, outdir: Path,
                      protocols=None, epochs=None, device=None, progress=None, report=None, plans=None,
                      tune: bool = False, on_fitted=None) -> dict:
@@ -241,11 +290,14 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
     y = data.samples.labels.astype(np.int64)
     timer = report.timer if report is not None else null_timer
     from voxprospect.workflows.drilling import audit_set
+    held = HeldOut(y)
     with timer(f"{name}.evaluate"):
         metrics = evaluate_protocols(factory, data.windows, data.samples, protocols=protocols, plans=plans,
-                                     progress=evaluating,
+                                     progress=evaluating, on_fold=held,
                                      cell_size=tuple(data.evidence.grid.cell_size), on_fitted=on_fitted,
                                      audit=audit_set(data))
+    with timer(f"{name}.calibration"):
+        calibration = _calibration(name, data, training, seed, plans, factory, held, outdir, evaluating)
     say(progress, 0.75, f"{name}: final fit on all {len(y)} windows")
     tuning = None
     with timer(f"{name}.fit"):
@@ -255,8 +307,15 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
         else:
             final = estimator_factory(name, training, seed, epochs, device, progress=scaled(progress, 0.75, 1.0))
             est = fit_estimator(final(), data.windows, y, **fit_context(data))
+    with timer(f"{name}.calibration_map"):
+        calibration_map = _final_calibration(data, training, seed, factory, calibration)
+    if calibration_map is not None:
+        est.calibration_map_ = calibration_map
     ckpt = Path(outdir) / f"{name}{CHECKPOINT_SUFFIX}"
-    summary = {"model": name, "metrics": metrics, **model_size(est, len(data.channels), data.samples.window)}
+    summary = {"model": name, "metrics": metrics, **model_size(est, len(data.channels), data.samples.window),
+               "calibration": calibration}
+    if getattr(est, "member_seeds_", None):
+        summary["ensemble"] = {"members": len(est.member_seeds_), "member_seeds": est.member_seeds_}
     if tuning is not None:
         summary["tuning"] = tuning
     if getattr(est, "training_path_", None):
@@ -275,7 +334,8 @@ def fit_and_evaluate(name: str, data: TrainingData, training: dict, seed: int, o
                     training_report={k: v for k, v in summary.items() if k != "history"}
                     | {"samples": data.samples.to_dict(), "seed": seed,
                        "evidence_channels": data.evidence.meta.get("evidence", {}).get("channels"),
-                       "fill_values": data.fill_values})
+                       "fill_values": data.fill_values},
+                    calibration=None if calibration_map is None else calibration_map.to_dict())
     summary["checkpoint"] = ckpt.name
     summary["estimator"] = est
     return summary
