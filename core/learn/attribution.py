@@ -56,7 +56,21 @@ def require_captum():
 
 
 def network_of(model):
-    """The ``torch.nn.Module`` of a CNN estimator or loaded checkpoint, or None (a forest)."""
+    """The ``torch.nn.Module`` of a CNN estimator or loaded checkpoint, or None (a forest).
+
+    A deep ensemble (``model.members``: fitted CNNs or loaded networks) gives one module
+    whose logits are the members' mean logits, so its log-odds are the members' mean
+    log-odds and, Integrated Gradients being linear in the function attributed, its
+    attributions are the mean of the members' attributions.
+    """
+    members = getattr(model, "members", None)
+    if isinstance(members, (list, tuple)) and len(members) > 1:
+        nets = [_one_network(m) for m in members]
+        return None if any(n is None for n in nets) else _member_mean(nets)
+    return _one_network(model)
+
+
+def _one_network(model):
     import torch
 
     for attr in ("model_", "module", "net"):
@@ -66,6 +80,21 @@ def network_of(model):
     if isinstance(model, torch.nn.Module):
         return model
     return None
+
+
+def _member_mean(nets):
+    """A module returning the mean of ``nets``' logits (their parameters stay theirs)."""
+    import torch
+
+    class MemberMean(torch.nn.Module):
+        def __init__(self, members):
+            super().__init__()
+            self.members = torch.nn.ModuleList(members)
+
+        def forward(self, x):
+            return torch.stack([m(x) for m in self.members]).mean(dim=0)
+
+    return MemberMean(nets)
 
 
 def log_odds_forward(net):

@@ -230,6 +230,10 @@ class ForestPredictor:
             yield self.leaf_proba[base + node]
 
 
+class WindowMismatchError(InputFileError, ValueError):
+    """Windows whose channel count or size differ from what a checkpoint was trained on."""
+
+
 class LoadedModel:
     """A model read back from a checkpoint, ready to score windows.
 
@@ -286,12 +290,16 @@ class LoadedModel:
 
         Raises
         ------
-        ValueError
-            If the windows' channel count or size differ from the checkpoint's.
+        WindowMismatchError
+            If the windows' channel count or size differ from the checkpoint's (a
+            ``ValueError`` too, naming the checkpoint).
         """
         from voxprospect.learn.estimators import check_windows, forest_features
 
-        X = check_windows(windows, len(self.channels), self.window)
+        try:
+            X = check_windows(windows, len(self.channels), self.window)
+        except ValueError as exc:
+            raise WindowMismatchError(self.path, f"the checkpoint does not fit these windows: {exc}") from None
         if self.forest is not None:
             return self.forest.predict_proba(forest_features(X, self.metadata["architecture"]["features"]))
         import torch

@@ -71,3 +71,23 @@ def test_a_forest_has_no_network():
     assert network_of(rf) is None
     with pytest.raises(VoxprospectError, match="needs a CNN"):
         window_attributions(rf, X, np.zeros(2))
+
+
+def test_an_ensemble_is_attributed_as_its_members_mean():
+    """Integrated Gradients is linear in the function: the ensemble's (mean log-odds) attributions
+    are the mean of its members' attributions, in float64."""
+    class Members:  # what a DeepEnsemble or a loaded ensemble checkpoint offers: .members
+        members = [tiny_net(seed=s).double().eval() for s in (0, 1, 2)]
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(0, 1, (6, 3, 3, 3, 3))
+    base = np.zeros(3)
+    net = network_of(Members())
+    assert net is not None
+    together, _, f_x, _ = integrated_gradients(net, X, base, n_steps=16)
+    each = [integrated_gradients(m, X, base, n_steps=16) for m in Members.members]
+    scale = np.abs(together).max()
+    assert np.allclose(together, np.mean([a for a, *_ in each], axis=0), rtol=0,
+                       atol=1e3 * np.finfo(np.float64).eps * scale)
+    assert np.allclose(f_x, np.mean([fx for _, _, fx, _ in each], axis=0), rtol=0,
+                       atol=1e3 * np.finfo(np.float64).eps * np.abs(f_x).max())
