@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import buffer_option
+from .options import buffer_option, recalibrate_option
 from .progress import cli_progress
 from .summary import emit_summary, json_option
 
@@ -14,6 +14,7 @@ from .summary import emit_summary, json_option
 @click.option("-o", "--outdir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: the project's output_dir).")
 @buffer_option
+@recalibrate_option
 @json_option
 def run(project, outdir, buffer_m, as_json):
     """Evidence -> samples -> models (with every evaluation protocol) -> prediction ->

@@ -323,7 +323,7 @@ def _fill_channels(block, fill, block_info=None):
     return block
 
 
-def _predict_block(padded, active, model, window, fast):
+def _predict_block(padded, active, model, window, fast, tuned=(None, None)):
     """Probabilities of one chunk from its evidence read with a ``k // 2`` halo."""
     from voxprospect.mapping.predict import class1_probability
     from voxprospect.learn.samples import extract_windows
@@ -335,7 +335,7 @@ def _predict_block(padded, active, model, window, fast):
     padded = np.nan_to_num(np.asarray(padded, dtype=np.float32), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     if fast:
         from voxprospect.learn.fastpredict import predict_padded_block
-        out[active] = predict_padded_block(model, padded, active, window)
+        out[active] = predict_padded_block(model, padded, active, window, *tuned)
     else:
         centres = np.argwhere(active)
         out[active] = class1_probability(model, extract_windows(padded, centres, window))
@@ -413,14 +413,17 @@ def predict_dask(model, layers, active, window: int | None = None, edge: str | N
     boundary = "nearest" if edge == "edge" else 0.0
     padded = da.overlap.overlap(stack, depth={0: 0, 1: r, 2: r, 3: r},
                                 boundary={0: "none", 1: boundary, 2: boundary, 3: boundary})
-    fast = False
+    fast, tuned = False, (None, None)
     if method == "auto":
-        from voxprospect.learn.fastpredict import accepts
+        from voxprospect.learn.fastpredict import accepts, network_of, resolve_settings
         fast = accepts(model)
+        if fast:  # the machine's tuning, looked up (or measured) once here, not in every worker
+            s = resolve_settings(network_of(model), int(window), need_block=False)
+            tuned = (s.batch_size, s.transform_axes)
     elif method != "windows":
         raise VoxprospectError(f"unknown prediction method {method!r}; use auto or windows")
     return da.map_blocks(_predict_block, padded, active, dtype=np.float32, drop_axis=0,
-                         chunks=active.chunks, model=model, window=int(window), fast=fast)
+                         chunks=active.chunks, model=model, window=int(window), fast=fast, tuned=tuned)
 
 
 def predict_zarr(model, evidence_path, out_path, window=None, edge=None, scheduler=None,
