@@ -220,7 +220,7 @@ def calibrate(net, window: int, budget_s: float = BUDGET_S) -> tuple[Settings, d
             # round 0 also warms (plans built, memory touched); later rounds only
             # while the budget lasts; a candidate scores its best round
             best = {c: 0.0 for c in cands}
-            for r in range(rounds):
+            for _ in range(rounds):
                 for c in cands:
                     best[c] = max(best[c], fn(c))
                 if time.perf_counter() - t0 > budget_s:
