@@ -61,9 +61,10 @@ def read_json(path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def write_json_atomic(path, data: dict) -> bool:
+def write_json_atomic(path, data: dict, sort_keys: bool = True) -> bool:
     """Write ``data`` as JSON to ``path`` through a temporary file and a rename.
 
+    ``sort_keys=False`` keeps the objects' key order (records read back as they were).
     Returns False (and writes nothing) when the folder cannot be written: a cache
     that cannot be saved costs time, not correctness.
     """
@@ -73,7 +74,7 @@ def write_json_atomic(path, data: dict) -> bool:
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1, sort_keys=True)
+                json.dump(data, f, indent=1, sort_keys=sort_keys)
             os.replace(tmp, path)
         except BaseException:
             try:

@@ -489,7 +489,7 @@ def _random_streams(seed: int, deposit_seed: int) -> dict:
 
 def make_district(preset: str = "small", seed: int = 42,
                   progress: Callable[[float, str], None] | None = None,
-                  deposit_seed: int | None = None) -> District:
+                  deposit_seed: int | None = None, use_cache: bool = True) -> District:
     """Build the synthetic district.
 
     Parameters
@@ -508,10 +508,16 @@ def make_district(preset: str = "small", seed: int = 42,
         geology and the geophysics depend on ``seed`` only, so two districts that
         differ in ``deposit_seed`` share every evidence volume and differ in their
         deposits: the evidence holds no trace of the labels.
+    use_cache : bool
+        Read gempy's result from the user cache folder when an intact entry for
+        this preset and seed exists, and store it there otherwise
+        (:mod:`voxprospect.synth.gempycache`; the district is bit-identical
+        either way). ``VOXPROSPECT_CACHE_DIR=off`` disables it too.
 
     Returns
     -------
     District
+        Its attribute ``gempy_cached`` says whether gempy was skipped.
 
     Raises
     ------
@@ -531,10 +537,20 @@ def make_district(preset: str = "small", seed: int = 42,
     rngs = _random_streams(seed, deposit_seed)
     geom = _geometry(rngs["geometry"])
 
-    step(0.0, "building the gempy model")
-    model = build_geomodel(p, geom)
-    gempy_vol = compute_geomodel_on_grid(model, grid, dtype="float32", chunk_points=300_000,
-                                         progress=lambda f, m: step(0.05 + 0.6 * f, m))
+    def compute_gempy():
+        step(0.0, "building the gempy model")
+        model = build_geomodel(p, geom)
+        return compute_geomodel_on_grid(model, grid, dtype="float32", chunk_points=300_000,
+                                        progress=lambda f, m: step(0.05 + 0.6 * f, m))
+
+    if use_cache:  # gempy's result per seed and preset, verified by hash (voxprospect.synth.gempycache)
+        from voxprospect.synth.gempycache import cached_geomodel
+        gempy_vol, cache_hit = cached_geomodel(preset, seed, geom, grid, compute_gempy,
+                                               functions=(build_geomodel, _cupola_element, compute_geomodel_on_grid))
+        if cache_hit:
+            step(0.65, "gempy model read from the cache")
+    else:
+        gempy_vol, cache_hit = compute_gempy(), False
     active = gempy_vol.active
     step(0.66, "composing units, dykes and fault zones")
 
@@ -610,7 +626,9 @@ def make_district(preset: str = "small", seed: int = 42,
                    {**prov, "kind": "hidden truth (evaluation only)", "deposits": table,
                     "separation_m": DEPOSIT_SEPARATION_M, "hidden_correlation_m": HIDDEN_CORRELATION_M})
     step(1.0, "district built")
-    return District(geology, geophysics, orebodies, truth, description)
+    district = District(geology, geophysics, orebodies, truth, description)
+    district.gempy_cached = cache_hit  # not a field: never written, only reported
+    return district
 
 
 def _distance(mask, cell_size, indices=False):
@@ -979,6 +997,7 @@ def run_synth(outdir, preset: str = "small", seed: int = 42,
     step = progress or (lambda f, m: None)
     with report.timer("make_district"):
         district = make_district(preset, seed, progress=lambda f, m: step(0.9 * f, m))
+    report["gempy_cache"] = "hit" if getattr(district, "gempy_cached", False) else "computed"
     step(0.9, f"writing {out}")
     with step_outputs(folders=[out]), report.timer("write"):
         write_district(district, out, overwrite=True, report=report)
