@@ -17,30 +17,25 @@ def info(path, as_json):
     Meshes (GOCAD TSurf, VTK surfaces and unstructured grids): point and cell counts,
     bounds, closure. GeoTIFFs: size, CRS, bounds and band statistics. Project files:
     their inputs and the format of each."""
-    from voxprospect.io import sniff_format
+    from voxprospect.workflows.info import describe_file
 
-    fmt = sniff_format(path)
-    kind = _kind(path, fmt)
-    if kind != "volume":
-        d = _describe_other(path, fmt, kind)
-        d = {"path": path, "format": fmt, **d}
-        if as_json:
-            click.echo(json.dumps(d, indent=2, default=str))
-        else:
-            _echo_other(d)
-        return
-    from voxprospect.io import read_volume
-
-    vol = read_volume(path)
-    d = vol.describe()
+    d = describe_file(path)
     d["path"] = path
-    d["format"] = fmt
     if as_json:
-        click.echo(json.dumps(d, indent=2, default=str))
-        return
-    click.echo(f"{path}")
-    click.echo(f"  grid: {vol.grid.describe()}")
-    click.echo(f"  active cells: {d['active_cells']:,} of {vol.grid.n_cells:,}")
+        click.echo(json.dumps({k: v for k, v in d.items() if k != "kind"}, indent=2, default=str))
+    elif d["kind"] == "volume":
+        _echo_volume(d)
+    else:
+        _echo_other(d)
+
+
+def _echo_volume(d) -> None:
+    from voxprospect.data.grid import VoxelGrid
+
+    grid = VoxelGrid.from_dict(d["grid"])
+    click.echo(f"{d['path']}")
+    click.echo(f"  grid: {grid.describe()}")
+    click.echo(f"  active cells: {d['active_cells']:,} of {grid.n_cells:,}")
     for name, s in d["layers"].items():
         if s["kind"] == "classes":
             cls = ", ".join(f"{k}: {v:,}" for k, v in s["classes"].items())
@@ -50,77 +45,6 @@ def info(path, as_json):
         else:
             click.echo(f"  {name} [{s['dtype']}] min {s['min']:.4g} max {s['max']:.4g} "
                        f"mean {s['mean']:.4g} std {s['std']:.4g} (NaN {s['nan']:,})")
-
-
-def _kind(path, fmt) -> str:
-    """volume, rectilinear, mesh, raster or project."""
-    if fmt == "ubc-mesh":
-        return "rectilinear"
-    if fmt == "gocad-tsurf":
-        return "mesh"
-    if fmt == "geotiff":
-        return "raster"
-    if fmt == "toml":
-        return "project"
-    if fmt in ("vtk-xml", "vtk-legacy"):
-        from voxprospect.io.vtk_any import vtk_data_type
-        t = vtk_data_type(path)
-        return {"RectilinearGrid": "rectilinear", "ImageData": "volume"}.get(t, "mesh")
-    return "volume"
-
-
-def _describe_other(path, fmt, kind) -> dict:
-    if kind == "rectilinear":
-        if fmt == "ubc-mesh":
-            from voxprospect.io.ubc import describe_rectilinear, read_ubc
-            return describe_rectilinear(read_ubc(path))
-        from voxprospect.io.ubc import describe_rectilinear
-        from voxprospect.io.vtk_any import read_vtk_rectilinear
-        return describe_rectilinear(read_vtk_rectilinear(path))
-    if kind == "mesh":
-        from voxprospect.io import read_mesh
-        from voxprospect.io.tsurf import describe_mesh
-        return {"meshes": {name: describe_mesh(m) for name, m in read_mesh(path).items()}}
-    if kind == "raster":
-        from voxprospect.io.rasters import describe_raster
-        return describe_raster(path)
-    return _describe_project(path)
-
-
-def _describe_project(path) -> dict:
-    """The project file's sections and every file it names, with its format."""
-    from pathlib import Path
-
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-
-    from voxprospect.errors import ProjectFileError
-    from voxprospect.io import sniff_format
-
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise ProjectFileError(path, f"not valid TOML ({e})") from None
-    base = Path(path).parent
-    files = {}
-
-    def walk(obj, key):
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                walk(v, f"{key}.{k}" if key else k)
-        elif isinstance(obj, list):
-            for i, v in enumerate(obj):
-                walk(v, f"{key}[{i}]")
-        elif isinstance(obj, str) and (base / obj).is_file():
-            try:
-                files[key] = {"path": obj, "format": sniff_format(base / obj)}
-            except Exception as e:  # an unreadable input is worth reporting, not failing on
-                files[key] = {"path": obj, "format": None, "problem": str(e)}
-    walk(data, "")
-    return {"project": {"sections": list(data)}, "inputs": files}
 
 
 def _echo_other(d) -> None:

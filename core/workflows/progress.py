@@ -18,7 +18,7 @@ import re
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Progress", "StepTracker", "as_progress"]
+__all__ = ["Progress", "StepTracker", "as_progress", "say", "scaled"]
 
 
 class Progress:
@@ -121,3 +121,21 @@ class StepTracker:
                 self.step = new
                 return new, changed
         return self.step, False
+
+
+def scaled(progress, start: float, end: float):
+    """A progress callable mapping a sub-step's 0..1 onto ``start..end``."""
+    if progress is None:
+        return None
+
+    def sub(fraction, message):
+        progress(start + (end - start) * min(max(float(fraction), 0.0), 1.0), message)
+    return sub
+
+
+def say(progress, fraction, message):
+    """Log ``message`` and pass it to ``progress`` (when given) at ``fraction``."""
+    log.info(message)
+    if progress is not None:
+        progress(fraction, message)
+

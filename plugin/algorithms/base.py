@@ -320,30 +320,13 @@ def load_targets(context: QgsProcessingContext, gpkg: str, prefix: str = "", thr
     return uris
 
 
-def find_output(summary: dict, outdir, suffixes, contains: str = "") -> str | None:
-    """A written file from a run's summary (any value that is such a path), else from the folder.
+def output_of(result, role: str, contains: str = "") -> str | None:
+    """The first file of ``role`` that a step wrote (its result's outputs by role).
 
-    The pipeline's summaries name their outputs; the folder scan is a fallback for
-    keys this plugin does not know.
+    Every step returns a :class:`voxprospect.workflows.StepResult` whose ``outputs``
+    list what it wrote by role, so nothing is guessed from file names or folders.
     """
-    from pathlib import Path
-
-    def walk(obj):
-        if isinstance(obj, dict):
-            for v in obj.values():
-                yield from walk(v)
-        elif isinstance(obj, (list, tuple)):
-            for v in obj:
-                yield from walk(v)
-        elif isinstance(obj, (str, Path)):
-            yield str(obj)
-
-    for value in walk(summary or {}):
-        p = Path(value)
-        if p.suffix.lower() in suffixes and contains in p.name and p.is_file():
-            return str(p)
-    if outdir:
-        for p in sorted(Path(outdir).rglob("*")):
-            if p.suffix.lower() in suffixes and contains in p.name and p.is_file():
-                return str(p)
+    for path in result.outputs_of(role, contains) if hasattr(result, "outputs_of") else ():
+        if path.is_file():
+            return str(path)
     return None

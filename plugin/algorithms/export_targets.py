@@ -1,4 +1,4 @@
-"""Targets of a prospectivity volume as GeoPackage layers (``voxprospect.mapping.targets``)."""
+"""Targets of a prospectivity volume as GeoPackage layers (``voxprospect.workflows.export.run_export_targets``)."""
 
 from __future__ import annotations
 
@@ -7,73 +7,6 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer
                        QgsProcessingParameterString)
 
 from .base import VoxprospectAlgorithm, call_library, load_targets, tr
-
-
-def export_targets(prospectivity_path, out_path, threshold=None, orebody_path=None, layer="prospectivity",
-                   min_voxels=1, progress=None):
-    """Delineate the targets of a prospectivity volume and write them as a GeoPackage.
-
-    Parameters
-    ----------
-    prospectivity_path : str
-        Volume with the prospectivity layer.
-    out_path : str
-        The ``.gpkg`` to write (layers ``target_outlines`` and ``target_centroids``).
-    threshold : float, optional
-        Prospectivity cut-off; when omitted, the prediction-area crossing computed
-        against ``orebody_path``'s orebodies.
-    orebody_path : str, optional
-        Volume with an ``orebody`` layer (non-zero inside known orebodies).
-    layer : str
-    min_voxels : int
-        Smaller targets are dropped.
-    progress : callable, optional
-
-    Returns
-    -------
-    dict
-        ``{"output", "threshold", "count"}``.
-
-    Raises
-    ------
-    VoxprospectError
-        If neither a threshold nor orebodies are given, or a file or layer is wrong.
-    """
-    import numpy as np
-    from voxprospect.errors import VoxprospectError
-    from voxprospect.io import read_volume
-    from voxprospect.mapping.targets import find_targets, write_targets_gpkg
-
-    def step(f, msg):
-        if progress:
-            progress(f, msg)
-
-    step(0.0, "reading the prospectivity volume")
-    volume = read_volume(prospectivity_path)
-    layer = layer or ("prospectivity" if "prospectivity" in volume else volume.names[0])
-    inputs = [prospectivity_path]
-    orebody_mask = None
-    if orebody_path:
-        orebodies = read_volume(orebody_path)
-        volume.grid.require_same(orebodies.grid, f"{prospectivity_path} and {orebody_path}")
-        orebody_layer = "orebody" if "orebody" in orebodies else orebodies.names[0]
-        orebody_mask = np.asarray(orebodies[orebody_layer]) > 0
-        inputs.append(orebody_path)
-    if threshold is None:
-        if orebody_mask is None:
-            raise VoxprospectError("give a threshold, or the known orebodies to pick it from the "
-                                   "prediction-area plot")
-        from voxprospect.learn.evaluate import prediction_area
-        step(0.2, "prediction-area threshold")
-        threshold = float(prediction_area(volume, orebody_mask=orebody_mask, layer=layer).target_threshold)
-    step(0.4, f"targets above {threshold:.4g}")
-    # known orebodies, when given, are named in the targets that contain them
-    targets = find_targets(volume, threshold=threshold, layer=layer, deposits=orebody_mask,
-                           min_voxels=min_voxels)
-    step(0.7, "writing the GeoPackage")
-    write_targets_gpkg(targets, volume.grid, out_path, prospectivity=volume[layer], inputs=inputs)
-    step(1.0, "done")
-    return {"output": str(out_path), "threshold": threshold, "count": len(targets)}
 
 
 class ExportTargets(VoxprospectAlgorithm):
@@ -119,7 +52,9 @@ class ExportTargets(VoxprospectAlgorithm):
         orebodies = self.parameterAsFile(parameters, self.OREBODIES, context) or None
         min_voxels = self.parameterAsInt(parameters, self.MIN_VOXELS, context)
         out = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
-        summary = call_library(export_targets, feedback, prospectivity, out, threshold=threshold,
+        from voxprospect.workflows.export import run_export_targets
+
+        summary = call_library(run_export_targets, feedback, prospectivity, out, threshold=threshold,
                                orebody_path=orebodies, layer=layer, min_voxels=min_voxels)
         feedback.pushInfo(tr("threshold {:.4g}: {} targets").format(summary["threshold"], summary["count"]))
         results = {self.OUTPUT: out, "THRESHOLD_USED": summary["threshold"], "TARGET_COUNT": summary["count"]}

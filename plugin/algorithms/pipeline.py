@@ -6,7 +6,7 @@ from qgis.core import (QgsProcessingOutputHtml, QgsProcessingOutputFolder, QgsPr
                        QgsProcessingOutputVectorLayer,
                        QgsProcessingParameterFile, QgsProcessingParameterFolderDestination)
 
-from .base import PROJECT_EXTENSION, VoxprospectAlgorithm, call_library, find_output, load_slices, load_targets, tr
+from .base import PROJECT_EXTENSION, VoxprospectAlgorithm, call_library, output_of, load_slices, load_targets, tr
 
 
 class RunPipeline(VoxprospectAlgorithm):
@@ -38,11 +38,12 @@ class RunPipeline(VoxprospectAlgorithm):
         summary = call_library(run_project, feedback, project, outdir)
         outdir = summary.get("outdir") or outdir
         results = {self.OUTPUT: outdir, "FOLDER": outdir}
-        slices = find_output(summary, outdir, (".tif", ".tiff"), "prospectivity")
+        primary = summary.get("primary_model") or ""
+        slices = output_of(summary, "prospectivity_geotiff", f"_{primary}." if primary else "")
         if slices:
             load_slices(context, slices, tr("prospectivity"), "SLICES")
             results["SLICES"] = slices
-        gpkg = find_output(summary, outdir, (".gpkg",))
+        gpkg = output_of(summary, "targets_gpkg", f"_{primary}." if primary else "")
         if gpkg:
             results.update(load_targets(context, gpkg))
         if outdir:

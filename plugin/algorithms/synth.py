@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from voxprospect.vocabulary import DISTRICT_PRESETS
 from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputFolder, QgsProcessingParameterEnum,
@@ -40,6 +39,6 @@ class BuildSyntheticDistrict(VoxprospectAlgorithm):
         preset = PRESETS[self.parameterAsEnum(parameters, self.PRESET, context)]
         seed = self.parameterAsInt(parameters, self.SEED, context)
         summary = call_library(run_synth, feedback, outdir, preset=preset, seed=seed)
-        project = summary.get("project") or str(Path(outdir) / "project.toml")
+        project = summary.output("district_project")
         feedback.pushInfo(tr("project file: {}").format(project))
         return {self.OUTPUT: outdir, "FOLDER": outdir, self.PROJECT: str(project)}

@@ -6,7 +6,7 @@ from qgis.core import (QgsProcessingOutputHtml, QgsProcessingOutputNumber, QgsPr
                        QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber)
 
-from .base import VoxprospectAlgorithm, call_library, find_output, load_targets, tr
+from .base import VoxprospectAlgorithm, call_library, output_of, load_targets, tr
 
 
 class FindTargets(VoxprospectAlgorithm):
@@ -56,7 +56,7 @@ class FindTargets(VoxprospectAlgorithm):
                    "TARGET_COUNT": (summary.get("targets") or {}).get("count")}
         feedback.pushInfo(tr("threshold {}: {} targets").format(results["THRESHOLD_USED"],
                                                                 results["TARGET_COUNT"]))
-        gpkg = find_output(summary, outdir, (".gpkg",))
+        gpkg = output_of(summary, "targets_gpkg")
         if gpkg:
             results.update(load_targets(context, gpkg, threshold=results["THRESHOLD_USED"]))
         if outdir:

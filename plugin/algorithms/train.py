@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from qgis.core import (QgsProcessingOutputFile, QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile,
@@ -55,7 +54,7 @@ class TrainModel(VoxprospectAlgorithm):
         device = DEVICES[choice] if choice else None
         summary = call_library(run_train, feedback, project, outdir, model=model, seed=seed, epochs=epochs,
                                device=device)
-        checkpoint = summary.get("checkpoint") or str(Path(outdir) / "model.vxp.safetensors")
+        checkpoint = summary.output("checkpoint")
         for protocol, m in (summary.get("metrics") or {}).items():
             if isinstance(m, dict):
                 feedback.pushInfo(f"{protocol}: " + ", ".join(

@@ -9,7 +9,7 @@ STEPS = ["Reading the volume", "Writing depth slices"]
 
 def _library_run(progress=None):
     """Speaks as the pipeline does: _say logs and reports progress, chunks repeat the message."""
-    from voxprospect.workflows.pipeline import _say
+    from voxprospect.workflows.progress import say as _say
     for i, step in enumerate(STEPS):
         _say(progress, i / len(STEPS), step)
         for chunk in range(3):

@@ -60,7 +60,7 @@ def test_wrong_layer_is_a_message_not_a_traceback(provider, prospectivity_vti, t
                                               "OUTPUT": str(tmp_path / "x.tif")}, feedback=QgsProcessingFeedback())
     message = str(caught.value)
     # the library's own message (what is wrong, what exists), which the dialog shows as is
-    assert "no layer named 'gold_grade'" in message and "prospectivity" in message
+    assert "no layer 'gold_grade'" in message and "prospectivity" in message and "prospectivity.vti" in message
     assert not (tmp_path / "x.tif").exists()  # no half-written output
 
 

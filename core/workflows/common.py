@@ -1,0 +1,84 @@
+"""What every step checks before it starts: the models asked for, the torch device,
+the output folder (creatable, writable, room for the volumes), and the project's
+settings sections as plain dicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+from voxprospect.errors import VoxprospectError
+from voxprospect.vocabulary import MODELS
+
+
+
+MODEL_NAMES = MODELS
+
+
+def check_models(models) -> list:
+    """Model names, upper-cased; an unknown one stops the run before any work."""
+    out = [str(m).strip().upper() for m in models]
+    unknown = [m for m in out if m not in MODEL_NAMES]
+    if unknown:
+        raise VoxprospectError(f"unknown model(s) {', '.join(unknown)}; use any of {', '.join(MODEL_NAMES)}")
+    if not out:
+        raise VoxprospectError("no model to train; name at least one of " + ", ".join(MODEL_NAMES))
+    return out
+
+
+def check_device(device) -> str:
+    """``auto``, ``cpu`` or ``cuda``; ``cuda`` only where torch sees a CUDA device.
+
+    Raises
+    ------
+    VoxprospectError
+    """
+    device = "auto" if device is None else str(device)
+    if device not in ("auto", "cpu", "cuda"):
+        raise VoxprospectError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise VoxprospectError("device cuda was asked for but torch sees no CUDA device "
+                                   f"(torch {torch.__version__}); use --device cpu or auto")
+    return device
+
+
+def check_outdir(outdir, project=None) -> Path:
+    """The output folder, checked (creatable, writable, room for the volumes) but not created."""
+    from voxprospect.io.outputs import check_folder, volume_bytes
+
+    outdir = Path(outdir if outdir is not None else project.output_dir)
+    need = 0
+    if project is not None and project.grid is not None:
+        need = volume_bytes(project.grid.n_cells, max(len(project.evidence), 1))
+    return check_folder(outdir, need_bytes=need)
+
+
+def settings_dict(obj) -> dict:
+    """A project settings section as a plain dict (dataclass or mapping)."""
+    from dataclasses import asdict, is_dataclass
+    d = asdict(obj) if is_dataclass(obj) else dict(obj)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def add_project_inputs(report, project):
+    report.add_input(project.path)
+    for p in project.input_paths():
+        report.add_input(p)
+
+
+class null_timer:
+    def __init__(self, *_):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def buffer_override(buffer_m) -> dict:
+    return {} if buffer_m is None else {"buffer_m": float(buffer_m)}
+
