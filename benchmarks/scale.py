@@ -38,6 +38,8 @@ import numpy as np
 
 CELL = (50.0, 50.0, 25.0)
 CAP_M = 500.0
+#: Level of the seeded field above which a cell is "granite": about 2 % of the cells.
+MASK_LEVEL = 1.2
 
 
 def grid_shape(voxels: float) -> tuple[int, int, int]:
@@ -88,7 +90,7 @@ def worker(voxels: float, chunks: int, workdir: str, predict_cells: int) -> dict
 
     # 1-2. the evidence, for real, over the whole grid, into a Zarr volume
     field = lazy_field(shape, chunks, 0)
-    mask = field > 2.55  # the top ~2 % of a sum of three unit cosine products
+    mask = field > MASK_LEVEL  # about the top 2 % of a sum of three cosine products
     buffered = scale.buffer_evidence(mask, CELL, "fuzzy", CAP_M, CAP_M / 2, chunks=chunks)
     path = os.path.join(workdir, f"evidence_{n}.zarr")
     t = time.perf_counter()
@@ -97,8 +99,11 @@ def worker(voxels: float, chunks: int, workdir: str, predict_cells: int) -> dict
     row["evidence_s_per_1e7"] = row["evidence_s"] * 1e7 / n
     row["rss_after_evidence_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     vol = scale.open_zarr(path)
-    sample = np.asarray(vol["granite_buffer"][: min(shape[0], 32), : min(shape[1], 32), :])
+    corner = tuple(slice(0, min(s, 64)) for s in shape[:2]) + (slice(None),)
+    sample = np.asarray(vol["granite_buffer"][corner])
     row["evidence_range"] = [float(np.nanmin(sample)), float(np.nanmax(sample))]
+    row["evidence_mean_in_corner"] = float(np.nanmean(sample))
+    row["mask_fraction_in_corner"] = float(np.asarray(mask[corner]).mean())
 
     # 3. prediction over a bounded sub-volume, read from the Zarr and the lazy fields
     names = ["granite_buffer", "field_1", "field_2"]
@@ -169,7 +174,8 @@ def main(argv=None) -> dict:
         print(f"{row['voxels']:>13,} voxels {tuple(row['shape'])}: evidence {row['evidence_s']:7.1f} s "
               f"({row['evidence_s_per_1e7']:.1f} s per 1e7), prediction {row['predict_voxels_per_s']:7.0f} voxels/s "
               f"(whole grid ~{row['predict_full_grid_s_extrapolated'] / 3600:.2f} h), "
-              f"peak RSS {row['peak_rss_mb']:7.0f} MB (after evidence {row['rss_after_evidence_mb']:.0f} MB)",
+              f"peak RSS {row['peak_rss_mb']:7.0f} MB (after evidence {row['rss_after_evidence_mb']:.0f} MB); "
+              f"mask {row['mask_fraction_in_corner']:.1%} of a corner slab",
               flush=True)
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)

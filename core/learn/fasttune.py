@@ -216,23 +216,36 @@ def calibrate(net, window: int, budget_s: float = BUDGET_S) -> tuple[Settings, d
                 plan.conv3(x, layer_of(plan), relu=True)
                 return bs / (time.perf_counter() - t)
 
-        def race(cands, fn, store, rounds=3):
+        def race(cands, fn, store, rounds=3, known=None, ascending=False):
             # round 0 also warms (plans built, memory touched); later rounds only
-            # while the budget lasts; a candidate scores its best round
+            # while the budget lasts; a candidate scores its best round. With
+            # ``ascending`` (batch sizes) the first round stops climbing once a
+            # candidate runs clearly slower than the best so far: larger ones only
+            # spill further out of cache, and they cost the most to time.
             best = {c: 0.0 for c in cands}
-            for _ in range(rounds):
+            best.update(known or {})
+            for r in range(rounds):
                 for c in cands:
+                    if r == 0 and c in (known or {}):
+                        continue
                     best[c] = max(best[c], fn(c))
+                    smaller = [best[d] for d in best if d < c and best[d] > 0]
+                    if ascending and r == 0 and smaller and best[c] < 0.85 * max(smaller):
+                        cands = [d for d in cands if d <= c]
+                        break
                 if time.perf_counter() - t0 > budget_s:
                     break
-            store.update({str(c): round(v, 1) for c, v in best.items()})
-            return max(cands, key=lambda c: best[c])
+            store.update({str(c): round(v, 1) for c, v in best.items() if v > 0})
+            return max(best, key=lambda c: best[c])
 
         axes = default.transform_axes
         axes_cands = CANDIDATE_AXES.get(window, (0,))
+        known = {}
         if len(axes_cands) > 1:
             axes = race(axes_cands, lambda a: rate(a, default.batch_size), rates["axes"])
-        bs = race(CANDIDATE_BATCH[window], lambda b: rate(axes, b), rates["batch"])
+            known = {default.batch_size: rates["axes"][str(axes)]}  # already timed at these axes
+        bs = race(sorted(CANDIDATE_BATCH[window]), lambda b: rate(axes, b), rates["batch"], known=known,
+                  ascending=True)
         block = _calibrate_block(net.stem.conv.in_channels, window, bs, rates["block"])
     finally:
         torch.set_num_threads(old_threads)

@@ -232,10 +232,43 @@ def write_zarr_array(array, path, name: str, grid: VoxelGrid, active=None, sched
                                    dtype=bool)
             z[...] = True
         with _scheduler(scheduler) as kw:
-            da.store([arrays[k] for k in targets], [targets[k] for k in targets], lock=False, **kw)
+            if "scheduler" in kw:  # a cluster: one graph, the workers' memory manager spills
+                da.store([arrays[k] for k in targets], [targets[k] for k in targets], lock=False, **kw)
+            else:
+                _store_in_batches(arrays, targets)
         group.attrs.update({"format": ZARR_FORMAT_TAG, "grid": _grid_attrs(grid), "layers": [name],
                             "classes": {}, "meta": jsonable({"written_by": "voxprospect.mapping.scale"})})
     return Path(path)
+
+
+def _store_in_batches(arrays: dict, targets: dict, per_worker: int = 2) -> None:
+    """Store lazy arrays a few chunks at a time (local schedulers), so memory stays flat.
+
+    One ``da.store`` of a whole overlapped graph lets dask's local scheduler compute
+    every chunk's inputs early and hold them until the neighbours that read their
+    halo are done: the peak grew with the grid (about a byte a voxel at 10^8,
+    ``benchmarks/scale.py``). Storing ``per_worker`` chunks per worker thread at a
+    time bounds what is held to those chunks and their halos; the inputs of a
+    halo are recomputed by the next batch (cheap: masks and reads), the costly
+    per-chunk work is not repeated. The values written are the same.
+    """
+    import itertools
+    import os
+
+    import dask
+    import dask.array as da
+
+    workers = int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
+    for key, arr in arrays.items():
+        starts = [np.cumsum((0,) + tuple(c))[:-1] for c in arr.chunks]
+        index = list(itertools.product(*(range(len(c)) for c in arr.chunks)))
+        step = max(1, per_worker * workers)
+        for b in range(0, len(index), step):
+            batch = index[b:b + step]
+            sources = [arr.blocks[i] for i in batch]
+            regions = [tuple(slice(int(starts[a][i[a]]), int(starts[a][i[a]] + arr.chunks[a][i[a]]))
+                             for a in range(arr.ndim)) for i in batch]
+            da.store(sources, [targets[key]] * len(batch), regions=regions, lock=False)
 
 
 # -- evidence buffering --------------------------------------------------------------
