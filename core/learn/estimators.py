@@ -256,6 +256,12 @@ def train_loop(model, forward, optimiser, X, y, *, epochs: int, batches, device,
     history = []
     best_loss, best_state, best_epoch = np.inf, None, 0
     waited = 0
+    # the sliced CPU paths run a step's own small operations on one thread (exact;
+    # voxprospect.learn.fasttrain.single_threaded_step)
+    import contextlib
+    step_context = getattr(forward, "step_context", None)
+    if step_context is None or torch.device(device).type != "cpu":
+        step_context = contextlib.nullcontext
     for epoch in range(1, int(epochs) + 1):
         model.train()
         totals = torch.zeros(3, dtype=torch.float64)
@@ -265,10 +271,11 @@ def train_loop(model, forward, optimiser, X, y, *, epochs: int, batches, device,
                 xb = augment_windows(xb, augment, generator)
             xb, yb = xb.to(device), y[idx].to(device)
             optimiser.zero_grad(set_to_none=True)
-            logits = forward(xb)
-            loss = F.cross_entropy(logits, yb)
-            loss.backward()
-            optimiser.step()
+            with step_context():
+                logits = forward(xb)
+                loss = F.cross_entropy(logits, yb)
+                loss.backward()
+                optimiser.step()
             totals += torch.tensor([float(loss.detach()) * len(yb), float((logits.detach().argmax(1) == yb).sum()),
                                     float(len(yb))], dtype=torch.float64)
         if reduce is not None:

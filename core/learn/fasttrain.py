@@ -51,6 +51,9 @@ it on the CPU for the windows in :data:`AUTO_WINDOWS`.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import numpy as np
 
 METHOD_NAME = "zero-skip-train"
@@ -354,6 +357,9 @@ class TrainingForward:
 
     #: Windows per slice (kept under its old name for callers).
     MIN_SLICE = SLICE
+    def step_context(self):
+        """How a training loop wraps a CPU step: :func:`single_threaded_step`."""
+        return single_threaded_step()
 
     def __init__(self, net, window: int, transform_axes: int | None = None, n_workers: int | None = None):
         found = network_of(net)
@@ -532,6 +538,36 @@ class _Pool:
         self.close()
 
 
+_STEP = threading.local()
+
+
+@contextlib.contextmanager
+def single_threaded_step():
+    """One intra-op thread for a CPU training step's own work; the slices keep the outer count.
+
+    Outside the sliced forward and backward, a step runs the 5-point kernel
+    transform and its backward, the slices' gradient sums and the optimiser on
+    the calling thread: small operations that torch would split over its
+    intra-op threads, each parallel region then waiting for a core that another
+    process may hold (the demo's profile on a loaded machine spent about 40 % of
+    DL4 training there). On one thread they do not wait. Exact: these are
+    element-wise operations and products too small for their sums to be split,
+    so the values do not change. :func:`sliced_logits` still runs as many slices
+    at once as torch had threads when the step began.
+    """
+    import torch
+
+    old = torch.get_num_threads()
+    outer = getattr(_STEP, "threads", None)
+    _STEP.threads = outer or old
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+        _STEP.threads = outer
+
+
 def sliced_logits(logits_fn, params: dict, x, pool: _Pool, n_workers: int | None = None):
     """``logits_fn(x, params)`` computed over slices of :data:`SLICE` windows, differentiable.
 
@@ -544,7 +580,7 @@ def sliced_logits(logits_fn, params: dict, x, pool: _Pool, n_workers: int | None
     import torch
 
     n_slices = max(1, -(-x.shape[0] // SLICE))
-    workers = max(1, min(int(n_workers or torch.get_num_threads()), n_slices))
+    workers = max(1, min(int(n_workers or getattr(_STEP, "threads", None) or torch.get_num_threads()), n_slices))
     names, tensors = zip(*params.items())
     return _SlicedLogits.apply(logits_fn, pool.get(workers), names, x, *tensors)
 
@@ -559,9 +595,11 @@ class SlicedModule:
     depends on the rest of the batch (batch normalisation): RCNN-LAM has none.
     """
 
-    def __init__(self, module, n_workers: int | None = None):
-        import threading
+    def step_context(self):
+        """How a training loop wraps a CPU step: :func:`single_threaded_step`."""
+        return single_threaded_step()
 
+    def __init__(self, module, n_workers: int | None = None):
         self.module = module
         self.n_workers = n_workers
         self._pool = _Pool()
