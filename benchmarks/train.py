@@ -8,6 +8,15 @@ Usage::
 
     python benchmarks/train.py [--windows 1400] [--channels 7] [--window 3]
         [--preset DL4] [--batch 256] [--epochs 3] [--threads 2] [--transform-axes 2 ...]
+
+On a GPU (``--device cuda``) it trains the module in each of ``--precisions``
+(float32; tf32: TF32 tensor cores for float32 products; bf16: autocast to bfloat16)
+from the same start and the same batches, and prints windows per second, the
+final loss's and the weights' difference from float32 and the share of that
+precision's matrix-product peak (training FLOPs taken as 3x the dense forward).
+Without a GPU it says so and measures nothing.
+
+    python benchmarks/train.py --device cuda --precisions float32,tf32,bf16 --windows 65536 --batch 1024
 """
 
 from __future__ import annotations
@@ -38,6 +47,78 @@ def epoch_seconds(forward, net, X, y, batch_size, seed):
     return time.perf_counter() - t0, total / len(y)
 
 
+def gpu_main(args) -> dict:
+    """Training on CUDA in each precision: windows/s, difference from float32, share of peak."""
+    import contextlib
+    import importlib.util
+    import os
+    import sys
+
+    import torch
+
+    from voxprospect.learn.network import build_model, count_flops
+
+    if not (args.device.startswith("cuda") and torch.cuda.is_available()):
+        print(f"device {args.device!r} is not available here (torch {torch.__version__}, CUDA available: "
+              f"{torch.cuda.is_available()}); nothing measured", file=sys.stderr)
+        return {}
+    spec = importlib.util.spec_from_file_location("bench_predict", os.path.join(os.path.dirname(__file__),
+                                                                                "predict.py"))
+    bench_predict = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_predict)
+    dev = torch.device(args.device)
+    rng = np.random.default_rng(0)
+    k = args.window
+    X = torch.from_numpy(rng.normal(size=(args.windows, args.channels, k, k, k)).astype(np.float32)).to(dev)
+    y = torch.from_numpy((rng.random(args.windows) < 0.3).astype(np.int64)).to(dev)
+    torch.manual_seed(0)
+    start = build_model(args.preset, args.channels)
+    flops_per_window = 3 * count_flops(start, args.channels, k)
+    result = {"device": torch.cuda.get_device_name(dev), "torch": torch.__version__, "preset": args.preset,
+              "windows": args.windows, "batch": args.batch, "epochs": args.epochs, "precisions": {}}
+    ref = None
+    for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
+        net = copy.deepcopy(start).to(dev)
+        old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
+        ctx = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if precision == "bf16" else contextlib.nullcontext
+
+        def forward(xb, net=net, ctx=ctx):
+            with ctx():
+                return net(xb).float()
+        try:
+            epoch_seconds(forward, net, X[:args.batch * 2], y[:args.batch * 2], args.batch, seed=99)  # warm
+            net.load_state_dict(copy.deepcopy(start).to(dev).state_dict())
+            times, loss = [], None
+            for epoch in range(args.epochs):
+                torch.cuda.synchronize()
+                s, loss = epoch_seconds(forward, net, X, y, args.batch, seed=epoch)
+                torch.cuda.synchronize()
+                times.append(s)
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+        med = float(np.median(times))
+        weights = torch.cat([p.detach().float().flatten() for p in net.parameters()])
+        peak = bench_predict.matmul_peak_gflops(args.device, precision=precision)
+        row = {"windows_per_s": args.windows / med, "s_per_epoch": med, "final_loss": loss,
+               "peak_gflops": peak, "peak_share": flops_per_window * args.windows / med / 1e9 / peak}
+        if ref is None:
+            ref = (loss, weights)
+        else:
+            row["loss_diff_vs_float32"] = abs(loss - ref[0])
+            row["max_weight_diff_vs_float32"] = float((weights - ref[1]).abs().max())
+        result["precisions"][precision] = row
+        print(f"{precision:8s}: {row['windows_per_s']:10.0f} windows/s, {med:.3f} s/epoch, loss {loss:.6f}"
+              + (f" (vs float32 {row['loss_diff_vs_float32']:.2e}, weights {row['max_weight_diff_vs_float32']:.2e})"
+                 if "loss_diff_vs_float32" in row else "")
+              + f", {row['peak_share']:.1%} of the {peak:.0f} GFLOP/s {precision} peak")
+    if args.json_path:
+        import json
+        with open(args.json_path, "w") as f:
+            json.dump(result, f, indent=2)
+    return result
+
+
 def main(argv=None):
     import torch
 
@@ -53,7 +134,12 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--transform-axes", type=int, nargs="+", default=[2])
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda: the GPU precisions run (see --precisions)")
+    ap.add_argument("--precisions", default="float32,tf32,bf16", help="on CUDA: precisions to train in turn")
+    ap.add_argument("--json", dest="json_path", default=None)
     args = ap.parse_args(argv)
+    if args.device != "cpu":
+        return gpu_main(args)
 
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
@@ -85,4 +171,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    sys.exit(1 if main() == {} else 0)

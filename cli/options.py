@@ -115,6 +115,19 @@ volume_output = click.option("-o", "--output", required=True, type=click.Path(di
                              callback=_volume_output, help="Volume to write (.vti).")
 
 
+def _recalibrate(ctx, param, value):
+    if value:
+        from voxprospect.learn.fasttune import request_recalibration
+        request_recalibration()
+    return value
+
+
+recalibrate_option = click.option(
+    "--recalibrate", is_flag=True, default=False, expose_value=False, callback=_recalibrate,
+    help="Measure this machine's fast-prediction settings again (batch, block, 5-point axes) "
+         "and cache them; they are measured once per CPU model and torch version otherwise.")
+
+
 def echo(ctx_or_quiet, message: str) -> None:
     """Print unless -q was given."""
     quiet = ctx_or_quiet if isinstance(ctx_or_quiet, bool) else \

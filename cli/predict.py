@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import chunk_voxels_option, suffix_callback, volume_output
+from .options import chunk_voxels_option, recalibrate_option, suffix_callback, volume_output
 from .progress import cli_progress
 from .summary import emit_summary, json_option
 
@@ -17,6 +17,7 @@ from .summary import emit_summary, json_option
               callback=suffix_callback((".tif", ".tiff"), "--geotiff"),
               help="Also write GeoTIFF depth slices (.tif, band per elevation level).")
 @chunk_voxels_option
+@recalibrate_option
 @json_option
 def predict(model, evidence, output, geotiff, chunk_voxels, as_json):
     """Probability of mineralisation on every active voxel of EVIDENCE with a trained MODEL."""

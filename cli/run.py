@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .options import (attributions_option, buffer_option, calibration_option, cap_option, ensemble_option,
-                      importance_option)
+                      importance_option, recalibrate_option)
 from .progress import cli_progress
 from .summary import emit_summary, json_option
 
@@ -20,6 +20,7 @@ from .summary import emit_summary, json_option
 @cap_option
 @ensemble_option
 @calibration_option
+@recalibrate_option
 @json_option
 def run(project, outdir, buffer_m, importance, attributions, cap_at_length, ensemble, calibration, as_json):
     """Evidence -> samples -> models (with every evaluation protocol) -> prediction ->

@@ -9,6 +9,11 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Never read or write the user's cache folder (per-machine tuning, cached gempy
+# districts) from the tests: with caching off, prediction runs the library defaults
+# (no timing-dependent choice) and districts are built. Tests of the caches point
+# it at a temporary folder themselves.
+os.environ["VOXPROSPECT_CACHE_DIR"] = "off"
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()

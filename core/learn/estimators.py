@@ -256,6 +256,12 @@ def train_loop(model, forward, optimiser, X, y, *, epochs: int, batches, device,
     history = []
     best_loss, best_state, best_epoch = np.inf, None, 0
     waited = 0
+    # the sliced CPU paths run a step's own small operations on one thread (exact;
+    # voxprospect.learn.fasttrain.single_threaded_step)
+    import contextlib
+    step_context = getattr(forward, "step_context", None)
+    if step_context is None or torch.device(device).type != "cpu":
+        step_context = contextlib.nullcontext
     for epoch in range(1, int(epochs) + 1):
         model.train()
         totals = torch.zeros(3, dtype=torch.float64)
@@ -265,10 +271,11 @@ def train_loop(model, forward, optimiser, X, y, *, epochs: int, batches, device,
                 xb = augment_windows(xb, augment, generator)
             xb, yb = xb.to(device), y[idx].to(device)
             optimiser.zero_grad(set_to_none=True)
-            logits = forward(xb)
-            loss = F.cross_entropy(logits, yb)
-            loss.backward()
-            optimiser.step()
+            with step_context():
+                logits = forward(xb)
+                loss = F.cross_entropy(logits, yb)
+                loss.backward()
+                optimiser.step()
             totals += torch.tensor([float(loss.detach()) * len(yb), float((logits.detach().argmax(1) == yb).sum()),
                                     float(len(yb))], dtype=torch.float64)
         if reduce is not None:
@@ -649,15 +656,22 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
 
 def make_optimiser(parameters, learning_rate, weight_decay=0.0):
-    """Adam (the paper's), or AdamW with decoupled ``weight_decay`` when it is positive."""
+    """Adam (the paper's), or AdamW with decoupled ``weight_decay`` when it is positive.
+
+    ``foreach=True`` on every device: torch's CPU default updates the parameters one
+    Python-level op at a time, about a tenth of a DL4 training step on the demo
+    (profiled, issue 17); the multi-tensor path does the same element-wise
+    operations in the same order, so the weights are bitwise the same
+    (``tests/learn/test_optimiser.py``) at half the optimiser's cost.
+    """
     import torch
 
     wd = float(weight_decay or 0.0)
     if wd < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
     if wd > 0:
-        return torch.optim.AdamW(parameters, lr=float(learning_rate), weight_decay=wd)
-    return torch.optim.Adam(parameters, lr=float(learning_rate))
+        return torch.optim.AdamW(parameters, lr=float(learning_rate), weight_decay=wd, foreach=True)
+    return torch.optim.Adam(parameters, lr=float(learning_rate), foreach=True)
 
 
 def _format_epoch(row, n_epochs) -> str:

@@ -53,11 +53,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from voxprospect.learn.slicing import (SLICE, LazyFunction, SlicedModule, WorkerPool, single_threaded_step,
+                                       sliced_logits)
+
+__all__ = ["METHOD_NAME", "SLICE", "WINDOWS", "AUTO_WINDOWS", "DEFAULT_TRANSFORM_AXES", "ConvPlan",
+           "SlicedModule", "TrainingForward", "network_of", "single_threaded_step", "sliced_logits", "supports"]
+
 METHOD_NAME = "zero-skip-train"
-#: Windows per slice of a training batch on the CPU. Fixed, so the arithmetic of a
-#: step (which windows share a product, the order gradients are summed in) never
-#: depends on the thread count; only how many slices run at once does.
-SLICE = 32
+# SLICE (windows per slice, fixed) lives in voxprospect.learn.slicing with the slicing itself.
 #: Window sizes the fast training path serves (the paper's 3 and the common 5).
 WINDOWS = (3, 5)
 #: Window sizes ``CNNClassifier(fast="auto")`` trains through it on the CPU (where it
@@ -301,20 +304,8 @@ def _points_product_function():
     return PointsProduct
 
 
-class _LazyFunction:
-    """Builds the autograd function on first use, so importing this module needs no torch."""
-
-    def __init__(self, build):
-        self._build, self._fn = build, None
-
-    def apply(self, *args):
-        if self._fn is None:
-            self._fn = self._build()
-        return self._fn.apply(*args)
-
-
-_GroupedProduct = _LazyFunction(_grouped_product_function)
-_PointsProduct = _LazyFunction(_points_product_function)
+_GroupedProduct = LazyFunction(_grouped_product_function)
+_PointsProduct = LazyFunction(_points_product_function)
 
 
 # -- the forward pass -----------------------------------------------------------------
@@ -354,6 +345,9 @@ class TrainingForward:
 
     #: Windows per slice (kept under its old name for callers).
     MIN_SLICE = SLICE
+    def step_context(self):
+        """How a training loop wraps a CPU step: :func:`single_threaded_step`."""
+        return single_threaded_step()
 
     def __init__(self, net, window: int, transform_axes: int | None = None, n_workers: int | None = None):
         found = network_of(net)
@@ -372,7 +366,7 @@ class TrainingForward:
         self.plan = ConvPlan(k)
         self._dw_index = {}
         self._maps = {}
-        self._pool = _Pool()
+        self._pool = WorkerPool()
 
     def __call__(self, x):
         return self.forward(x)
@@ -507,152 +501,3 @@ class TrainingForward:
             h = self.conv1(y, p[b + "project.weight"], p[b + "project.bias"])
         feats = h.mean(dim=0).t()  # (N, 64)
         return F.linear(feats, p["head.weight"], p["head.bias"])
-
-
-class _Pool:
-    """Worker threads for the slices, rebuilt when the wanted count changes."""
-
-    def __init__(self):
-        self._executor = None
-
-    def get(self, n: int):
-        from concurrent.futures import ThreadPoolExecutor
-
-        if self._executor is None or self._executor._max_workers != n:
-            self.close()
-            self._executor = ThreadPoolExecutor(max_workers=n, thread_name_prefix="voxprospect-train")
-        return self._executor
-
-    def close(self):
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-            self._executor = None
-
-    def __del__(self):
-        self.close()
-
-
-def sliced_logits(logits_fn, params: dict, x, pool: _Pool, n_workers: int | None = None):
-    """``logits_fn(x, params)`` computed over slices of :data:`SLICE` windows, differentiable.
-
-    Each slice runs forward and backward with one torch thread on a worker thread;
-    the slices' parameter gradients are summed in slice order. The slicing and the
-    summation order depend only on ``len(x)``, so the result is the same, bit for
-    bit, whatever the thread count (``n_workers``, default torch's, only sets how
-    many slices run at once).
-    """
-    import torch
-
-    n_slices = max(1, -(-x.shape[0] // SLICE))
-    workers = max(1, min(int(n_workers or torch.get_num_threads()), n_slices))
-    names, tensors = zip(*params.items())
-    return _SlicedLogits.apply(logits_fn, pool.get(workers), names, x, *tensors)
-
-
-class SlicedModule:
-    """Training logits of any ``nn.Module`` through :func:`sliced_logits` (CPU).
-
-    The module's own forward (``torch.func.functional_call`` on the slice, with
-    the module's parameters), so weights, checkpoints and the mathematics are the
-    module's; only the batch is cut into fixed slices so that the result does not
-    depend on the thread count. Not for modules whose output for one window
-    depends on the rest of the batch (batch normalisation): RCNN-LAM has none.
-    """
-
-    def __init__(self, module, n_workers: int | None = None):
-        import threading
-
-        self.module = module
-        self.n_workers = n_workers
-        self._pool = _Pool()
-        self._local = threading.local()
-
-    def _replica(self):
-        """This worker thread's own copy of the module's structure.
-
-        ``functional_call`` swaps the parameters into the module it is given for
-        the call, which is not safe with several threads on one module; each
-        worker gets its own copy, always called with the real parameters.
-        """
-        import copy
-
-        replica = getattr(self._local, "module", None)
-        if replica is None:
-            replica = self._local.module = copy.deepcopy(self.module)
-        replica.train(self.module.training)
-        return replica
-
-    def _logits(self, xs, params):
-        from torch.func import functional_call
-
-        return functional_call(self._replica(), params, (xs,))
-
-    def __call__(self, x):
-        if x.device.type != "cpu":
-            return self.module(x)
-        return sliced_logits(self._logits, dict(self.module.named_parameters()), x, self._pool, self.n_workers)
-
-
-def _sliced_logits_function():
-    import torch
-
-    def single_threaded(fn):
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn()
-        finally:
-            torch.set_num_threads(old)
-
-    class SlicedLogits(torch.autograd.Function):
-        """Logits of a batch computed slice by slice on worker threads.
-
-        Each slice builds its own graph on detached views of the parameters (same
-        storage, no copy); backward runs each slice's graph on its worker and
-        returns the sum of the slices' parameter gradients, slice 0 first.
-        """
-
-        @staticmethod
-        def forward(ctx, logits_fn, pool, names, x, *params):
-            slices = x.split(SLICE)
-
-            def run(xs):
-                with torch.enable_grad():
-                    leaves = {n: p.detach().requires_grad_(p.requires_grad) for n, p in zip(names, params)}
-                    return logits_fn(xs, leaves), leaves
-
-            results = single_threaded(lambda: [f.result() for f in [pool.submit(run, xs) for xs in slices]])
-            ctx.pool, ctx.names = pool, names
-            ctx.slices = results
-            ctx.sizes = [len(xs) for xs in slices]
-            return torch.cat([logits.detach() for logits, _ in results])
-
-        @staticmethod
-        def backward(ctx, grad_logits):
-            pool = ctx.pool
-            grads = grad_logits.split(ctx.sizes)
-
-            def run(i):
-                logits, leaves = ctx.slices[i]
-                wanted = [leaves[n] for n in ctx.names]
-                needs = [t.requires_grad for t in wanted]
-                got = torch.autograd.grad(logits, [t for t, need in zip(wanted, needs) if need], grads[i])
-                it = iter(got)
-                return [next(it) if need else None for need in needs]
-
-            per_slice = single_threaded(lambda: [f.result() for f in [pool.submit(run, i)
-                                                                       for i in range(len(ctx.slices))]])
-            ctx.slices = None  # free the graphs
-            total = []
-            for j in range(len(ctx.names)):
-                parts = [g[j] for g in per_slice if g[j] is not None]
-                acc = None
-                for part in parts:
-                    acc = part if acc is None else acc + part
-                total.append(acc)
-            return (None, None, None, None, *total)
-
-    return SlicedLogits
-
-
-_SlicedLogits = _LazyFunction(_sliced_logits_function)

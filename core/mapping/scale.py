@@ -235,10 +235,43 @@ def write_zarr_array(array, path, name: str, grid: VoxelGrid, active=None, sched
                                    dtype=bool)
             z[...] = True
         with _scheduler(scheduler) as kw:
-            da.store([arrays[k] for k in targets], [targets[k] for k in targets], lock=False, **kw)
+            if "scheduler" in kw:  # a cluster: one graph, the workers' memory manager spills
+                da.store([arrays[k] for k in targets], [targets[k] for k in targets], lock=False, **kw)
+            else:
+                _store_in_batches(arrays, targets)
         group.attrs.update({"format": ZARR_FORMAT_TAG, "grid": _grid_attrs(grid), "layers": layer_names,
                             "classes": {}, "meta": jsonable({"written_by": "voxprospect.mapping.scale"})})
     return Path(path)
+
+
+def _store_in_batches(arrays: dict, targets: dict, per_worker: int = 2) -> None:
+    """Store lazy arrays a few chunks at a time (local schedulers), so memory stays flat.
+
+    One ``da.store`` of a whole overlapped graph lets dask's local scheduler compute
+    every chunk's inputs early and hold them until the neighbours that read their
+    halo are done: the peak grew with the grid (about a byte a voxel at 10^8,
+    ``benchmarks/scale.py``). Storing ``per_worker`` chunks per worker thread at a
+    time bounds what is held to those chunks and their halos; the inputs of a
+    halo are recomputed by the next batch (cheap: masks and reads), the costly
+    per-chunk work is not repeated. The values written are the same.
+    """
+    import itertools
+    import os
+
+    import dask
+    import dask.array as da
+
+    workers = int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
+    for key, arr in arrays.items():
+        starts = [np.cumsum((0,) + tuple(c))[:-1] for c in arr.chunks]
+        index = list(itertools.product(*(range(len(c)) for c in arr.chunks)))
+        step = max(1, per_worker * workers)
+        for b in range(0, len(index), step):
+            batch = index[b:b + step]
+            sources = [arr.blocks[i] for i in batch]
+            regions = [tuple(slice(int(starts[a][i[a]]), int(starts[a][i[a]] + arr.chunks[a][i[a]]))
+                             for a in range(arr.ndim)) for i in batch]
+            da.store(sources, [targets[key]] * len(batch), regions=regions, lock=False)
 
 
 # -- evidence buffering --------------------------------------------------------------
@@ -326,7 +359,7 @@ def _fill_channels(block, fill, block_info=None):
     return block
 
 
-def _predict_block(padded, active, model, window, fast, summary=False):
+def _predict_block(padded, active, model, window, fast, tuned=(None, None), summary=False):
     """Probabilities of one chunk from its evidence read with a ``k // 2`` halo
     (with ``summary``: the members' mean, std and q10 stacked on a first axis)."""
     from voxprospect.mapping.predict import class1_probability
@@ -339,7 +372,7 @@ def _predict_block(padded, active, model, window, fast, summary=False):
     padded = np.nan_to_num(np.asarray(padded, dtype=np.float32), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     if fast:
         from voxprospect.learn.fastpredict import predict_padded_block
-        out[..., active] = predict_padded_block(model, padded, active, window, summary=summary)
+        out[..., active] = predict_padded_block(model, padded, active, window, *tuned, summary=summary)
         return out
     windows = extract_windows(padded, np.argwhere(active), window)
     from voxprospect.learn.ensemble import n_members_of, predict_uncertainty
@@ -429,19 +462,22 @@ def predict_dask(model, layers, active, window: int | None = None, edge: str | N
     boundary = "nearest" if edge == "edge" else 0.0
     padded = da.overlap.overlap(stack, depth={0: 0, 1: r, 2: r, 3: r},
                                 boundary={0: "none", 1: boundary, 2: boundary, 3: boundary})
-    fast = False
+    fast, tuned = False, (None, None)
     if method == "auto":
-        from voxprospect.learn.fastpredict import accepts
+        from voxprospect.learn.fastpredict import accepts, networks_of, resolve_settings
         fast = accepts(model)
+        if fast:  # the machine's tuning, looked up (or measured) once here, not in every worker
+            s = resolve_settings(networks_of(model)[0], int(window), need_block=False)
+            tuned = (s.batch_size, s.transform_axes)
     elif method != "windows":
         raise VoxprospectError(f"unknown prediction method {method!r}; use auto or windows")
     if uncertainty:
         # the channels in one block, so that axis can become the (mean, std, q10) one
         return da.map_blocks(_predict_block, padded.rechunk({0: -1}), active, dtype=np.float32,
                              chunks=((3,),) + tuple(active.chunks), model=model, window=int(window), fast=fast,
-                             summary=True)
+                             tuned=tuned, summary=True)
     return da.map_blocks(_predict_block, padded, active, dtype=np.float32, drop_axis=0,
-                         chunks=active.chunks, model=model, window=int(window), fast=fast)
+                         chunks=active.chunks, model=model, window=int(window), fast=fast, tuned=tuned)
 
 
 def predict_zarr(model, evidence_path, out_path, window=None, edge=None, scheduler=None,

@@ -32,7 +32,7 @@ def _random_streams(seed: int, deposit_seed: int) -> dict:
 
 def make_district(preset: str = "small", seed: int = 42,
                   progress: Callable[[float, str], None] | None = None,
-                  deposit_seed: int | None = None) -> District:
+                  deposit_seed: int | None = None, use_cache: bool = True) -> District:
     """Build the synthetic district.
 
     Parameters
@@ -51,19 +51,22 @@ def make_district(preset: str = "small", seed: int = 42,
         geology and the geophysics depend on ``seed`` only, so two districts that
         differ in ``deposit_seed`` share every evidence volume and differ in their
         deposits: the evidence holds no trace of the labels.
+    use_cache : bool
+        Read gempy's result from the user cache folder when an intact entry for
+        this preset and seed exists, and store it there otherwise
+        (:mod:`voxprospect.synth.gempycache`; the district is bit-identical
+        either way). ``VOXPROSPECT_CACHE_DIR=off`` disables it too.
 
     Returns
     -------
     District
+        Its attribute ``gempy_cached`` says whether gempy was skipped.
 
     Raises
     ------
     VoxprospectError
         Unknown preset, or fewer deposits fit at the stated separation than asked.
     """
-
-    from voxprospect.io.gempy_model import compute_geomodel_on_grid
-
     if preset not in PRESETS:
         raise VoxprospectError(f"unknown district preset {preset!r}; use one of: small, paper")
     step = progress or (lambda f, m: None)
@@ -74,10 +77,7 @@ def make_district(preset: str = "small", seed: int = 42,
     rngs = _random_streams(seed, deposit_seed)
     geom = district_geometry(rngs["geometry"])
 
-    step(0.0, "building the gempy model")
-    model = build_geomodel(p, geom)
-    gempy_vol = compute_geomodel_on_grid(model, grid, dtype="float32", chunk_points=300_000,
-                                         progress=lambda f, m: step(0.05 + 0.6 * f, m))
+    gempy_vol, cache_hit = _gempy_on_grid(preset, p, seed, geom, grid, step, use_cache)
     step(0.66, "composing units, dykes and fault zones")
     local = _local_coordinates(grid)
     units = _compose_units(grid, geom, gempy_vol, local)
@@ -108,7 +108,30 @@ def make_district(preset: str = "small", seed: int = 42,
                          "inversion_blur_sigma_m": dict(INVERSION_BLUR_M)})
     orebodies, truth = _deposit_volumes(grid, active, deposit_id, deposits, potential, hidden, prov)
     step(1.0, "district built")
-    return District(geology, geophysics, orebodies, truth, description)
+    district = District(geology, geophysics, orebodies, truth, description)
+    district.gempy_cached = cache_hit  # not a field: never written, only reported
+    return district
+
+
+def _gempy_on_grid(preset, p, seed, geom, grid, step, use_cache):
+    """gempy's model on the grid, read from the user cache when an intact entry exists
+    (:mod:`voxprospect.synth.gempycache`, keyed by the model-building code too)."""
+    import voxprospect.synth.geomodel as geomodel
+    from voxprospect.io.gempy_model import compute_geomodel_on_grid
+
+    def compute():
+        step(0.0, "building the gempy model")
+        model = build_geomodel(p, geom)
+        return compute_geomodel_on_grid(model, grid, dtype="float32", chunk_points=300_000,
+                                        progress=lambda f, m: step(0.05 + 0.6 * f, m))
+
+    if not use_cache:
+        return compute(), False
+    from voxprospect.synth.gempycache import cached_geomodel
+    vol, hit = cached_geomodel(preset, seed, geom, grid, compute, functions=(geomodel, compute_geomodel_on_grid))
+    if hit:
+        step(0.65, "gempy model read from the cache")
+    return vol, hit
 
 
 def _local_coordinates(grid) -> np.ndarray:

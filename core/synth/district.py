@@ -184,6 +184,7 @@ def run_synth(outdir, preset: str = "small", seed: int = 42,
     step = progress or (lambda f, m: None)
     with report.timer("make_district"):
         district = make_district(preset, seed, progress=lambda f, m: step(0.9 * f, m))
+    report["gempy_cache"] = "hit" if getattr(district, "gempy_cached", False) else "computed"
     step(0.9, f"writing {out}")
     with step_outputs(folders=[out]), report.timer("write"):
         write_district(district, out, overwrite=True, report=report)

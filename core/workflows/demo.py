@@ -17,6 +17,7 @@ from voxprospect.workflows.study import run_study
 from voxprospect.workflows.tables import fmt_score, sweep_section
 from voxprospect.workflows.explaining import explain_overrides, importance_section
 from voxprospect.workflows.uncertainty import uncertainty_section
+from voxprospect.workflows.timings import timings_markdown
 
 
 DEMO_TRAINING = {"small": {"epochs": 10, "batch_size": 64},
@@ -61,12 +62,16 @@ def _demo(outdir, preset, seed, epochs, progress, buffer_m=None, explain=None) -
     overrides = schedule | buffer_override(buffer_m)
     say(progress, 0.0, f"building the synthetic district ({preset}, seed {seed})")
     district_dir = outdir / "district"
-    run_synth(district_dir, preset=preset, seed=seed, progress=scaled(progress, 0.0, 0.15))
+    built = run_synth(district_dir, preset=preset, seed=seed, progress=scaled(progress, 0.0, 0.15))
+    steps = built.get("timings_s") or {}
+    build = {"seconds": round(float(steps.get("total", sum(steps.values()))), 2),
+             "gempy_cache": built.get("gempy_cache")}
     project = load_project(district_dir / "project.toml")
     bench = BenchmarkTruth.from_folder(district_dir)
     rep = run_study(project, outdir, epochs=epochs, truth=bench.potential, benchmark=bench, command="demo",
                     progress=scaled(progress, 0.15, 1.0), training_overrides=overrides,
-                    extra_parameters={"preset": preset, "demo_training": schedule, "seed": seed})
+                    extra_parameters={"preset": preset, "demo_training": schedule, "seed": seed,
+                                      "district_build": build})
     summary = write_summary(outdir, rep, preset, seed)
     rep = append_outputs(rep, outdir, [(summary, "summary")])
     return rep | {"summary": str(summary)}
@@ -134,6 +139,7 @@ def write_summary(outdir, rep: dict, preset: str, seed: int) -> Path:
         figs = m.get("figures") or {}
         for role, fname in (figs.get("files") or {}).items():
             lines += [f"![{name} {role.replace('_', ' ')}]({fname})", ""]
+    lines += timings_markdown(rep)
     lines += ["Everything the run used and measured is in `report.json`."]
     return write_text_atomic(outdir / "summary.md", "\n".join(lines) + "\n")
 

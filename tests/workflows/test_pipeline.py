@@ -207,6 +207,8 @@ def test_demo_tiny_end_to_end(tmp_path):
     assert "spatial AUC" in summary and "random (leaky) AUC" in summary
     assert "baseline: best_channel" in summary and "Buffer sweep" in summary
     assert "## Undiscovered deposits" in summary and "best single channel" in summary
+    assert "## Where the time went" in summary and "synthetic district (gempy" in summary
+    assert saved["parameters"]["district_build"]["gempy_cache"] in ("hit", "computed")
     for f in ("pa_DL4.png", "training_DL4.png", "targets_DL4.gpkg", "prospectivity_DL4.vti"):
         assert (out / f).exists()
     assert rep["summary"].endswith("summary.md")
