@@ -53,8 +53,8 @@ from voxprospect.learn.windowplan import (DEFAULT_TRANSFORM_AXES, PRECISIONS, TO
 
 __all__ = ["METHOD_NAME", "PRECISIONS", "DEFAULT_BATCH", "DEFAULT_TRANSFORM_AXES", "TOOM_A", "TOOM_B",
            "TOOM_G", "WindowPlan", "accepts", "network_of", "networks_of", "plan_for", "predict_fast",
-           "predict_fast_summary", "predict_padded_block", "resolve_settings", "trained_looking", "useful_flops_per_window",
-           "window_probability"]
+           "predict_fast_summary", "predict_padded_block", "resolve_settings", "trained_looking",
+           "useful_flops_per_window", "window_probability"]
 
 METHOD_NAME = "zero-skip"
 #: Windows per batch when caching (and so calibration) is off: the values measured
