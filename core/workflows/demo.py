@@ -20,7 +20,11 @@ from voxprospect.workflows.uncertainty import uncertainty_section
 from voxprospect.workflows.timings import timings_markdown
 
 
-DEMO_TRAINING = {"small": {"epochs": 10, "batch_size": 64},
+# The small demo maps DL4 as one network: it already takes minutes on two cores
+# (docs/performance.md), and every CNN fit of a deep ensemble of N costs N networks
+# (evaluation folds included). Its uncertainty layers then come from the forest's
+# per-tree spread; `voxprospect demo --ensemble 5` trains DL4's deep ensemble too.
+DEMO_TRAINING = {"small": {"epochs": 10, "batch_size": 64, "ensemble": 1},
                  "paper": {"epochs": 200, "batch_size": 256},
                  "tiny": {"epochs": 3, "batch_size": 64, "ensemble": 2}}
 #: the demo explains its CNN's targets (Integrated Gradients on a few voxels a target)
