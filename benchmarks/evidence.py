@@ -15,11 +15,11 @@ With ``--chunks`` the chunked Dask path (``voxprospect.mapping.scale``) is timed
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 import numpy as np
+from _common import write_json
 
 
 def bodies(shape, fraction=0.02, seed=0) -> np.ndarray:
@@ -80,10 +80,7 @@ def main(argv=None) -> dict:
     a, b = (r["s_per_1e7_voxels_per_channel"] for r in result["sizes"])
     result["linearity_ratio"] = b / a
     print(f"ratio large/small per voxel: {b / a:.2f} (1.00 = linear)")
-    if args.json_path:
-        with open(args.json_path, "w") as f:
-            json.dump(result, f, indent=2)
-    return result
+    return write_json(result, args.json_path)
 
 
 if __name__ == "__main__":

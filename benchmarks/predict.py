@@ -25,13 +25,13 @@ matrix-product peak; without a GPU it says so and measures nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import sys
 import time
 
 import numpy as np
+from _common import write_json
 
 
 def matmul_peak_gflops(device: str = "cpu", size: int | None = None, repeats: int = 5,
@@ -224,10 +224,7 @@ def main(argv=None) -> dict:
     print(f"  peak RSS                 : {result['peak_rss_mb']:10.1f} MB")
     if result["load_average"]:
         print(f"  load average (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in result['load_average'])}")
-    if args.json_path:
-        with open(args.json_path, "w") as f:
-            json.dump(result, f, indent=2)
-    return result
+    return write_json(result, args.json_path)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import tempfile
 import time
 
 import numpy as np
+from _common import write_json
 
 CELL = (50.0, 50.0, 25.0)
 CAP_M = 500.0
@@ -184,10 +185,7 @@ def main(argv=None) -> dict:
     if len(rows) > 1:
         result["rss_ratio_largest_smallest"] = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
         print(f"peak RSS largest / smallest grid: {result['rss_ratio_largest_smallest']:.2f} (1.00 = flat)")
-    if args.json_path:
-        with open(args.json_path, "w") as f:
-            json.dump(result, f, indent=2)
-    return result
+    return write_json(result, args.json_path)
 
 
 if __name__ == "__main__":

@@ -84,3 +84,14 @@ def make_tiny_project(folder, models='["DL1", "RF"]', with_ore=True):
     model_names = json.loads(models)  # a TOML array of strings is JSON too
     (folder / "project.toml").write_text(tiny_project_toml(models=model_names))
     return folder / "project.toml"
+
+
+def write_csv(path, header, rows):
+    """A small CSV table (drillhole collars, surveys, intervals) written for a test."""
+    import csv
+
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path

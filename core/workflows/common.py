@@ -82,3 +82,16 @@ class null_timer:
 def buffer_override(buffer_m) -> dict:
     return {} if buffer_m is None else {"buffer_m": float(buffer_m)}
 
+
+def select_layers(volume, layers, path):
+    """``volume`` with only ``layers`` (all when empty); a missing one is a
+    :class:`~voxprospect.errors.LayerError` naming ``path`` and the layers there are."""
+    from voxprospect.errors import LayerError
+
+    if not layers:
+        return volume
+    missing = [n for n in layers if n not in volume]
+    if missing:
+        raise LayerError(f"{path}: no layer {', '.join(map(repr, missing))}; layers are: "
+                         f"{', '.join(volume.names) or '(none)'}")
+    return volume.select(list(layers))

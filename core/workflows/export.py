@@ -17,6 +17,7 @@ import numpy as np
 
 from voxprospect.errors import LayerError, OutputError
 from voxprospect.report import RunReport
+from voxprospect.workflows.common import select_layers
 from voxprospect.workflows.progress import say
 from voxprospect.workflows.result import StepResult
 
@@ -100,12 +101,7 @@ def run_convert(src, dst, layers=(), like=None, cell_size=None, method: str = "m
         say(progress, 0.0, f"reading {src}")
         with report.timer("read"):
             vol = _read_for_convert(src, like, cell_size, method)
-        if layers:
-            missing = [n for n in layers if n not in vol]
-            if missing:
-                raise LayerError(f"{src}: no layer {', '.join(map(repr, missing))}; layers are: "
-                                 f"{', '.join(vol.names) or '(none)'}")
-            vol = vol.select(list(layers))
+        vol = select_layers(vol, layers, src)
         empty = [n for n in vol.names if vol[n].dtype.kind == "f" and not np.isfinite(vol[n][vol.active]).any()]
         report["empty_layers"] = empty
         report["warnings"] = [f"{src}: layer {n!r} has no finite value in the active cells (all NaN)"

@@ -18,6 +18,7 @@ import numpy as np
 
 from voxprospect.errors import LayerError, VoxprospectError
 from voxprospect.report import RunReport
+from voxprospect.workflows.common import select_layers
 from voxprospect.workflows.progress import say
 from voxprospect.workflows.result import StepResult
 
@@ -103,13 +104,7 @@ def run_export_results(prospectivity_path, out_path, fmt: str | None = None, lay
     check_outputs_not_inputs(report_path, inputs)
     say(progress, 0.0, "reading the prediction volume")
     full = read_volume(prospectivity_path)
-    volume = full
-    if layers:
-        missing = [n for n in layers if n not in full]
-        if missing:
-            raise LayerError(f"{prospectivity_path}: no layer {', '.join(map(repr, missing))}; layers are: "
-                             f"{', '.join(full.names)}")
-        volume = full.select(list(layers))
+    volume = select_layers(full, layers, prospectivity_path)
     say(progress, 0.2, "targets")
     targets = _targets(full, prospectivity_path, targets_path, threshold, layer, min_voxels)
     report = RunReport("export_results", {"prospectivity": str(prospectivity_path), "format": fmt,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import os
 
-from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext,
-                       QgsProcessingException, QgsProcessingLayerPostProcessorInterface)
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
+                       QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputNumber,
+                       QgsProcessingOutputVectorLayer, QgsProcessingParameterNumber)
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .. import deps
@@ -330,3 +331,22 @@ def output_of(result, role: str, contains: str = "") -> str | None:
         if path.is_file():
             return str(path)
     return None
+
+
+def add_threshold_parameters(alg) -> None:
+    """The THRESHOLD (empty: from the P-A plot) and MIN_VOXELS parameters of the target algorithms."""
+    alg.addParameter(QgsProcessingParameterNumber("THRESHOLD", tr("Threshold (empty: from P-A)"),
+                                                  QgsProcessingParameterNumber.Double, None,
+                                                  optional=True, minValue=0.0, maxValue=1.0))
+    alg.addParameter(QgsProcessingParameterNumber("MIN_VOXELS", tr("Smallest target (voxels)"),
+                                                  QgsProcessingParameterNumber.Integer, 1, minValue=1))
+
+
+def add_target_outputs(alg) -> None:
+    """The layers and numbers every target algorithm returns (see :func:`load_targets`)."""
+    alg.addOutput(QgsProcessingOutputVectorLayer("OUTLINES", tr("Target outlines")))
+    alg.addOutput(QgsProcessingOutputVectorLayer("CENTROIDS", tr("Target centroids")))
+    alg.addOutput(QgsProcessingOutputVectorLayer("DRILL_POINTS", tr("Drill points (most prospective voxel "
+                                                                    "of each target)")))
+    alg.addOutput(QgsProcessingOutputNumber("THRESHOLD_USED", tr("Threshold used")))
+    alg.addOutput(QgsProcessingOutputNumber("TARGET_COUNT", tr("Number of targets")))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer, QgsProcessingParameterFile,
-                       QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
-                       QgsProcessingParameterString)
+from qgis.core import QgsProcessingParameterFile, QgsProcessingParameterFileDestination, QgsProcessingParameterString
 
-from .base import VoxprospectAlgorithm, call_library, load_targets, tr
+from .base import VoxprospectAlgorithm, add_target_outputs, add_threshold_parameters, call_library, load_targets, tr
 
 
 class ExportTargets(VoxprospectAlgorithm):
@@ -27,21 +25,12 @@ class ExportTargets(VoxprospectAlgorithm):
                                                      extension="vti"))
         self.addParameter(QgsProcessingParameterString(self.LAYER, tr("Prospectivity layer"),
                                                        defaultValue="prospectivity"))
-        self.addParameter(QgsProcessingParameterNumber(self.THRESHOLD, tr("Threshold (empty: from P-A)"),
-                                                       QgsProcessingParameterNumber.Double, None,
-                                                       optional=True, minValue=0.0, maxValue=1.0))
         self.addParameter(QgsProcessingParameterFile(self.OREBODIES, tr("Known orebodies (volume, for P-A)"),
                                                      optional=True))
-        self.addParameter(QgsProcessingParameterNumber(self.MIN_VOXELS, tr("Smallest target (voxels)"),
-                                                       QgsProcessingParameterNumber.Integer, 1, minValue=1))
+        add_threshold_parameters(self)
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, tr("Targets GeoPackage"),
                                                                 fileFilter="GeoPackage (*.gpkg)"))
-        self.addOutput(QgsProcessingOutputVectorLayer("OUTLINES", tr("Target outlines")))
-        self.addOutput(QgsProcessingOutputVectorLayer("CENTROIDS", tr("Target centroids")))
-        self.addOutput(QgsProcessingOutputVectorLayer("DRILL_POINTS", tr("Drill points (most prospective voxel "
-                                                                         "of each target)")))
-        self.addOutput(QgsProcessingOutputNumber("THRESHOLD_USED", tr("Threshold used")))
-        self.addOutput(QgsProcessingOutputNumber("TARGET_COUNT", tr("Number of targets")))
+        add_target_outputs(self)
 
     def processAlgorithm(self, parameters, context, feedback):
         prospectivity = self.parameterAsFile(parameters, self.PROSPECTIVITY, context)

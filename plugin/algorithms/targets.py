@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from qgis.core import (QgsProcessingOutputHtml, QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer,
-                       QgsProcessingParameterFile,
-                       QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber)
+from qgis.core import QgsProcessingOutputHtml, QgsProcessingParameterFile, QgsProcessingParameterFolderDestination
 
-from .base import VoxprospectAlgorithm, call_library, output_of, load_targets, tr
+from .base import (VoxprospectAlgorithm, add_target_outputs, add_threshold_parameters, call_library, load_targets,
+                   output_of, tr)
 
 
 class FindTargets(VoxprospectAlgorithm):
@@ -26,19 +25,10 @@ class FindTargets(VoxprospectAlgorithm):
                                                      extension="vti"))
         self.addParameter(QgsProcessingParameterFile(self.OREBODIES, tr("Known orebodies (volume, for P-A)"),
                                                      optional=True))
-        self.addParameter(QgsProcessingParameterNumber(self.THRESHOLD, tr("Threshold (empty: from P-A)"),
-                                                       QgsProcessingParameterNumber.Double, None,
-                                                       optional=True, minValue=0.0, maxValue=1.0))
-        self.addParameter(QgsProcessingParameterNumber(self.MIN_VOXELS, tr("Smallest target (voxels)"),
-                                                       QgsProcessingParameterNumber.Integer, 1, minValue=1))
+        add_threshold_parameters(self)
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Output folder")))
-        self.addOutput(QgsProcessingOutputVectorLayer("OUTLINES", tr("Target outlines")))
-        self.addOutput(QgsProcessingOutputVectorLayer("CENTROIDS", tr("Target centroids")))
+        add_target_outputs(self)
         self.addOutput(QgsProcessingOutputHtml("RESULTS", tr("Results page")))
-        self.addOutput(QgsProcessingOutputVectorLayer("DRILL_POINTS", tr("Drill points (most prospective voxel "
-                                                                         "of each target)")))
-        self.addOutput(QgsProcessingOutputNumber("THRESHOLD_USED", tr("Threshold used")))
-        self.addOutput(QgsProcessingOutputNumber("TARGET_COUNT", tr("Number of targets")))
 
     def processAlgorithm(self, parameters, context, feedback):
         from voxprospect.workflows.pipeline import run_targets

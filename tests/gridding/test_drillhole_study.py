@@ -9,7 +9,6 @@ the two deepest intervals of every hole carry no assay at all.
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
@@ -20,17 +19,14 @@ from voxprospect.gridding.drillholes import drillhole_volume
 from voxprospect.io.drillholes import read_drillholes
 from voxprospect.learn.samples import make_samples
 from voxprospect.mapping.diagnostics import RHO_WARNING
+from tests_shared import write_csv
 
 CELL = 10.0
 HOLES = [(f"H{i}{j}", 50.0 + 100.0 * i, 50.0 + 100.0 * j) for i in range(4) for j in range(4)]
 
 
 def _write(path, header, rows):
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
+    return write_csv(path, header, rows)
 
 
 def _holes(tmp_path):

@@ -6,21 +6,17 @@ hole beside the faulty ones so that a check flagging everything would fail.
 
 from __future__ import annotations
 
-import csv
 import logging
 
 import numpy as np
 import pytest
 
 from voxprospect.io.drillholes import QA_KINDS, read_drillholes
+from tests_shared import write_csv
 
 
 def _write(path, header, rows):
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
+    return write_csv(path, header, rows)
 
 
 @pytest.fixture()

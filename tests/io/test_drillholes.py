@@ -18,6 +18,7 @@ import pytest
 from voxprospect import InputFileError, VoxelGrid
 from voxprospect.gridding.drillholes import at_or_above, interpolate_lithology, label_intervals, lithology_samples
 from voxprospect.io.drillholes import minimum_curvature, ratio_factor, read_drillholes
+from tests_shared import write_csv
 
 CU_CUTOFF_PCT = 0.3  # the case study's cut-off (docs/case-studies/copper-creek.md)
 
@@ -42,11 +43,7 @@ def cc(cc_dir):
 
 
 def _write(path, header, rows):
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
+    return write_csv(path, header, rows)
 
 
 # -- real files: desurvey ------------------------------------------------------------------
