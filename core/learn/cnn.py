@@ -151,42 +151,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             import warnings
             warnings.warn(self.augmentation_["dropped"], RuntimeWarning, stacklevel=2)
 
-        X_val = y_val = None
-        self.validation_ = None
-        if validation_data is not None:
-            X_val = check_windows(validation_data[0], X.shape[1], X.shape[2])
-            y_val = np.asarray(validation_data[1]).reshape(-1).astype(np.int64)
-            self.validation_ = {"kind": "given", "n_validation": int(len(y_val))}
-        elif self.validation_fraction and self.validation_fraction > 0:
-            if centres is None:
-                raise ValueError("validation_fraction needs the windows' centres (fit(X, y, centres=...)) for a "
-                                 "spatial validation split; a random hold-out of stride-1 windows leaks")
-            centres = np.asarray(centres, np.int64).reshape(-1, 3)
-            if len(centres) != len(y):
-                raise ValueError(f"{len(centres)} centres for {len(y)} windows")
-            try:
-                train_idx, val_idx, info = spatial_holdout(centres, y, X.shape[2],
-                                                           float(self.validation_fraction), seed, cell_size)
-            except NoPositivesError as exc:
-                # too few, too clustered positives (a small fold): train on all of
-                # them for the full schedule and say so, rather than fail the study
-                import warnings
-                warnings.warn(f"no inner validation: {exc}", RuntimeWarning, stacklevel=2)
-                self.validation_ = {"kind": "none", "reason": str(exc)}
-            else:
-                X_val, y_val = X[val_idx], y[val_idx]
-                self.validation_ = {"kind": "spatial blocks", "n_validation": int(len(val_idx)),
-                                    "n_train": int(len(train_idx)),
-                                    "n_dropped_gap": int(len(y) - len(train_idx) - len(val_idx)),
-                                    "block_size_cells": info.get("block_size_cells"),
-                                    "fraction": float(self.validation_fraction)}
-                X, y = X[train_idx], y[train_idx]
-        patience = self.early_stopping_patience
-        if self.validation_ is not None and self.validation_["kind"] == "none":
-            patience = None
-        elif patience is not None and X_val is None:
-            raise ValueError("early_stopping_patience needs validation windows "
-                             "(validation_fraction > 0 with centres, or validation_data)")
+        X, y, X_val, y_val, patience = self._validation_split(X, y, validation_data, centres, cell_size, seed)
 
         self.device_ = resolve_device(self.device)
         self.classes_ = CLASSES.copy()
@@ -227,6 +192,51 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         model.eval()
         self.model_ = model
         return self
+
+    def _validation_split(self, X, y, validation_data, centres, cell_size, seed):
+        """The training and validation windows ``(X, y, X_val, y_val, patience)``; sets ``validation_``.
+
+        Given ``validation_data`` is used as it is; otherwise ``validation_fraction``
+        holds out spatial blocks (:func:`spatial_holdout`), or, when no split keeps
+        both classes, trains on everything without validation (and says so).
+        """
+        X_val = y_val = None
+        self.validation_ = None
+        if validation_data is not None:
+            X_val = check_windows(validation_data[0], X.shape[1], X.shape[2])
+            y_val = np.asarray(validation_data[1]).reshape(-1).astype(np.int64)
+            self.validation_ = {"kind": "given", "n_validation": int(len(y_val))}
+        elif self.validation_fraction and self.validation_fraction > 0:
+            if centres is None:
+                raise ValueError("validation_fraction needs the windows' centres (fit(X, y, centres=...)) for a "
+                                 "spatial validation split; a random hold-out of stride-1 windows leaks")
+            centres = np.asarray(centres, np.int64).reshape(-1, 3)
+            if len(centres) != len(y):
+                raise ValueError(f"{len(centres)} centres for {len(y)} windows")
+            try:
+                train_idx, val_idx, info = spatial_holdout(centres, y, X.shape[2],
+                                                           float(self.validation_fraction), seed, cell_size)
+            except NoPositivesError as exc:
+                # too few, too clustered positives (a small fold): train on all of
+                # them for the full schedule and say so, rather than fail the study
+                import warnings
+                warnings.warn(f"no inner validation: {exc}", RuntimeWarning, stacklevel=3)
+                self.validation_ = {"kind": "none", "reason": str(exc)}
+            else:
+                X_val, y_val = X[val_idx], y[val_idx]
+                self.validation_ = {"kind": "spatial blocks", "n_validation": int(len(val_idx)),
+                                    "n_train": int(len(train_idx)),
+                                    "n_dropped_gap": int(len(y) - len(train_idx) - len(val_idx)),
+                                    "block_size_cells": info.get("block_size_cells"),
+                                    "fraction": float(self.validation_fraction)}
+                X, y = X[train_idx], y[train_idx]
+        patience = self.early_stopping_patience
+        if self.validation_ is not None and self.validation_["kind"] == "none":
+            patience = None
+        elif patience is not None and X_val is None:
+            raise ValueError("early_stopping_patience needs validation windows "
+                             "(validation_fraction > 0 with centres, or validation_data)")
+        return X, y, X_val, y_val, patience
 
     def _training_forward(self, model):
         """The callable giving training logits: the fast forward or the module itself."""
