@@ -174,6 +174,67 @@ def window_probability(model, windows, batch_size: int | None = None, device=Non
 
 # -- whole-grid prediction --------------------------------------------------------------
 
+class _BatchQueue:
+    """Windows gathered block by block, run as full batches on a thread pool, written into ``out``.
+
+    Windows come position-major ``(k**3, C, n)`` with their grid indices ``(n, 3)``. A
+    remainder shorter than a batch waits for the next block so every product stays
+    full-sized (only the last runs short); at most two batches per worker are in
+    flight, so memory stays bounded.
+    """
+
+    def __init__(self, pool, workers, run, out, batch_size, n_active, report):
+        self.pool, self.workers, self.run, self.out = pool, workers, run, out
+        self.bs, self.n_active, self.report = batch_size, n_active, report
+        self.pending: list[np.ndarray] = []
+        self.pending_index: list[np.ndarray] = []
+        self.n_pending = 0
+        self.done = 0
+        self.inflight: deque = deque()
+
+    def add(self, x, idx):
+        """Queue windows ``x`` of the voxels ``idx``; submit whole batches once there are enough."""
+        self.pending.append(x)
+        self.pending_index.append(idx)
+        self.n_pending += x.shape[2]
+        if self.n_pending >= self.bs:
+            self.submit()
+
+    def drain_one(self):
+        future, idx = self.inflight.popleft()
+        self.out[..., idx[:, 0], idx[:, 1], idx[:, 2]] = future.result()
+        self.done += len(idx)
+        self.report(self.done / self.n_active, f"predicted {self.done:,} of {self.n_active:,} voxels")
+
+    def submit(self, final=False):
+        if not self.n_pending:
+            return
+        bs = self.bs
+        x = np.concatenate(self.pending, axis=2) if len(self.pending) > 1 else self.pending[0]
+        idx = np.concatenate(self.pending_index) if len(self.pending_index) > 1 else self.pending_index[0]
+        self.pending.clear()
+        self.pending_index.clear()
+        self.n_pending = 0
+        for start in range(0, x.shape[2], bs):
+            if start + bs > x.shape[2] and not final:
+                # keep the remainder for the next batch so every product stays full-sized
+                self.pending.append(x[:, :, start:])
+                self.pending_index.append(idx[start:])
+                self.n_pending = x.shape[2] - start
+                break
+            self.inflight.append((self.pool.submit(self.run, np.ascontiguousarray(x[:, :, start:start + bs])),
+                                  idx[start:start + bs]))
+            # at most two batches per worker in flight: memory stays bounded
+            while len(self.inflight) > 2 * self.workers:
+                self.drain_one()
+
+    def finish(self):
+        """Run what is left (the last batch may be short) and wait for every batch."""
+        self.submit(final=True)
+        while self.inflight:
+            self.drain_one()
+
+
 def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
                  batch_size: int | None = None, device=None, precision: str = "float32",
                  transform_axes: int | None = None, n_workers: int | None = None,
@@ -232,63 +293,23 @@ def predict_fast(model, evidence, channels, window, edge, chunk_voxels, report,
     # copies stay in cache; a partly active block tops up the next batch.
     block = block_shape(grid.shape, max(1, min(tuned.block_voxels, int(chunk_voxels))))
 
-    pending: list[np.ndarray] = []
-    pending_index: list[np.ndarray] = []
-    n_pending = 0
-    done = 0
-    inflight: deque = deque()
-
     def run(x):
         with torch.no_grad(), precision_context(precision, plan.device):
             return forward(torch.from_numpy(x))
-
-    def drain_one():
-        nonlocal done
-        future, idx = inflight.popleft()
-        out[..., idx[:, 0], idx[:, 1], idx[:, 2]] = future.result()
-        done += len(idx)
-        report(done / n_active, f"predicted {done:,} of {n_active:,} voxels")
-
-    def submit(final=False):
-        nonlocal n_pending
-        if not n_pending:
-            return
-        x = np.concatenate(pending, axis=2) if len(pending) > 1 else pending[0]
-        idx = np.concatenate(pending_index) if len(pending_index) > 1 else pending_index[0]
-        pending.clear()
-        pending_index.clear()
-        n_pending = 0
-        for start in range(0, x.shape[2], bs):
-            if start + bs > x.shape[2] and not final:
-                # keep the remainder for the next batch so every product stays full-sized
-                pending.append(x[:, :, start:])
-                pending_index.append(idx[start:])
-                n_pending = x.shape[2] - start
-                break
-            inflight.append((pool.submit(run, np.ascontiguousarray(x[:, :, start:start + bs])),
-                             idx[start:start + bs]))
-            # at most two batches per worker in flight: memory stays bounded
-            while len(inflight) > 2 * workers:
-                drain_one()
 
     report(0.0, f"predicting {n_active:,} voxels ({METHOD_NAME})")
     workers, restore = _workers(plan.device, n_workers)
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voxprospect-predict") as pool:
+            queue = _BatchQueue(pool, workers, run, out, bs, n_active, report)
             for lo in block_starts(grid.shape, block):
                 hi = tuple(min(a + b, n) for a, b, n in zip(lo, block, grid.shape))
                 sub_active = active[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
                 if not sub_active.any():
                     continue
                 padded = padded_block(layers, grid.shape, lo, hi, r, edge, fill)
-                pending.append(block_windows(padded, sub_active, window))
-                pending_index.append(np.argwhere(sub_active) + np.asarray(lo))
-                n_pending += pending[-1].shape[2]
-                if n_pending >= bs:
-                    submit()
-            submit(final=True)
-            while inflight:
-                drain_one()
+                queue.add(block_windows(padded, sub_active, window), np.argwhere(sub_active) + np.asarray(lo))
+            queue.finish()
     finally:
         restore()
     return out

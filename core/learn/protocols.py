@@ -195,22 +195,31 @@ def evaluate_protocols(make_estimator, X_windows, samples, protocols=PROTOCOLS, 
             results[name] = {"skipped": fold_rows[0].get("skipped"), "note": PROTOCOL_NOTES[name],
                              "folds": fold_rows}
             continue
-        if name == "deposit":
-            from voxprospect.learn.evaluate import classification_metrics
-            summary = classification_metrics(np.concatenate(pooled_y), np.concatenate(pooled_p))
-            summary.update(n_train=int(round(np.mean([r["n_train"] for r in fold_rows]))),
-                           n_test=int(sum(r["n_test"] for r in fold_rows)),
-                           n_dropped_gap=int(sum(r["n_dropped_gap"] for r in fold_rows)),
-                           buffer_m=fold_rows[0]["buffer_m"], folds=fold_rows)
-        else:
-            summary = dict(fold_rows[0])
-        summary.update(leaky=(name == "random"), note=PROTOCOL_NOTES[name],
-                       folds_id=_plan_id(plan))
-        if audit is not None and name != "random":
-            from voxprospect.learn.audit import audit_summary
-            summary["ore_vs_drilled_waste"] = audit_summary(audits)
-        results[name] = summary
+        results[name] = _protocol_summary(name, plan, fold_rows, pooled_y, pooled_p,
+                                          audits if audit is not None else None)
     return results
+
+
+def _protocol_summary(name, plan, fold_rows, pooled_y, pooled_p, audits) -> dict:
+    """One protocol's result from its folds' rows (the deposit protocol pools its folds).
+
+    ``audits`` is None when no audit set was given.
+    """
+    if name == "deposit":
+        from voxprospect.learn.evaluate import classification_metrics
+        summary = classification_metrics(np.concatenate(pooled_y), np.concatenate(pooled_p))
+        summary.update(n_train=int(round(np.mean([r["n_train"] for r in fold_rows]))),
+                       n_test=int(sum(r["n_test"] for r in fold_rows)),
+                       n_dropped_gap=int(sum(r["n_dropped_gap"] for r in fold_rows)),
+                       buffer_m=fold_rows[0]["buffer_m"], folds=fold_rows)
+    else:
+        summary = dict(fold_rows[0])
+    summary.update(leaky=(name == "random"), note=PROTOCOL_NOTES[name],
+                   folds_id=_plan_id(plan))
+    if audits is not None and name != "random":
+        from voxprospect.learn.audit import audit_summary
+        summary["ore_vs_drilled_waste"] = audit_summary(audits)
+    return summary
 
 
 def _plan_id(plan) -> str:
