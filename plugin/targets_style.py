@@ -117,12 +117,25 @@ _TIP_LINES = (
 )
 
 
+#: columns the library writes empty (NULL) when a prediction has no spread or no attributions
+_OPTIONAL_FIELDS = ("std_mean", "std_max", "top_channels")
+
+
+def _has_values(layer: QgsVectorLayer, name: str) -> bool:
+    """Whether a field holds at least one value (not NULL, not empty)."""
+    from qgis.core import NULL
+
+    idx = layer.fields().indexOf(name)
+    return any(v is not None and v != NULL and v != "" for v in layer.uniqueValues(idx, 4))
+
+
 def describe_target_fields(layer: QgsVectorLayer) -> list[str]:
     """Aliases and a map tip for a target layer's fields, as far as it has them.
 
     The uncertainty inside each target (``std_mean``, ``std_max``) and the evidence it
     rests on (``top_channels``, ``;``-separated, strongest first) are shown when the
-    GeoPackage carries them.
+    GeoPackage carries them with values (the library writes them empty, NULL, for a
+    prediction without spread or attributions).
 
     Returns
     -------
@@ -133,7 +146,8 @@ def describe_target_fields(layer: QgsVectorLayer) -> list[str]:
     for name, alias in FIELD_ALIASES.items():
         if name in names:
             layer.setFieldAlias(names.index(name), alias)
-    shown = [(f, text, expr) for f, text, expr in _TIP_LINES if f in names]
+    shown = [(f, text, expr) for f, text, expr in _TIP_LINES
+             if f in names and (f not in _OPTIONAL_FIELDS or _has_values(layer, f))]
     head = "<b>target [% \"target_id\" %]</b>" if "target_id" in names else ""
     if "level" in names and "elevation_m" in names:
         head += " at z=[% \"elevation_m\" %] m"

@@ -208,7 +208,7 @@ def test_target_layers_without_uncertainty_keep_a_plain_tip(provider, uncertain_
     from voxprospect_plugin.targets_style import describe_target_fields
 
     gpkg, _, _ = uncertain_targets
-    plain = gpkg.with_name("plain.gpkg")  # the library's own file: no uncertainty columns yet
+    plain = gpkg.with_name("plain.gpkg")  # the library's own file: its uncertainty columns are empty (no std layer)
     layer = QgsVectorLayer(f"{plain}|layername=target_centroids", "c", "ogr")
     shown = describe_target_fields(layer)
     assert "max_prospectivity" in shown and not {"std_mean", "std_max", "top_channels"} & set(shown)
