@@ -310,15 +310,12 @@ class LoadedModel:
         if len(self.members) > 1:
             from voxprospect.learn.ensemble_checkpoint import ensemble_predict_proba
             return ensemble_predict_proba(self.members, X, int(batch_size), device)
-        module = self.module.to(device)
-        out = []
-        with torch.no_grad():
-            for start in range(0, X.shape[0], int(batch_size)):
-                xb = torch.from_numpy(np.ascontiguousarray(X[start:start + batch_size])).to(device)
-                out.append(torch.softmax(module(xb).float(), dim=1).cpu())
-        if not out:
+        from voxprospect.learn.trainloop import module_logits
+
+        if X.shape[0] == 0:
             return np.zeros((0, 2))
-        return torch.cat(out).numpy().astype(np.float64)
+        logits = module_logits(self.module.to(device), X, int(batch_size), device)
+        return torch.softmax(logits, dim=1).numpy().astype(np.float64)
 
     def predict(self, windows) -> np.ndarray:
         """Class (0 or 1) of each window."""

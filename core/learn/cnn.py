@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from voxprospect.errors import NoPositivesError
 from voxprospect.learn.augmentation import augmentation_ops
 from voxprospect.learn.checks import CLASSES, check_labels, check_windows
-from voxprospect.learn.trainloop import (format_epoch, make_optimiser, resolve_device, spatial_holdout,
+from voxprospect.learn.trainloop import (format_epoch, make_optimiser, module_logits, resolve_device, spatial_holdout,
                                          torch_session, train_loop)
 
 
@@ -267,22 +267,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return float(F.cross_entropy(logits, yt)), float((logits.argmax(1) == yt).float().mean())
 
     def _logits(self, model, X, batch_size=None):
-        import torch
-
-        was_training = model.training
-        model.eval()
-        bs = int(batch_size or max(self.batch_size, 1024))
-        out = []
-        try:
-            with torch.no_grad():
-                for start in range(0, X.shape[0], bs):
-                    xb = torch.from_numpy(np.ascontiguousarray(X[start:start + bs])).to(self.device_)
-                    out.append(model(xb).float().cpu())
-        finally:
-            model.train(was_training)
-        if not out:
-            return torch.zeros((0, 2))
-        return torch.cat(out)
+        return module_logits(model, X, int(batch_size or max(self.batch_size, 1024)), self.device_)
 
     # -- prediction ------------------------------------------------------
 

@@ -267,15 +267,8 @@ def member_probabilities(model, X) -> np.ndarray:
 
 
 def _module_probability(module, X, batch_size: int = 4096) -> np.ndarray:
-    import torch
-
-    out = []
-    device = next(module.parameters()).device
-    with torch.no_grad():
-        for start in range(0, len(X), batch_size):
-            xb = torch.from_numpy(np.ascontiguousarray(X[start:start + batch_size])).to(device)
-            out.append(torch.softmax(module(xb).float(), dim=1)[:, 1].cpu().numpy())
-    return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+    from voxprospect.learn.trainloop import module_probability
+    return module_probability(module, X, batch_size)
 
 
 def predict_uncertainty(model, X, batch_size: int = SUMMARY_BATCH) -> dict:

@@ -109,16 +109,10 @@ def split_members(path, n: int, arrays: dict) -> list[dict]:
 
 def ensemble_predict_proba(modules, windows, batch_size: int, device) -> np.ndarray:
     """Mean class probabilities ``(N, 2)`` of several networks on windows ``(N, C, k, k, k)``."""
-    import torch
+    from voxprospect.learn.trainloop import module_probability
 
-    n = len(windows)
-    total = np.zeros(n, dtype=np.float64)
-    with torch.no_grad():
-        for module in modules:
-            module = module.to(device)
-            p = [torch.softmax(module(torch.from_numpy(np.ascontiguousarray(windows[s:s + batch_size]))
-                                      .to(device)).float(), dim=1)[:, 1].cpu().numpy()
-                 for s in range(0, n, int(batch_size))]
-            total += np.concatenate(p).astype(np.float64) if p else 0.0
+    total = np.zeros(len(windows), dtype=np.float64)
+    for module in modules:
+        total += module_probability(module.to(device), windows, int(batch_size), device)
     mean = total / len(modules)
     return np.column_stack([1.0 - mean, mean])

@@ -205,3 +205,36 @@ def format_epoch(row, n_epochs) -> str:
     if row["val_loss"] is not None:
         text += f" val_loss {row['val_loss']:.4f} val_accuracy {row['val_accuracy']:.3f}"
     return text
+
+
+def module_logits(module, X, batch_size: int, device=None):
+    """A network's logits on windows ``X`` ``(N, C, k, k, k)``, batch by batch: the one
+    batched inference loop of the CNNs (estimator, loaded checkpoint, ensemble members).
+
+    The module runs in eval mode (its mode is restored afterwards) without gradients,
+    on ``device`` (default: where its parameters are). Returns a float32 CPU tensor
+    ``(N, n_classes)``; ``(0, 2)`` for no window.
+    """
+    import torch
+
+    if device is None:
+        device = next(module.parameters()).device
+    was_training = module.training
+    module.eval()
+    out = []
+    bs = max(1, int(batch_size))
+    try:
+        with torch.no_grad():
+            for start in range(0, X.shape[0], bs):
+                xb = torch.from_numpy(np.ascontiguousarray(X[start:start + bs])).to(device)
+                out.append(module(xb).float().cpu())
+    finally:
+        module.train(was_training)
+    return torch.cat(out) if out else torch.zeros((0, 2))
+
+
+def module_probability(module, X, batch_size: int, device=None) -> np.ndarray:
+    """Class-1 probability (float64) of a network on windows, through :func:`module_logits`."""
+    import torch
+
+    return torch.softmax(module_logits(module, X, batch_size, device), dim=1)[:, 1].numpy().astype(np.float64)

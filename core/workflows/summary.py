@@ -41,17 +41,30 @@ OUTPUT_ROLES = [
     ("ablation.md", "ablation_table"),
     ("ablation.json", "ablation_json"),
     ("summary.md", "summary"),
+    ("buffer_sweep.md", "buffer_sweep_table"),
+    ("buffer_sweep.json", "buffer_sweep_json"),
+    ("buffer_sweep.png", "buffer_sweep_plot"),
+    ("reliability_*.png", "reliability_plot"),
 ]
 
 
 def output_role(path) -> str | None:
-    """The role of an output from its file name (``None`` for the report, ``"other"`` if unknown)."""
+    """The role of an output from its file name (``None`` for a report, ``"other"`` if unknown).
+
+    Files in a ``district`` folder (the demo's district) take the synth step's roles,
+    ``district_<name>`` (``district_project``, ``district_geology``...).
+    """
     p = Path(path)
-    prefix = "district_" if p.parent.name == "district" else ""
     for pattern, role in OUTPUT_ROLES:
         if fnmatch.fnmatch(p.name, pattern):
-            return None if role is None else prefix + role
-    return prefix + "other" if prefix else "other"
+            if role is None:
+                return None
+            if p.parent.name != "district":
+                return role
+            break
+    if p.parent.name == "district":
+        return f"district_{p.name.split('.')[0].lower()}"
+    return "other"
 
 
 def record_outputs(report, folder) -> None:

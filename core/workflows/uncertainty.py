@@ -196,7 +196,8 @@ def uncertainty_section(rep: dict) -> list:
              "(docs/uncertainty.md).", ""]
     for name, u in unc.items():
         std = (u.get("std_over_volume") or {})
-        text = f"- {name}: {u.get('members')} members ({u.get('source', '')}); std over the volume mean " \
+        noun = "member" if u.get("members") == 1 else "members"
+        text = f"- {name}: {u.get('members')} {noun} ({u.get('source', '')}); std over the volume mean " \
                f"{_f(std.get('mean'))}, max {_f(std.get('max'))}."
         b = u.get("benchmark")
         if b:
