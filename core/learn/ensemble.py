@@ -259,16 +259,12 @@ def member_probabilities(model, X) -> np.ndarray:
         return np.stack(rows) if rows else np.zeros((0, len(X)))
     members = getattr(model, "members", None)
     if isinstance(members, (list, tuple)) and len(members) > 1:
-        return np.stack([_module_probability(m, X) for m in members])
+        from voxprospect.learn.trainloop import module_probability
+        return np.stack([module_probability(m, X, 4096) for m in members])
     proba = np.asarray(model.predict_proba(X), dtype=np.float64)
     classes = getattr(model, "classes_", None)
     col = 1 if classes is None else int(np.flatnonzero(np.asarray(classes) == 1)[0])
     return proba[:, col][None, :]
-
-
-def _module_probability(module, X, batch_size: int = 4096) -> np.ndarray:
-    from voxprospect.learn.trainloop import module_probability
-    return module_probability(module, X, batch_size)
 
 
 def predict_uncertainty(model, X, batch_size: int = SUMMARY_BATCH) -> dict:

@@ -95,3 +95,46 @@ def select_layers(volume, layers, path):
         raise LayerError(f"{path}: no layer {', '.join(map(repr, missing))}; layers are: "
                          f"{', '.join(volume.names) or '(none)'}")
     return volume.select(list(layers))
+
+
+def check_threshold(threshold) -> None:
+    """A target threshold is a probability from 0 to 1 (or None: from the P-A plot)."""
+    if threshold is not None and not (isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+                                      and 0.0 <= float(threshold) <= 1.0):
+        raise VoxprospectError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
+
+
+def report_beside(out_path) -> Path:
+    """``<OUT>.report.json`` beside a step's single output file."""
+    out_path = Path(out_path)
+    return out_path.parent / f"{out_path.name}.report.json"
+
+
+def read_orebodies(path, grid, against, layer: str | None = None):
+    """The known orebodies of a volume file on ``grid``: ``(deposit ids, names, layer)``.
+
+    ``layer`` defaults to ``orebody`` when the file has one, else its first layer;
+    ``against`` names the other file in a grid mismatch.
+
+    Raises
+    ------
+    GridMismatchError, LayerError, NoPositivesError
+        Naming ``path``.
+    """
+    import numpy as np
+
+    from voxprospect.errors import LayerError, NoPositivesError
+    from voxprospect.io import read_volume
+
+    ob = read_volume(path)
+    grid.require_same(ob.grid, f"{against} and {path}")
+    if layer is None:
+        layer = "orebody" if "orebody" in ob or not ob.names else ob.names[0]
+    if layer not in ob:
+        raise LayerError(f"{path}: no {layer!r} layer (the known orebodies, deposit ids > 0); "
+                         f"layers are: {', '.join(ob.names) or '(none)'}")
+    ids = np.asarray(ob[layer])
+    if not (ids > 0).any():
+        raise NoPositivesError(f"{path}: the layer {layer!r} selects no orebody voxel")
+    names = {int(i): n for i, n in ob.classes.get(layer, {}).items() if int(i) > 0}
+    return ids, names, layer

@@ -17,18 +17,13 @@ import numpy as np
 
 from voxprospect.errors import LayerError, OutputError
 from voxprospect.report import RunReport
-from voxprospect.workflows.common import select_layers
+from voxprospect.workflows.common import check_threshold, read_orebodies, report_beside, select_layers
 from voxprospect.workflows.progress import say
 from voxprospect.workflows.result import StepResult
 
 __all__ = ["run_convert", "run_export_targets", "run_slices"]
 
 log = logging.getLogger(__name__)
-
-
-def _report_path(out) -> Path:
-    out = Path(out)
-    return out.parent / f"{out.name}.report.json"
 
 
 def run_slices(volume_path, out_path, layer: str | None = None, progress=None) -> StepResult:
@@ -45,7 +40,7 @@ def run_slices(volume_path, out_path, layer: str | None = None, progress=None) -
     from voxprospect.io.outputs import GEOTIFF_SUFFIXES, check_output_file, step_outputs
     from voxprospect.io.safe_write import check_outputs_not_inputs
 
-    out_path, report_path = Path(out_path), _report_path(out_path)
+    out_path, report_path = Path(out_path), report_beside(out_path)
     check_output_file(out_path, GEOTIFF_SUFFIXES, what="GeoTIFF", inputs=[volume_path])
     check_outputs_not_inputs(report_path, [volume_path])
     say(progress, 0.0, "reading the volume")
@@ -90,7 +85,7 @@ def run_convert(src, dst, layers=(), like=None, cell_size=None, method: str = "m
     ins = [src] + ([like] if like else [])
     check_output_file(dst, volume_suffixes(), what="converted volume", inputs=ins)
     check_volume_output(dst, ins)
-    report_path = _report_path(dst)
+    report_path = report_beside(dst)
     check_outputs_not_inputs(report_path, ins)
     report = RunReport("convert", {"in": str(src), "out": str(dst), "layers": list(layers), "like": like,
                                    "cell_size": cell_size, "method": method})
@@ -171,18 +166,17 @@ def run_export_targets(prospectivity_path, out_path, threshold=None, orebody_pat
     VoxprospectError
         Neither a threshold nor orebodies, a threshold outside 0..1, a wrong file or layer.
     """
-    from voxprospect.errors import NoPositivesError, VoxprospectError
+    from voxprospect.errors import VoxprospectError
     from voxprospect.io import read_volume
     from voxprospect.io.outputs import check_output_file, step_outputs
     from voxprospect.io.safe_write import check_outputs_not_inputs
     from voxprospect.mapping.targets import find_targets, write_targets_gpkg
 
-    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
-        raise VoxprospectError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
+    check_threshold(threshold)
     if threshold is None and not orebody_path:
         raise VoxprospectError(f"{prospectivity_path}: give a threshold, or the known orebodies to pick it from "
                                "the prediction-area plot")
-    out_path, report_path = Path(out_path), _report_path(out_path)
+    out_path, report_path = Path(out_path), report_beside(out_path)
     inputs = [prospectivity_path] + ([orebody_path] if orebody_path else [])
     check_output_file(out_path, (".gpkg",), what="targets GeoPackage", inputs=inputs)
     check_outputs_not_inputs(report_path, inputs)
@@ -199,12 +193,7 @@ def run_export_targets(prospectivity_path, out_path, threshold=None, orebody_pat
         report.add_input(p)
     orebody_mask = None
     if orebody_path:
-        orebodies = read_volume(orebody_path)
-        volume.grid.require_same(orebodies.grid, f"{prospectivity_path} and {orebody_path}")
-        ob_layer = "orebody" if "orebody" in orebodies else orebodies.names[0]
-        orebody_mask = np.asarray(orebodies[ob_layer]) > 0
-        if not orebody_mask.any():
-            raise NoPositivesError(f"{orebody_path}: the layer {ob_layer!r} selects no orebody voxel")
+        orebody_mask = read_orebodies(orebody_path, volume.grid, prospectivity_path)[0] > 0
     if threshold is None:
         from voxprospect.learn.evaluate import prediction_area
         say(progress, 0.2, "prediction-area threshold")

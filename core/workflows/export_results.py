@@ -18,7 +18,7 @@ import numpy as np
 
 from voxprospect.errors import LayerError, VoxprospectError
 from voxprospect.report import RunReport
-from voxprospect.workflows.common import select_layers
+from voxprospect.workflows.common import check_threshold, report_beside, select_layers
 from voxprospect.workflows.progress import say
 from voxprospect.workflows.result import StepResult
 
@@ -95,10 +95,9 @@ def run_export_results(prospectivity_path, out_path, fmt: str | None = None, lay
     from voxprospect.io.outputs import check_output_file, step_outputs
     from voxprospect.io.safe_write import check_outputs_not_inputs
 
-    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
-        raise VoxprospectError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
+    check_threshold(threshold)
     fmt, out_path = _result_format(Path(out_path), fmt)
-    report_path = out_path.parent / f"{out_path.name}.report.json"
+    report_path = report_beside(out_path)
     inputs = [prospectivity_path] + ([targets_path] if targets_path else [])
     check_output_file(out_path, (out_path.suffix.lower(),), what=f"{fmt} results", inputs=inputs)
     check_outputs_not_inputs(report_path, inputs)

@@ -12,16 +12,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 
-from voxprospect.errors import LayerError, NoPositivesError, VoxprospectError
+from voxprospect.errors import LayerError, VoxprospectError
 from voxprospect.io.outputs import step_outputs
 from voxprospect.report import RunReport
 from voxprospect.vocabulary import DEFAULT_CHUNK_VOXELS
 from voxprospect.workflows.explaining import importance_settings, make_recorder, record_importance
 from voxprospect.workflows.summary import largest_targets, record_outputs
 
-from voxprospect.workflows.common import add_project_inputs, check_device, check_models, check_outdir, settings_dict
+from voxprospect.workflows.common import (add_project_inputs, check_device, check_models, check_outdir, check_threshold,
+                                          read_orebodies, settings_dict)
 from voxprospect.workflows.drilling import record_drilling_bias, record_drillholes
 from voxprospect.workflows.evaluation import evaluate_baselines, record_baselines
 from voxprospect.workflows.result import StepResult
@@ -214,8 +214,7 @@ def run_targets(prospectivity_path, outdir, orebody_path=None, threshold=None, m
 
     if pa_layer not in PA_LAYERS:
         raise VoxprospectError(f"pa_layer must be one of {', '.join(PA_LAYERS)}, got {pa_layer!r}")
-    if threshold is not None and not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
-        raise VoxprospectError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
+    check_threshold(threshold)
     if threshold is None and orebody_path is None:
         raise VoxprospectError(f"{prospectivity_path}: no threshold to map targets at: give a threshold "
                                "(--threshold), or the known orebodies (--orebodies) for the prediction-area plot")
@@ -241,15 +240,7 @@ def _targets(prospectivity_path, outdir, orebody_path, threshold, min_voxels, la
     if orebody_path:
         report.add_input(orebody_path)
         inputs.append(orebody_path)
-        ob = read_volume(orebody_path)
-        prosp.grid.require_same(ob.grid, f"{prospectivity_path} and {orebody_path}")
-        if layer not in ob:
-            raise LayerError(f"{orebody_path}: no {layer!r} layer (the known orebodies, deposit ids > 0); "
-                             f"layers are: {', '.join(ob.names) or '(none)'}")
-        orebody = np.asarray(ob[layer])
-        names = {int(i): n for i, n in ob.classes.get(layer, {}).items() if int(i) > 0}
-        if not (orebody > 0).any():
-            raise NoPositivesError(f"{orebody_path}: the layer {layer!r} selects no orebody voxel")
+        orebody, names, _ = read_orebodies(orebody_path, prosp.grid, prospectivity_path, layer)
     say(progress, 0.1, "prediction-area plot and targets")
     with report.timer("targets"):
         res = map_targets(prosp, outdir, "prospectivity", orebody, names, threshold, min_voxels, inputs,
