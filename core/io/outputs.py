@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from voxprospect.errors import OutputError
+from voxprospect.interrupt import deferred
 from voxprospect.limits import format_bytes
 
 GEOTIFF_SUFFIXES = (".tif", ".tiff")
@@ -134,9 +135,10 @@ def volume_bytes(n_cells: int, n_layers: int, bytes_per_value: int = 4) -> int:
     return int(n_cells) * (int(n_layers) * int(bytes_per_value) + 1)
 
 
-@contextlib.contextmanager
-def step_outputs(folders=(), files=()):
+class step_outputs:  # noqa: N801 - used as a function, like contextlib.suppress
     """Remove what a step created if it fails; keep everything that was there before.
+
+    Use as ``with step_outputs(folders=[outdir]):``.
 
     Parameters
     ----------
@@ -149,51 +151,67 @@ def step_outputs(folders=(), files=()):
         On failure each is removed if it did not exist before, and so is every
         folder created for it.
 
-    Yields
-    ------
-    list of Path
-        The folders, created.
+    Entering returns the list of folders, created. Every exception
+    (``KeyboardInterrupt`` included) propagates unchanged after the clean-up.
 
-    Every exception (``KeyboardInterrupt`` included) propagates unchanged after
-    the clean-up.
+    A class rather than a generator: Ctrl-C that lands between a generator's
+    ``yield`` and the ``with`` body would skip the clean-up and leave the folders
+    behind. Here the folders are made inside a :func:`~voxprospect.interrupt.deferred`
+    section, so an interrupt waits until everything made is recorded, and one that
+    arrives while entering is cleaned up before it propagates.
     """
-    folders = [Path(f) for f in folders]
-    files = [Path(f) for f in files]
-    created, before = [], {}
-    existed = {f: f.exists() or f.is_symlink() for f in files}
 
-    def make(d: Path) -> None:
+    def __init__(self, folders=(), files=()):
+        self.folders = [Path(f) for f in folders]
+        self.files = [Path(f) for f in files]
+        self._created: list[Path] = []
+        self._before: dict[Path, set[str]] = {}
+        self._existed = {f: f.exists() or f.is_symlink() for f in self.files}
+
+    def _make(self, d: Path) -> None:
         missing, p = [], d.absolute()
         while not p.exists() and p.parent != p:
             missing.append(p)
             p = p.parent
+        # recorded before mkdir: a folder made is always a folder known, to remove on failure
+        self._created.extend(reversed(missing))
         try:
             d.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise OutputError(f"{d}: cannot create the folder ({e.strerror or e})") from None
-        created.extend(reversed(missing))
 
-    try:
-        for d in folders:
-            make(d)
-            before[d.absolute()] = set(os.listdir(d))
-        for f in files:
-            make(f.parent if str(f.parent) else Path("."))
-        yield folders
-    except BaseException:
-        for f, was in existed.items():
-            if not was:
-                _remove(f)
-        for d, names in before.items():
-            if d in created:
-                continue
-            if d.is_dir():
-                for name in set(os.listdir(d)) - names:
-                    _remove(d / name)
-        for d in reversed(created):
-            if d.is_dir():
-                _remove(d) if d in before else _rmdir(d)
-        raise
+    def __enter__(self) -> list[Path]:
+        try:
+            with deferred():  # a pending Ctrl-C is raised on leaving, inside this try
+                for d in self.folders:
+                    self._make(d)
+                    self._before[d.absolute()] = set(os.listdir(d))
+                for f in self.files:
+                    self._make(f.parent if str(f.parent) else Path("."))
+        except BaseException:
+            self._clean_up()
+            raise
+        return self.folders
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            self._clean_up()
+        return False
+
+    def _clean_up(self) -> None:
+        with deferred():  # a second Ctrl-C does not cut the clean-up short
+            for f, was in self._existed.items():
+                if not was:
+                    _remove(f)
+            for d, names in self._before.items():
+                if d in self._created:
+                    continue
+                if d.is_dir():
+                    for name in set(os.listdir(d)) - names:
+                        _remove(d / name)
+            for d in reversed(self._created):
+                if d.is_dir():
+                    _remove(d) if d in self._before else _rmdir(d)
 
 
 def _rmdir(d: Path) -> None:

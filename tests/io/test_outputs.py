@@ -84,6 +84,52 @@ def _cancel_after(fraction):
     return progress
 
 
+def test_ctrl_c_as_the_folder_is_made_leaves_no_folder(tmp_path, monkeypatch):
+    """Ctrl-C that lands just after mkdir (the signal is checked as the call returns) used
+    to leave the new, empty output folder behind: it was recorded only after mkdir."""
+    real_mkdir = Path.mkdir
+
+    def mkdir_then_interrupt(self, *a, **kw):
+        real_mkdir(self, *a, **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "mkdir", mkdir_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        with step_outputs(folders=[tmp_path / "run" / "out"]):
+            pytest.fail("the body must not run")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_inside_entering_waits_and_cleans_up(tmp_path, monkeypatch):
+    """With the CLI's handler installed, a Ctrl-C while the folders are made is held until
+    they are all recorded, then raised and cleaned up before the step body runs."""
+    import signal
+
+    from voxprospect import interrupt
+    real_listdir = __import__("os").listdir
+    old = signal.getsignal(signal.SIGINT)
+
+    calls = []
+
+    def listdir_with_a_signal(d):
+        calls.append(d)
+        signal.raise_signal(signal.SIGINT)  # arrives inside the deferred section
+        return real_listdir(d)
+
+    interrupt.install_sigint_handler()
+    try:
+        monkeypatch.setattr("voxprospect.io.outputs.os.listdir", listdir_with_a_signal)
+        with pytest.raises(KeyboardInterrupt):
+            with step_outputs(folders=[tmp_path / "a", tmp_path / "b"]):
+                pytest.fail("the body must not run")
+    finally:
+        monkeypatch.undo()
+        signal.signal(signal.SIGINT, old)
+    assert len(calls) == 2  # held: both folders were made and listed before it was raised
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_train_cancelled_after_writing_leaves_nothing(district, tmp_path):
     """train writes evidence.vti and the checkpoint before its report: a late cancel removes both."""
     from voxprospect.workflows.pipeline import run_train
