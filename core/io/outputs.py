@@ -69,13 +69,14 @@ def check_folder(folder, *, what: str = "output folder", need_bytes: int = 0) ->
     base = _nearest_existing(folder.absolute())
     if not base.is_dir():
         raise OutputError(f"{folder}: the {what} cannot be created: {base} is a file, not a folder")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".voxprospect-write-test-", dir=base)
-    except OSError as e:
-        reason = e.strerror or type(e).__name__
-        raise OutputError(f"{folder}: the {what} is not writable ({reason} in {base})") from None
-    os.close(fd)
-    os.unlink(probe)
+    with deferred():  # Ctrl-C waits for the probe to be gone, not to leave it behind
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".voxprospect-write-test-", dir=base)
+        except OSError as e:
+            reason = e.strerror or type(e).__name__
+            raise OutputError(f"{folder}: the {what} is not writable ({reason} in {base})") from None
+        os.close(fd)
+        os.unlink(probe)
     if need_bytes:
         try:
             free = shutil.disk_usage(base).free
