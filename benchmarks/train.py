@@ -26,6 +26,7 @@ import copy
 import time
 
 import numpy as np
+from _common import write_json
 
 
 def epoch_seconds(forward, net, X, y, batch_size, seed):
@@ -50,8 +51,6 @@ def epoch_seconds(forward, net, X, y, batch_size, seed):
 def gpu_main(args) -> dict:
     """Training on CUDA in each precision: windows/s, difference from float32, share of peak."""
     import contextlib
-    import importlib.util
-    import os
     import sys
 
     import torch
@@ -62,10 +61,7 @@ def gpu_main(args) -> dict:
         print(f"device {args.device!r} is not available here (torch {torch.__version__}, CUDA available: "
               f"{torch.cuda.is_available()}); nothing measured", file=sys.stderr)
         return {}
-    spec = importlib.util.spec_from_file_location("bench_predict", os.path.join(os.path.dirname(__file__),
-                                                                                "predict.py"))
-    bench_predict = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench_predict)
+    bench_predict = load_predict_benchmark()
     dev = torch.device(args.device)
     rng = np.random.default_rng(0)
     k = args.window
@@ -112,18 +108,15 @@ def gpu_main(args) -> dict:
               + (f" (vs float32 {row['loss_diff_vs_float32']:.2e}, weights {row['max_weight_diff_vs_float32']:.2e})"
                  if "loss_diff_vs_float32" in row else "")
               + f", {row['peak_share']:.1%} of the {peak:.0f} GFLOP/s {precision} peak")
-    if args.json_path:
-        import json
-        with open(args.json_path, "w") as f:
-            json.dump(result, f, indent=2)
-    return result
+    return write_json(result, args.json_path)
 
 
 def main(argv=None):
     import torch
 
+    from voxprospect.learn.fastpredict import useful_flops_per_window
     from voxprospect.learn.fasttrain import TrainingForward
-    from voxprospect.learn.network import build_model
+    from voxprospect.learn.network import build_model, count_flops
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--windows", type=int, default=1400)
@@ -164,10 +157,53 @@ def main(argv=None):
             losses[name].append(loss)
         print(f"epoch {epoch + 1}: " + ", ".join(f"{n} {seconds[n][-1]:.2f} s (loss {losses[n][-1]:.6f})"
                                                 for n in paths))
+    # the useful work of a step: the forward's products that do not hit the padding, and
+    # twice that again for the backward (input and weight gradients), as for prediction
+    useful = 3 * useful_flops_per_window(start_net, k)
+    dense = 3 * count_flops(start_net, args.channels, k)
+    peak = load_predict_benchmark().matmul_peak_gflops("cpu")
     base = float(np.median(seconds["module"]))
+    result = {"device": "cpu", "torch": torch.__version__, "preset": args.preset, "windows": args.windows,
+              "window": k, "channels": args.channels, "batch": args.batch, "epochs": args.epochs,
+              "threads": args.threads, "cpu": describe_cpu(), "peak_gflops": peak,
+              "useful_training_gflop_per_window": useful / 1e9, "dense_training_gflop_per_window": dense / 1e9,
+              "paths": {}}
     for name in paths:
         med = float(np.median(seconds[name]))
-        print(f"{name:28s} median {med:7.2f} s/epoch  speed-up x{base / med:.2f}")
+        share = useful * args.windows / med / 1e9 / peak
+        result["paths"][name] = {"s_per_epoch": med, "windows_per_s": args.windows / med, "speed_up": base / med,
+                                 "useful_peak_share": share, "final_loss": losses[name][-1]}
+        print(f"{name:28s} median {med:7.2f} s/epoch  speed-up x{base / med:.2f}  "
+              f"useful work at {share:.1%} of the matmul peak")
+    print(f"matmul peak {peak:.1f} GFLOP/s (float32, {args.threads} thread(s)); useful training work "
+          f"{useful / 1e6:.1f} MFLOP per window ({dense / 1e6:.1f} dense)")
+    return write_json(result, args.json_path)
+
+
+def load_predict_benchmark():
+    """benchmarks/predict.py as a module (its matmul peak)."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.spec_from_file_location("bench_predict", os.path.join(os.path.dirname(__file__),
+                                                                                "predict.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def describe_cpu() -> str:
+    """The CPU's model name (Linux), or the platform's processor string."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":
