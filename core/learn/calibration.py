@@ -360,7 +360,7 @@ class CalibratedModel:
 
     @property
     def fold_details_(self) -> dict:
-        return {"calibration_inner": self.inner_}
+        return dict(getattr(self.base_, "fold_details_", None) or {}) | {"calibration_inner": self.inner_}
 
 
 def _fresh(make_estimator):

@@ -297,6 +297,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     # -- costs and plots -------------------------------------------------
 
+    @property
+    def fold_details_(self) -> dict:
+        """What a protocol fold records of this fit: the epochs run and the epoch kept."""
+        if not hasattr(self, "history_"):
+            return {}
+        return {"epochs_run": len(self.history_), "best_epoch": int(self.best_epoch_)}
+
     def count_parameters(self) -> int:
         """Parameters of the network (weights and biases)."""
         from voxprospect.learn.network import count_parameters

@@ -148,6 +148,13 @@ class DeepEnsemble(ClassifierMixin, BaseEstimator):
         self.training_path_ = members[0].training_path_
         return self
 
+    @property
+    def fold_details_(self) -> dict:
+        """What a protocol fold records of this fit: each member's epochs run and epoch kept."""
+        if not hasattr(self, "member_histories_"):
+            return {}
+        return {"epochs_run": [len(h) for h in self.member_histories_], "best_epoch": list(self.best_epoch_)}
+
     # -- the members ------------------------------------------------------
 
     @property

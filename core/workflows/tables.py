@@ -89,3 +89,39 @@ def sweep_section(rep: dict) -> list:
             "One fixed spatial test set; training windows closer than each buffer to any test window are "
             "removed and the model refitted.", "", sw["table_markdown"], f"![buffer sweep]({sw['plot']})", ""]
 
+
+
+def _flat(v) -> list:
+    return [int(x) for x in (v if isinstance(v, list) else [v]) if isinstance(x, int)]
+
+
+def training_section(rep: dict) -> list:
+    """A line a CNN: its epoch schedule, and the epochs each fit ran and kept (early stopping)."""
+    t = (rep.get("parameters") or {}).get("training") or {}
+    lines = []
+    for name, m in rep.get("models", {}).items():
+        if "history" not in m:
+            continue
+        runs, folds = [], 0
+        for r in (m.get("metrics") or {}).values():
+            if isinstance(r, dict):
+                for row in r.get("folds") or [r]:
+                    got = _flat(row.get("epochs_run"))
+                    runs += got
+                    folds += bool(got)
+        stop = (f", each fit stopped once its inner validation loss had not improved for "
+                f"{t['early_stopping_patience']} epochs and kept its best epoch"
+                if t.get("early_stopping_patience") and t.get("validation_fraction") else "")
+        kept = ", ".join(str(b) for b in _flat(m.get("best_epoch")))
+        n = t.get("epochs", len(m["history"]))
+        text = (f"{name}: up to {n} epoch{'s' if n != 1 else ''} in batches of {t.get('batch_size')}"
+                f"{stop}. The final fit ran {len(m['history'])} and kept epoch {kept or 'n/a'}")
+        if runs:
+            fits = "1 protocol fit" if folds == 1 else f"{folds} protocol fits"
+            if len(runs) > folds:  # an ensemble: every member is a network fitted
+                fits += f" ({len(runs) // folds} networks each)"
+            text += (f"; the {fits} ran {min(runs)}-{max(runs)} epochs" if min(runs) != max(runs)
+                     else f"; the {fits} ran {runs[0]} epoch{'s' if runs[0] != 1 else ''}"
+                     + (" each" if len(runs) > 1 else ""))
+        lines += [text + ".", ""]
+    return lines

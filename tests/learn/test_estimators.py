@@ -80,6 +80,9 @@ def test_spatial_validation_split_keeps_the_best_epoch_and_stops_early():
     best = min(range(len(model.history_)), key=lambda i: model.history_[i]["val_loss"])
     assert model.best_epoch_ == best + 1
     assert len(model.history_) <= model.best_epoch_ + 2
+    # what a protocol fold records of the fit (evaluation folds in report.json)
+    assert model.fold_details_ == {"epochs_run": len(model.history_), "best_epoch": model.best_epoch_}
+    assert small_cnn().fold_details_ == {}  # unfitted: nothing to record
     v = model.validation_
     assert v["kind"] == "spatial blocks" and v["n_validation"] > 0
     assert v["n_train"] + v["n_validation"] + v["n_dropped_gap"] == len(y)

@@ -276,3 +276,17 @@ def test_many_deposits_are_dealt_into_at_most_five_whole_group_folds():
     one_each = DepositSplitter(centres, (10.0, 10.0, 10.0), 3, buffer_m=0.0, smoothing_m=0.0, seed=1,
                                max_folds=None).folds(y, deposit)
     assert len(one_each) == 12
+
+
+def test_cnn_folds_record_the_epochs_run_and_the_epoch_kept(district):
+    """Each fold of a CNN says how many epochs it ran and which it kept, so a report
+    shows what early stopping saved (and that a fold ran to the end)."""
+    from voxprospect.learn import CNNClassifier
+
+    _, samples, X = district
+    make = lambda: CNNClassifier(preset="DL1", epochs=6, batch_size=32, num_threads=1, seed=3,  # noqa: E731
+                                 validation_fraction=0.25, early_stopping_patience=1)
+    result = evaluate_protocols(make, X, samples, protocols=("spatial",), smoothing_m=0.0,
+                                block_size_cells=8, seed=0)
+    row = result["spatial"]
+    assert 1 <= row["best_epoch"] <= row["epochs_run"] <= min(6, row["best_epoch"] + 1)

@@ -208,6 +208,13 @@ def test_demo_tiny_end_to_end(tmp_path):
     assert "baseline: best_channel" in summary and "Buffer sweep" in summary
     assert "## Undiscovered deposits" in summary and "best single channel" in summary
     assert "## Where the time went" in summary and "synthetic district (gempy" in summary
+    # each DL4 fit says how many epochs it ran (early stopping), in the report and the summary
+    dl4 = saved["models"]["DL4"]["metrics"]
+    runs = [r["epochs_run"] for p in ("random", "spatial") for r in [dl4[p]]]
+    runs += [r["epochs_run"] for r in dl4["deposit"]["folds"]]
+    assert runs and all(e == [1, 1] for e in runs)  # 1 epoch asked, each of the 2 members
+    assert "DL4: up to 1 epoch in batches of 64" in summary
+    assert f"the {len(runs)} protocol fits (2 networks each) ran 1 epoch each" in summary
     assert saved["parameters"]["district_build"]["gempy_cache"] in ("hit", "computed")
     for f in ("pa_DL4.png", "training_DL4.png", "targets_DL4.gpkg", "prospectivity_DL4.vti"):
         assert (out / f).exists()
