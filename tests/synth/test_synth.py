@@ -4,7 +4,6 @@ seed, files the rest of the pipeline reads, and the synth / evidence commands.""
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -245,11 +244,9 @@ def test_cli_evidence_bad_project_is_one_error_line(tmp_path):
 def test_small_preset_meets_the_issue_sizes(tmp_path):
     from voxprospect.synth.district import run_synth
 
-    t0 = time.perf_counter()
     summary = run_synth(tmp_path / "small", preset="small", seed=42)
-    elapsed = time.perf_counter() - t0
     d = summary["district"]
     assert d["active_voxels"] >= 200_000
     assert d["orebody_voxels"] >= 500 and d["undiscovered_voxels"] >= 300
     assert all(info["voxels"] > 0 for info in d["deposits"].values())
-    assert elapsed < 120  # about 30 s on an idle 2-core machine; slack for a busy one
+    # its time is measured by the demo's own timings table (docs/performance.md), not asserted
