@@ -21,7 +21,7 @@ from voxprospect.workflows.explaining import importance_settings, make_recorder,
 from voxprospect.workflows.summary import largest_targets, record_outputs
 
 from voxprospect.workflows.common import (add_project_inputs, check_device, check_models, check_outdir, check_threshold,
-                                          read_orebodies, settings_dict)
+                                          read_orebodies, report_beside, settings_dict)
 from voxprospect.workflows.drilling import record_drilling_bias, record_drillholes
 from voxprospect.workflows.evaluation import evaluate_baselines, record_baselines
 from voxprospect.workflows.result import StepResult
@@ -139,7 +139,9 @@ def run_predict(model_path, evidence_path, out_path, geotiff=None, chunk_voxels:
     check_output_file(out_path, volume_suffixes(), what="prospectivity volume", inputs=inputs)
     if geotiff:
         check_output_file(geotiff, GEOTIFF_SUFFIXES, what="GeoTIFF (--geotiff)", inputs=inputs)
-    report_path = out_path.parent / f"{out_path.name.split('.')[0]}.report.json"
+    # beside the file and named after all of it, as every single-file step: p.vti and
+    # p.v2.vti (or p.vti and p.tif) never share one report
+    report_path = report_beside(out_path)
     with step_outputs(files=[out_path, report_path] + ([Path(geotiff)] if geotiff else [])):
         return StepResult(_predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, progress,
                                         report_path), report_path)

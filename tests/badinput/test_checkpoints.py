@@ -218,7 +218,7 @@ def test_edited_checkpoint_is_refused(originals, tmp_path, refused, case, model,
     bad = _apply(*edit, originals[model], tmp_path / f"{case}.vxp.safetensors")
     out = tmp_path / "out.vti"
     refused(["predict", bad, originals["evidence"], "-o", out], mentions=[bad.name, *words],
-            inputs=[bad, originals["evidence"]], outputs=[out, tmp_path / "out.report.json"])
+            inputs=[bad, originals["evidence"]], outputs=[out, tmp_path / "out.vti.report.json"])
 
 
 def _truncated(src, dst):

@@ -132,7 +132,7 @@ def test_cli_train_predict_targets(tmp_path):
     r = CliRunner().invoke(cli, ["predict", str(ckpt), str(tmp_path / "m" / "evidence.vti"),
                                  "-o", str(tmp_path / "p.vti"), "--geotiff", str(tmp_path / "p.tif")])
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "p.tif").exists() and (tmp_path / "p.report.json").exists()
+    assert (tmp_path / "p.tif").exists() and (tmp_path / "p.vti.report.json").exists()
     r = CliRunner().invoke(cli, ["targets", str(tmp_path / "p.vti"), "-o", str(tmp_path / "t"),
                                  "--orebodies", str(folder / "geology.vti")])
     assert r.exit_code == 0, r.output
@@ -331,5 +331,5 @@ def test_predict_warns_per_channel_when_new_evidence_leaves_the_training_range(s
     assert all(shift[c]["share_outside"] == 0.0 for c in model.channels if c != channel)
     assert len(rep["transfer"]["warnings"]) == 1 and channel in rep["transfer"]["warnings"][0]
     assert any(channel in r.getMessage() and "outside the training range" in r.getMessage() for r in caplog.records)
-    saved = json.loads((tmp_path / "p.report.json").read_text())
+    saved = json.loads((tmp_path / "p.vti.report.json").read_text())
     assert saved["transfer"]["warnings"] == rep["transfer"]["warnings"]

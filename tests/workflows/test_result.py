@@ -28,7 +28,7 @@ def test_train_predict_targets_hand_outputs_by_role(tiny_project, tmp_path):
 
     predicted = run_predict(ckpt, trained.output("evidence"), tmp_path / "p" / "prosp.vti")
     assert predicted.output("prospectivity") == tmp_path / "p" / "prosp.vti"
-    assert predicted.report_path.is_file() and predicted.report_path.name == "prosp.report.json"
+    assert predicted.report_path.is_file() and predicted.report_path.name == "prosp.vti.report.json"
 
     targets = run_targets(predicted.output("prospectivity"), tmp_path / "t", threshold=0.5)
     assert targets.output("targets_gpkg").suffix == ".gpkg"
