@@ -26,6 +26,7 @@ from voxprospect.errors import GridMismatchError, VoxprospectError
 
 _REL_TOL = 1e-9
 _ABS_TOL = 1e-6
+_CELL_REL_TOL = 1e-6
 
 
 def normalise_crs(crs) -> str | None:
@@ -100,17 +101,19 @@ class VoxelGrid:
         return not self.differences(other)
 
     def __hash__(self):
-        return hash((self.shape, tuple(round(v, 6) for v in self.origin),
-                     tuple(round(v, 6) for v in self.cell_size), self.crs))
+        # equality is within a tolerance and a missing CRS matches any: only the shape
+        # is the same for every pair of equal grids
+        return hash(self.shape)
 
     def differences(self, other: "VoxelGrid") -> list[str]:
         """Describe how ``other`` differs from this grid (empty list if equal)."""
         out = []
         if self.shape != other.shape:
             out.append(f"shape {self.shape} vs {other.shape}")
-        if not _close(self.origin, other.origin):
+        tol = _tolerance(self.cell_size, other.cell_size)
+        if not _close(self.origin, other.origin, tol):
             out.append(f"origin {self.origin} vs {other.origin}")
-        if not _close(self.cell_size, other.cell_size):
+        if not _close(self.cell_size, other.cell_size, tol):
             out.append(f"cell size {self.cell_size} vs {other.cell_size}")
         if self.crs != other.crs and self.crs is not None and other.crs is not None:
             out.append(f"CRS {_short(self.crs)} vs {_short(other.crs)}")
@@ -240,8 +243,16 @@ class VoxelGrid:
                 f"CRS {_short(self.crs) if self.crs else 'unknown'}")
 
 
-def _close(a, b) -> bool:
-    return all(math.isclose(x, y, rel_tol=_REL_TOL, abs_tol=_ABS_TOL) for x, y in zip(a, b))
+def _tolerance(*cell_sizes) -> float:
+    """How far two grids' origins and cell sizes may differ and still be one grid:
+    a millionth of the largest cell side. GOCAD voxets and other exchange formats
+    store their axes in float32 (500 m cells come back as 500.0000124), so a grid
+    typed from ``voxprospect info`` must match the file it describes."""
+    return max(_ABS_TOL, _CELL_REL_TOL * max(abs(float(v)) for cs in cell_sizes for v in cs))
+
+
+def _close(a, b, abs_tol: float = _ABS_TOL) -> bool:
+    return all(math.isclose(x, y, rel_tol=_REL_TOL, abs_tol=abs_tol) for x, y in zip(a, b))
 
 
 def _short(crs: str | None) -> str:

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,21 @@ def test_invalid_grids_refused(bad):
     kw.update(bad)
     with pytest.raises(VoxprospectError):
         VoxelGrid(**kw)
+
+
+def test_a_grid_typed_from_info_matches_a_voxets_float32_axes():
+    """The Yilgarn voxet's axes come back as 500.0000124 m cells at 695749.9999938 (float32
+    in the file); the grid a user types from ``voxprospect info`` is the same grid, while
+    a hundredth of a cell is still a different one."""
+    from voxprospect import VoxelGrid
+    from voxprospect.io import read_volume
+
+    path = Path(__file__).parents[2].parent / "shared" / "data" / "yilgarn_small_voxet" / "small.vo"
+    on_file = read_volume(path).grid
+    typed = VoxelGrid((695750.0, 6862750.0, -40250.0), (500.0, 500.0, 500.0), on_file.shape)
+    assert on_file.cell_size != typed.cell_size  # not equal as floats
+    assert typed.differences(on_file) == [] and typed == on_file and hash(typed) == hash(on_file)
+    shifted = VoxelGrid((695755.0, 6862750.0, -40250.0), (500.0, 500.0, 500.0), on_file.shape)
+    assert any("origin" in d for d in shifted.differences(on_file))
+    coarser = VoxelGrid(typed.origin, (500.5, 500.0, 500.0), on_file.shape)
+    assert any("cell size" in d for d in coarser.differences(on_file))
