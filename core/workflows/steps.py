@@ -159,10 +159,13 @@ def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, pr
     report.add_input(evidence_path)
     model = load(model_path)
     evidence = read_volume(evidence_path)
-    missing = [c for c in model.channels if c not in evidence.layers]
-    if missing:
-        check_channels(model, evidence.names)  # raises with the full comparison
-    check_channels(model, [c for c in evidence.names if c in model.channels])
+    # the channels are selected by name, in the model's order: a file that lists them in
+    # another order (a UBC or OMF round trip sorts them) predicts the same
+    if any(c not in evidence.layers for c in model.channels):
+        try:
+            check_channels(model, evidence.names)  # raises with the full comparison
+        except LayerError as e:
+            raise LayerError(f"{evidence_path}: {e}") from None
     for c in model.channels:
         evidence.require_finite(c, evidence_path)
     check_folder(out_path.parent, what=f"folder of {out_path.name}",

@@ -122,6 +122,27 @@ def test_checkpoint_predict_and_targets_steps_agree_with_the_study(study, tmp_pa
     assert t["targets"]["count"] == rep["models"]["RF"]["targets"]["count"]
 
 
+def test_predict_takes_the_channels_by_name_in_any_order(study, tmp_path):
+    """A UBC or OMF round trip lists the layers sorted: predict selects the model's
+    channels by name, so the reordered file predicts exactly the same."""
+    from voxprospect.workflows.pipeline import run_predict
+    folder, _ = study
+    out = folder / "out"
+    ev = read_volume(out / "evidence.vti")
+    flipped = ev.select(list(reversed(ev.names)))
+    assert flipped.names != ev.names
+    write_volume(flipped, tmp_path / "reordered.vti")
+    run_predict(out / "DL1.vxp.safetensors", tmp_path / "reordered.vti", tmp_path / "p.vti")
+    again = read_volume(tmp_path / "p.vti")["prospectivity"]
+    before = read_volume(out / "prospectivity_DL1.vti")["prospectivity"]
+    assert np.nanmax(np.abs(again - before)) == 0.0
+    # a missing channel is still refused, naming the evidence file
+    write_volume(ev.select(ev.names[1:]), tmp_path / "short.vti")
+    with pytest.raises(LayerError, match=r"short\.vti: .*missing"):
+        run_predict(out / "DL1.vxp.safetensors", tmp_path / "short.vti", tmp_path / "q.vti")
+    assert not (tmp_path / "q.vti").exists()
+
+
 def test_cli_train_predict_targets(tmp_path):
     folder = tmp_path / "d"
     project = make_tiny_project(folder, models='["RF"]')
