@@ -16,7 +16,10 @@ from .options import _volume_output, cell_size_option, echo
 @cell_size_option
 @click.option("--method", type=click.Choice(["mean", "linear", "nearest"]), default="mean", show_default=True,
               help="Resampling of rectilinear inputs (UBC meshes, .vtr).")
-def convert(src, dst, layers, like, cell_size, method):
+@click.option("--crs", default=None, metavar="CRS",
+              help="CRS of IN when it carries none (GOCAD voxets, UBC meshes), e.g. EPSG:32750: written into "
+                   "OUT so GeoTIFFs and targets are placed. Not a reprojection.")
+def convert(src, dst, layers, like, cell_size, method, crs):
     """Read IN (format recognised by content: .vti, GOCAD Voxet, UBC-GIF mesh + model,
     VTK, OcTree, geoh5, OMF, LoopStructural recipe, multi-object GOCAD) and write OUT
     in the format of its extension: .vti, .vo (GOCAD Voxet + @@ property files),
@@ -26,7 +29,7 @@ def convert(src, dst, layers, like, cell_size, method):
     ``OUT.report.json`` records the inputs and the grid."""
     from voxprospect.workflows.export import run_convert
 
-    result = run_convert(src, dst, layers=layers, like=like, cell_size=cell_size, method=method)
+    result = run_convert(src, dst, layers=layers, like=like, cell_size=cell_size, method=method, crs=crs)
     for warning in result["warnings"]:
         click.echo(f"Warning: {warning}", err=True)
     echo(False, f"{dst}: {result['describe']}; layers {', '.join(result['layers']) or '(none)'}")

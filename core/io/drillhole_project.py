@@ -71,6 +71,13 @@ def parse_project_input(project_path, name: str, table: Mapping) -> dict:
     if unknown_roles:
         fail("columns", f"unknown roles {', '.join(sorted(unknown_roles))}; roles are: {', '.join(COLUMN_ALIASES)}")
     out["crs"] = get("crs", (str, int), None, what="an EPSG code or \"EPSG:n\"")
+    if out["crs"] is not None:
+        from voxprospect.errors import VoxprospectError
+        from voxprospect.io.crs import check_crs
+        try:
+            out["crs"] = check_crs(out["crs"], "crs")
+        except VoxprospectError as e:
+            fail("crs", str(e).removeprefix("crs: "))
     out["overlaps"] = get("overlaps", str, "error", lambda v: v in OVERLAP_POLICIES,
                           f"one of {', '.join(OVERLAP_POLICIES)}")
     out["dip_convention"] = get("dip_convention", str, "negative_down", lambda v: v in DIP_CONVENTIONS,

@@ -50,7 +50,8 @@ def write_geotiff_levels(volume, path, layer: str | None = None, inputs=(), comp
         layer = volume.names[0]
     g = volume.grid
     if g.crs is None:
-        raise VoxprospectError("the volume has no CRS; set one before exporting GeoTIFF slices")
+        raise VoxprospectError(f"{path}: the volume has no CRS, and a GeoTIFF without one would lie nowhere "
+                               "in a GIS; set it ([grid] crs in the project file, or voxprospect convert --crs)")
     arr = volume[layer]
     categorical = volume.is_categorical(layer)
     if categorical:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxprospect.errors import LayerError, OutputError
+from voxprospect.errors import LayerError, OutputError, VoxprospectError
 from voxprospect.report import RunReport
 from voxprospect.workflows.common import check_threshold, read_orebodies, report_beside, select_layers
 from voxprospect.workflows.progress import say
@@ -67,11 +67,15 @@ def run_slices(volume_path, out_path, layer: str | None = None, progress=None) -
     return StepResult(report.data | {"output": str(out_path)}, report_path)
 
 
-def run_convert(src, dst, layers=(), like=None, cell_size=None, method: str = "mean", progress=None) -> StepResult:
+def run_convert(src, dst, layers=(), like=None, cell_size=None, method: str = "mean", progress=None,
+                crs=None) -> StepResult:
     """Read ``src`` (format recognised by content) and write ``dst`` in the format of its suffix.
 
     ``like`` (a volume file) or ``cell_size`` give the grid to resample onto
     (irregular meshes need one); ``method`` is the resampling of rectilinear inputs.
+    ``crs`` labels a volume that carries no CRS (GOCAD voxets, UBC meshes), so that its
+    GeoTIFFs and target layers lie where they belong; a volume in another CRS is refused
+    (relabelling is not reprojecting).
     ``dst`` never replaces ``src`` nor a file ``src`` uses (a voxet's property files).
     Layers without a finite value in the active cells are converted, and named in the
     report's ``empty_layers`` and a warning.
@@ -80,15 +84,20 @@ def run_convert(src, dst, layers=(), like=None, cell_size=None, method: str = "m
     from voxprospect.io.outputs import check_output_file, step_outputs, volume_suffixes
     from voxprospect.io.safe_write import check_outputs_not_inputs
 
+    from voxprospect.io.crs import check_crs
+
     if Path(src).resolve() == Path(dst).resolve():
         raise OutputError(f"{dst}: refusing to overwrite the input file; choose another OUT")
+    if like and cell_size:
+        raise VoxprospectError(f"{src}: give --like or --cell-size, not both (--like {like} fixes the cells)")
+    crs = check_crs(crs, "--crs")
     ins = [src] + ([like] if like else [])
     check_output_file(dst, volume_suffixes(), what="converted volume", inputs=ins)
     check_volume_output(dst, ins)
     report_path = report_beside(dst)
     check_outputs_not_inputs(report_path, ins)
     report = RunReport("convert", {"in": str(src), "out": str(dst), "layers": list(layers), "like": like,
-                                   "cell_size": cell_size, "method": method})
+                                   "cell_size": cell_size, "method": method, "crs": crs})
     for p in ins:
         report.add_input(p)
     # a GOCAD voxet or UBC mesh is several files beside OUT: what appears there is the step's
@@ -97,6 +106,7 @@ def run_convert(src, dst, layers=(), like=None, cell_size=None, method: str = "m
         with report.timer("read"):
             vol = _read_for_convert(src, like, cell_size, method)
         vol = select_layers(vol, layers, src)
+        vol = _labelled(vol, crs, src)
         empty = [n for n in vol.names if vol[n].dtype.kind == "f" and not np.isfinite(vol[n][vol.active]).any()]
         report["empty_layers"] = empty
         report["warnings"] = [f"{src}: layer {n!r} has no finite value in the active cells (all NaN)"
@@ -112,6 +122,25 @@ def run_convert(src, dst, layers=(), like=None, cell_size=None, method: str = "m
         report.write(report_path.parent, report_path.name)
     say(progress, 1.0, "done")
     return StepResult(report.data | {"output": str(dst), "describe": vol.grid.describe()}, report_path)
+
+
+def _labelled(vol, crs, src):
+    """``vol`` in ``crs`` (``--crs``) when it carries none; refused when it carries another."""
+    from dataclasses import replace
+
+    from voxprospect.data.grid import VoxelGrid
+    from voxprospect.errors import GridMismatchError
+    from voxprospect.io.crs import same_crs
+
+    if crs is None:
+        return vol
+    g = vol.grid
+    if g.crs is None:
+        return replace(vol, grid=VoxelGrid(g.origin, g.cell_size, g.shape, crs))
+    if not same_crs(g.crs, crs):
+        raise GridMismatchError(f"{src}: the volume is in {g.crs}, not {crs}; --crs labels a volume without "
+                                "a CRS, it does not reproject")
+    return vol
 
 
 def _read_for_convert(src, like, cell_size, method):

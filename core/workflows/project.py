@@ -28,12 +28,12 @@ this module reads the file (:func:`load_project`), loads the data it names
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from voxprospect.data.grid import VoxelGrid
-from voxprospect.errors import ProjectFileError
+from voxprospect.errors import GridMismatchError, ProjectFileError
 from voxprospect.workflows.project_schema import (AUGMENTS, EVIDENCE_KEYS, FORMATS, GRID_KEYS, GRID_TAKING_FORMATS,
                                                   INPUT_KEYS, INPUT_TYPES, OREBODY_KEYS, OUTPUT_FORMATS,
                                                   PREDICTION_KEYS, PROJECT_KEYS, SAMPLE_KEYS, SECTIONS, TARGET_KEYS,
@@ -61,6 +61,9 @@ class Project:
         Explicit grid from ``[grid]`` (origin/cell_size/shape/crs), if given.
     grid_reference : Path or None
         ``[grid] reference``: a volume whose grid every input must share.
+    grid_crs : str or None
+        ``[grid] crs``: the CRS of the grid and of every input that carries none (voxets,
+        UBC meshes); an input or reference in another CRS is refused.
     inputs : dict of str to InputSpec
     evidence : list of EvidenceSpec
     orebodies : OrebodySpec or None
@@ -77,6 +80,7 @@ class Project:
     description: str | None = None
     grid: VoxelGrid | None = None
     grid_reference: Path | None = None
+    grid_crs: str | None = None
     inputs: dict[str, InputSpec] = field(default_factory=dict)
     evidence: list = field(default_factory=list)
     orebodies: OrebodySpec | None = None
@@ -107,8 +111,20 @@ class Project:
             return self.grid
         if self.grid_reference is not None:
             from voxprospect.io import read_volume
-            return read_volume(self.grid_reference).grid
+            return self._with_crs(read_volume(self.grid_reference).grid, f"grid.reference ({self.grid_reference})")
         return None
+
+    def _with_crs(self, grid: VoxelGrid, what: str) -> VoxelGrid:
+        """``grid`` in ``[grid] crs`` when it carries none; refused when it carries another."""
+        if self.grid_crs is None:
+            return grid
+        if grid.crs is None:
+            return VoxelGrid(grid.origin, grid.cell_size, grid.shape, self.grid_crs)
+        from voxprospect.io.crs import same_crs
+        if not same_crs(grid.crs, self.grid_crs):
+            raise GridMismatchError(f"{what} is in {grid.crs}, but the project's grid.crs is {self.grid_crs} "
+                                    f"({self.path}); reproject it or correct grid.crs")
+        return grid
 
     def load_inputs(self, names=None) -> dict:
         """Read the input volumes (all, or the named ones) with ``read_volume``.
@@ -126,7 +142,6 @@ class Project:
         InputFileError
             If a file cannot be read.
         """
-        from voxprospect.errors import GridMismatchError
         from voxprospect.io import read_volume, sniff_format
 
         names = list(self.inputs) if names is None else list(names)
@@ -156,6 +171,8 @@ class Project:
                 if diff:
                     raise GridMismatchError(f"input {n!r} ({spec.path}) is not on the project's grid: "
                                             + "; ".join(diff))
+                if vol.grid.crs is None and grid.crs is not None:  # a voxet or mesh: the project's CRS
+                    vol = replace(vol, grid=grid)
             elif out:
                 first_name, first = next(iter(out.items()))
                 diff = first.grid.differences(vol.grid)

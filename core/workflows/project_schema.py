@@ -327,14 +327,15 @@ def parse_tables(path: Path, raw: Mapping) -> dict:
     top = TableChecker(path, raw, "", SECTIONS)
     fields = _parse_project(top, path)
     inputs = _parse_inputs(top, path)
-    grid, grid_reference = _parse_grid(top, path, raw, inputs)
+    grid, grid_reference, grid_crs = _parse_grid(top, path, raw, inputs)
     evidence = _parse_evidence(top, path, raw, inputs)
     orebodies = _parse_orebodies(top, path, raw, inputs)
     samples = _parse_samples(top, path, len(evidence))
     training = _parse_training(top, path)
     prc = TableChecker(path, top.get("prediction", "table", {}), "prediction", PREDICTION_KEYS)
     prediction = PredictionSettings(prc.positive("chunk_voxels", "int", DEFAULT_CHUNK_VOXELS))
-    return {**fields, "grid": grid, "grid_reference": grid_reference, "inputs": inputs, "evidence": evidence,
+    return {**fields, "grid": grid, "grid_reference": grid_reference, "grid_crs": grid_crs, "inputs": inputs,
+            "evidence": evidence,
             "orebodies": orebodies, "samples": samples, "training": training, "prediction": prediction,
             "targets": _parse_targets(top, path)}
 
@@ -378,11 +379,13 @@ def _parse_inputs(top: TableChecker, path: Path) -> dict:
 
 
 def _parse_grid(top: TableChecker, path: Path, raw: Mapping, inputs: dict):
-    """``[grid]``: ``(grid, grid_reference)``, an explicit grid or a reference volume (or neither)."""
+    """``[grid]``: ``(grid, grid_reference, crs)``, an explicit grid or a reference volume
+    (or neither), and the CRS ``[grid] crs`` gives (checked with PROJ), or None."""
     grid, grid_reference = None, None
     if "grid" not in raw:
-        return grid, grid_reference
+        return grid, grid_reference, None
     gc = TableChecker(path, top.get("grid", "table"), "grid", GRID_KEYS)
+    crs = _grid_crs(gc)
     if "reference" in gc.table:
         if any(k in gc.table for k in ("origin", "cell_size", "shape")):
             gc.fail("grid", "give either reference or origin/cell_size/shape, not both")
@@ -400,12 +403,23 @@ def _parse_grid(top: TableChecker, path: Path, raw: Mapping, inputs: dict):
         check_memory(n_cells, 4 * n_channels + 1, f"grid.shape {shape} with {n_channels} evidence channel(s)",
                      path)
         try:
-            grid = VoxelGrid(tuple(origin), tuple(cell_size), tuple(shape), gc.get("crs", "str"))
+            grid = VoxelGrid(tuple(origin), tuple(cell_size), tuple(shape), crs)
         except VoxprospectError as e:
             gc.fail("grid", str(e))
-    elif "crs" in gc.table:
+    elif crs is not None:
         gc.fail("grid", "crs alone does not define a grid; add reference or origin/cell_size/shape")
-    return grid, grid_reference
+    return grid, grid_reference, crs
+
+
+def _grid_crs(gc: TableChecker) -> str | None:
+    """``[grid] crs``, refused unless PROJ knows it."""
+    from voxprospect.io.crs import check_crs
+
+    value = gc.get("crs", "str")
+    try:
+        return check_crs(value, "crs")
+    except VoxprospectError as e:
+        gc.fail("grid", str(e))
 
 
 def _parse_evidence(top: TableChecker, path: Path, raw: Mapping, inputs: dict) -> list:

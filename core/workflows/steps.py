@@ -159,6 +159,10 @@ def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, pr
     report.add_input(evidence_path)
     model = load(model_path)
     evidence = read_volume(evidence_path)
+    if (geotiff or out_path.name.lower().endswith(GEOTIFF_SUFFIXES)) and evidence.grid.crs is None:
+        raise VoxprospectError(f"{evidence_path}: the evidence has no CRS, so a GeoTIFF of its prediction would "
+                               "lie nowhere in a GIS; label it first (voxprospect convert --crs EPSG:n, or "
+                               "[grid] crs in the project) or predict to .vti only")
     # the channels are selected by name, in the model's order: a file that lists them in
     # another order (a UBC or OMF round trip sorts them) predicts the same
     if any(c not in evidence.layers for c in model.channels):

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 
@@ -176,8 +177,13 @@ def _map_model(name, result, data, outdir, report, mapping, progress):
     say(progress, 0.0, f"predicting the whole grid with {name}")
     with report.timer(f"{name}.predict"):
         prosp = predict_estimator(result["estimator"], data, mapping["chunk"], scaled(progress, 0.0, 0.5))
-    write_volume(prosp, outdir / f"prospectivity_{name}.tif", layer="prospectivity", inputs=inputs)
-    result["prospectivity"] = [f"prospectivity_{name}.vti", f"prospectivity_{name}.tif"]
+    result["prospectivity"] = [f"prospectivity_{name}.vti"]
+    if prosp.grid.crs is not None:
+        write_volume(prosp, outdir / f"prospectivity_{name}.tif", layer="prospectivity", inputs=inputs)
+        result["prospectivity"].append(f"prospectivity_{name}.tif")
+    else:  # a GeoTIFF that lies nowhere in a GIS helps no one; the study's other results stand
+        result["geotiff"] = "not written: the grid has no CRS (set [grid] crs in the project file)"
+        logging.getLogger("voxprospect").warning("%s: prospectivity_%s.tif %s", outdir, name, result["geotiff"])
     say(progress, 0.5, f"targets of {name}")
     with report.timer(f"{name}.targets"):
         mapped = map_targets(prosp, outdir, name, data.orebody, data.deposit_names, mapping["threshold"],
