@@ -5,7 +5,9 @@ Each command lives in its own module and is imported only when it runs, so
 (:class:`voxprospect.errors.VoxprospectError`) become one ``Error:`` line (at most
 :data:`voxprospect.errors.MAX_MESSAGE` characters) and exit code 1, never a traceback.
 Ctrl-C prints ``Aborted`` and exits 130, SIGTERM prints ``Aborted (terminated)`` and
-exits 143, each after the step has removed what it created.
+exits 143, each after the step has removed what it created. A usage error (an unknown
+option, a bad value, a missing argument) is one ``Error:`` line too, with a pointer to
+``--help``, and exit code 2.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ COMMANDS = {
 # what a shell reports for a process stopped by SIGINT (128 + 2) and by SIGTERM (128 + 15)
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+# click >= 8.2 raises this for a group called with no command; it prints the help
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 def _aborted(exc: BaseException) -> int:
@@ -48,6 +52,13 @@ def _aborted(exc: BaseException) -> int:
         return EXIT_TERMINATED
     click.echo("Aborted", err=True)
     return EXIT_INTERRUPTED
+
+
+def _usage_error_line(e: click.UsageError) -> str:
+    """A usage error as one ``Error:`` line naming the problem and where the help is."""
+    from voxprospect.errors import user_message
+    hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+    return f"Error: {user_message(e.format_message())}{hint}"
 
 
 def _install_signal_handlers() -> None:
@@ -85,10 +96,11 @@ class LazyGroup(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """click's main, except that Ctrl-C anywhere (parsing, importing a command) exits
-        130, SIGTERM 143.
+        130, SIGTERM 143, and a usage error is one ``Error:`` line.
 
         click's own standalone mode turns a KeyboardInterrupt outside the command into
-        ``Aborted!`` and exit 1, which a shell or a batch script cannot tell from an error.
+        ``Aborted!`` and exit 1, which a shell or a batch script cannot tell from an error,
+        and prints a usage error as three lines (usage, a hint, the error).
         """
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -98,6 +110,12 @@ class LazyGroup(click.Group):
         except (KeyboardInterrupt, click.exceptions.Abort) as e:
             sys.exit(_aborted(e))
         except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        except _NO_ARGS_IS_HELP as e:
+            e.show()  # the full help, as click prints it
+            sys.exit(e.exit_code)
+        except click.UsageError as e:
+            click.echo(_usage_error_line(e), err=True)
             sys.exit(e.exit_code)
         except click.ClickException as e:
             e.show()
