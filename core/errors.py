@@ -56,6 +56,16 @@ class Cancelled(VoxprospectError):
     """The user cancelled a running step (QGIS feedback, Ctrl-C)."""
 
 
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop with SIGTERM (``kill``, a batch scheduler, a service manager).
+
+    A :class:`KeyboardInterrupt`, so whatever cleans up after Ctrl-C (each step's
+    :func:`voxprospect.io.outputs.step_outputs`, the CLI's ``Aborted``) cleans up after
+    a SIGTERM too; the CLI exits 143 (128 + 15) instead of 130. Not a
+    :class:`VoxprospectError`: nothing about the input was wrong.
+    """
+
+
 # A message is for a person: one line they can read. Longer ones (a repr of a whole
 # array, a list of 10,000 class names) are cut, saying how much was cut.
 MAX_MESSAGE = 1000

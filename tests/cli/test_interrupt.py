@@ -68,11 +68,11 @@ def test_sigint_during_run_aborts_cleanly(district, tmp_path):
 
 def test_deferred_section_delivers_the_interrupt_on_leaving():
     """In-process: Ctrl-C inside deferred() waits for the section, then raises."""
-    from voxprospect.interrupt import deferred, install_sigint_handler
+    from voxprospect.interrupt import deferred, install_signal_handlers
 
     old = signal.getsignal(signal.SIGINT)
     try:
-        assert install_sigint_handler()
+        assert install_signal_handlers()
         done = []
         with pytest.raises(KeyboardInterrupt), deferred():
             signal.raise_signal(signal.SIGINT)

@@ -117,7 +117,7 @@ def test_ctrl_c_inside_entering_waits_and_cleans_up(tmp_path, monkeypatch):
         signal.raise_signal(signal.SIGINT)  # arrives inside the deferred section
         return real_listdir(d)
 
-    interrupt.install_sigint_handler()
+    interrupt.install_signal_handlers()
     try:
         monkeypatch.setattr("voxprospect.io.outputs.os.listdir", listdir_with_a_signal)
         with pytest.raises(KeyboardInterrupt):
