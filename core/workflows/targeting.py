@@ -31,6 +31,11 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
     from voxprospect.io import write_volume
     from voxprospect.mapping.targets import (find_targets, targets_volume, write_targets_csv, write_targets_gpkg)
 
+    from voxprospect.io.safe_write import check_outputs_not_inputs
+
+    # the P-A plot too (a PNG writer checks nothing): no output may replace an input
+    for f in (f"pa_{name}.png", f"targets_{name}.vti", f"targets_{name}.csv", f"targets_{name}.gpkg"):
+        check_outputs_not_inputs(Path(outdir) / f, [i for i in inputs if i is not None])
     out = {}
     prospectivity, select = pa_volume(prospectivity, pa_layer)
     if orebody is not None:
@@ -72,7 +77,10 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
     out["targets"] = targets.summary()
     out["targets"]["files"] = [f"targets_{name}.{ext}" for ext in ("vti", "csv", "gpkg")]
     if targets.count == 0:
-        out["targets"]["warning"] = "no voxel reaches the threshold; the target files are empty"
+        vals = np.asarray(prospectivity[select])[prospectivity.active]
+        top = float(np.nanmax(vals)) if np.isfinite(vals).any() else float("nan")
+        out["targets"]["warning"] = (f"no voxel reaches the threshold {float(threshold):g} (the layer's largest "
+                                     f"value is {top:.4g}); the target files are empty")
     out["target_table"] = targets.table
     out["_targets_volume"] = tvol
     return out

@@ -203,6 +203,20 @@ def test_input_format_mismatch_is_refused(tmp_path, district, refused):
             inputs=[p, district["dir"]], outputs=[tmp_path / "ev.vti"])
 
 
+def test_targets_never_write_their_plot_over_an_input(tmp_path, district, refused):
+    """The P-A plot's name is fixed (pa_prospectivity.png): an orebody volume of that name
+    in the output folder (read by content, whatever its suffix) is refused, not replaced."""
+    import shutil
+
+    col = tmp_path / "col"
+    col.mkdir()
+    shutil.copy(_d(district, "prosp.vti"), col / "p.vti")
+    shutil.copy(_d(district, "geology.vti"), col / "pa_prospectivity.png")
+    refused(["targets", col / "p.vti", "-o", col, "--orebodies", col / "pa_prospectivity.png"],
+            mentions=["pa_prospectivity.png"], inputs=[col / "p.vti", col / "pa_prospectivity.png"],
+            outputs=[col / "targets_prospectivity.vti", col / "report.json"])
+
+
 def test_project_file_problems_are_refused(tmp_path, district, refused):
     refused(["evidence", tmp_path / "none.toml"], mentions=["none.toml"])
     refused(["run", tmp_path / "none.toml"], mentions=["none.toml", "not found"])
