@@ -70,7 +70,23 @@ def _orebody_labels(project, grid):
         names.setdefault(int(i), f"deposit {int(i)}")
     if not (ids > 0).any():
         raise NoPositivesError(f"{where}: the orebody layer {ob.layer!r} selects no voxel")
+    _warn_if_not_orebodies(ids, vol.active, ob.layer, where)
     return ids, names
+
+
+#: Share of the study volume above which an "orebody" layer is more likely a geology
+#: (lithology, domains) than known deposits: orebodies are a small part of any volume.
+OREBODY_SHARE_WARNING = 0.25
+
+
+def _warn_if_not_orebodies(ids, active, layer, where) -> None:
+    share = float((ids > 0)[active].mean()) if active.any() else 0.0
+    if share > OREBODY_SHARE_WARNING:
+        import logging
+        logging.getLogger("voxprospect").warning(
+            "%s: the orebody layer %r marks %.0f%% of the study volume as ore (%d classes); known orebodies are "
+            "usually a few percent. Is it a lithology or domain layer? Positives are every marked voxel, and "
+            "negatives must lie away from all of them", where, layer, 100 * share, len(np.unique(ids[ids > 0])))
 
 
 def prepare_training(project, progress=None, evidence=None) -> TrainingData:

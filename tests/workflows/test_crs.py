@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from voxprospect import GridMismatchError, Volume, VoxelGrid
-from voxprospect.errors import ProjectFileError
+from voxprospect.errors import ProjectFileError, VoxprospectError
 from voxprospect.io import read_volume, write_volume
 from voxprospect.io.toml_text import toml_text
 from voxprospect_cli.main import cli
@@ -117,3 +117,29 @@ def test_drillholes_in_another_crs_than_the_grid_are_refused(shared_data, tmp_pa
         load_project(tmp_path / "bad.toml").load_inputs()
     with pytest.raises(ProjectFileError, match=r"holes.crs.*EPSG:999999.*not a known"):
         load_project(tmp_path / "worse.toml")
+
+
+def test_a_lithology_given_as_orebodies_is_questioned(tmp_path, caplog):
+    """Every voxel of a lithology layer is a class: as orebodies it would make the whole
+    volume ore, and the run would go on without a word."""
+    from voxprospect.workflows.training import prepare_training
+    from voxprospect.workflows.project import load_project
+
+    project = _tiny(tmp_path, grid=GRID)
+    text = project.read_text().replace('layer = "orebody"', 'layer = "lithology"')
+    assert 'layer = "lithology"' in text
+    project.write_text(text)
+    geo = read_volume(tmp_path / "geology.vti")
+    lith = np.asarray(geo["lithology"]) + 1  # host 1, granodiorite 2: every voxel a class
+    write_volume(geo.with_layer("lithology", lith, {1: "host", 2: "granodiorite"}), tmp_path / "geology.vti")
+    with caplog.at_level("WARNING", logger="voxprospect"):
+        try:
+            prepare_training(load_project(project))
+        except VoxprospectError:  # the samples may fail for want of negatives: the warning came first
+            pass
+    assert any("marks 100% of the study volume as ore" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    _tiny(tmp_path / "fine", grid=GRID)
+    with caplog.at_level("WARNING", logger="voxprospect"):
+        prepare_training(load_project(tmp_path / "fine" / "project.toml"))
+    assert not any("as ore" in r.getMessage() for r in caplog.records)
