@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from voxprospect.data.grid import VoxelGrid
-from voxprospect.errors import GridMismatchError, ProjectFileError
+from voxprospect.errors import GridMismatchError, OutputError, ProjectFileError
 from voxprospect.workflows.project_schema import (AUGMENTS, EVIDENCE_KEYS, FORMATS, GRID_KEYS, GRID_TAKING_FORMATS,
                                                   INPUT_KEYS, INPUT_TYPES, OREBODY_KEYS, OUTPUT_FORMATS,
                                                   PREDICTION_KEYS, PROJECT_KEYS, SAMPLE_KEYS, SECTIONS, TARGET_KEYS,
@@ -305,6 +305,12 @@ def run_evidence(project_path, out_path=None, progress: Callable[[float, str], N
     out = Path(out_path) if out_path is not None else project.output_dir / "evidence.vti"
     inputs = [project.path, *project.input_paths()]
     need = volume_bytes(project.grid.n_cells, len(project.evidence)) if project.grid is not None else 0
+    from voxprospect.io.outputs import GEOTIFF_SUFFIXES
+    if out.name.lower().endswith(GEOTIFF_SUFFIXES) and len(project.evidence) > 1:
+        # refused before the work: a GeoTIFF holds one layer, the stack has several
+        raise OutputError(f"{out}: a GeoTIFF holds one layer and the evidence has {len(project.evidence)} "
+                          "channels; write the stack as .vti (or .vo, .msh, .omf, .geoh5) and export a channel "
+                          "with voxprospect slices")
     check_output_file(out, volume_suffixes(), what="evidence volume", inputs=inputs, need_bytes=need)
     from voxprospect.workflows.drilling import drillhole_volume_paths
     drill_paths = drillhole_volume_paths(project, out.parent)

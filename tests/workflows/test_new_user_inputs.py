@@ -1,10 +1,13 @@
-"""A CRS for files that carry none (GOCAD voxets, UBC meshes), checked where it enters.
+"""Inputs a new user's trial of the CLI got wrong, each refused or questioned up front.
 
+A CRS for files that carry none (GOCAD voxets, UBC meshes), checked where it enters:
 ``[grid] crs`` labels every input without a CRS and refuses one in another CRS; PROJ is
 asked whether the CRS exists when the project loads; a study on a grid without a CRS
 keeps its results and leaves out only the GeoTIFF; ``predict --geotiff`` refuses before
 predicting; ``convert --crs`` labels a real voxet; drillholes in another CRS than the
-grid are refused instead of being placed kilometres off.
+grid are refused instead of being placed kilometres off. Also: a lithology given as
+orebodies is questioned, and an evidence stack sent to a one-layer GeoTIFF is refused
+before the work.
 """
 
 from __future__ import annotations
@@ -143,3 +146,13 @@ def test_a_lithology_given_as_orebodies_is_questioned(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="voxprospect"):
         prepare_training(load_project(tmp_path / "fine" / "project.toml"))
     assert not any("as ore" in r.getMessage() for r in caplog.records)
+
+
+def test_evidence_to_a_geotiff_is_refused_before_any_work(tmp_path):
+    from voxprospect.errors import OutputError
+    from voxprospect.workflows.steps import run_evidence
+
+    project = _tiny(tmp_path, grid=GRID)
+    with pytest.raises(OutputError, match=r"e\.tif: a GeoTIFF holds one layer and the evidence has 2 channels"):
+        run_evidence(project, tmp_path / "ev" / "e.tif")
+    assert not (tmp_path / "ev").exists()
