@@ -13,7 +13,9 @@ from .summary import emit_summary, json_option
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @epochs_option
-@click.option("--models", default="DL1,DL2,DL3,DL4,RF", show_default=True, help="Comma-separated models.")
+@click.option("--models", default="DL1,DL2,DL3,DL4,RF", show_default=True,
+              help="Comma-separated models. The default is the paper's Table 1, whatever the project's "
+                   "[training] models says.")
 @buffer_option
 @json_option
 def ablation(project, outdir, epochs, models, buffer_m, as_json):

@@ -15,7 +15,8 @@ from .summary import emit_summary, json_option
 @click.command(short_help="Train a model on evidence windows.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--model", "model_name", type=click.Choice(MODELS), default=DEFAULT_MODEL,
+@click.option("--model", "model_name", default=DEFAULT_MODEL, metavar=f"[{'|'.join(MODELS)}]",
+              callback=lambda ctx, param, value: _model_name(value),
               show_default=True, help="RCNN-LAM preset (Table 1) or the random forest.")
 @epochs_option
 @seed_override_option
@@ -45,3 +46,11 @@ def protocol_line(m: dict) -> str:
     if "skipped" in m:
         return f"skipped: {m['skipped']}"
     return f"accuracy {fmt_score(m.get('accuracy'))}  AUC {fmt_score(m.get('auc'))}  F1 {fmt_score(m.get('f1'))}"
+
+
+def _model_name(value):
+    """``--model`` in any case (``rf`` is ``RF``, as ``ablation --models`` takes it)."""
+    name = str(value).strip().upper()
+    if name not in MODELS:
+        raise click.BadParameter(f"{value!r} is not one of {', '.join(MODELS)}", param_hint="'--model'")
+    return name

@@ -289,6 +289,7 @@ def run_ablation(project_path, outdir, epochs=None, models=MODELS,
     from voxprospect.workflows.project import load_project
 
     project = load_project(project_path)
+    models = check_models(models)  # an empty list would fall back to the project's models
     outdir = check_outdir(outdir, project)
     with step_outputs(folders=[outdir]):
         return StepResult(_ablation(project, outdir, epochs, models, progress, buffer_m), outdir / "report.json")

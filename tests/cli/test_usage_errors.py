@@ -15,6 +15,8 @@ CASES = [
      ["--threshold", "abc", "voxprospect targets --help"]),
     ("missing-argument", ["targets"], ["PROSPECTIVITY", "voxprospect targets --help"]),
     ("unknown-command", ["bogus"], ["bogus", "voxprospect --help"]),
+    ("unknown-model", ["train", "project.toml", "-o", "t", "--model", "DL9"],
+     ["--model", "DL9", "DL1, DL2, DL3, DL4, RF"]),
 ]
 
 
@@ -51,3 +53,10 @@ def test_help_is_still_the_whole_help(args, usage):
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith(usage), r.stdout
     assert "Options:" in r.stdout and "--help" in r.stdout
+
+
+def test_model_names_are_taken_in_any_case(tmp_path):
+    """``train --model rf`` is ``RF``, as ``ablation --models rf`` always was: the run gets
+    past the option and stops at the missing project file."""
+    r = _invoke(["train", str(tmp_path / "none.toml"), "-o", str(tmp_path / "t"), "--model", "rf"])
+    assert r.exit_code == 1 and "none.toml" in r.output and "--model" not in r.output, r.output
