@@ -24,7 +24,8 @@ def convert(src, dst, layers, like, cell_size, method, crs):
     VTK, OcTree, geoh5, OMF, LoopStructural recipe, multi-object GOCAD) and write OUT
     in the format of its extension: .vti, .vo (GOCAD Voxet + @@ property files),
     .msh (UBC-GIF mesh + one .mod per layer), .tif (GeoTIFF depth slices, one layer),
-    .geoh5 (a block model, for Geoscience ANALYST), .omf (a volume, for Leapfrog). OUT is written atomically
+    .geoh5 (a block model, for Geoscience ANALYST), .omf (a volume, for Leapfrog), .csv (a point table:
+    x, y, z of each active cell's centre, its i, j, k and its values). OUT is written atomically
     and may never be IN. A report
     ``OUT.report.json`` records the inputs and the grid."""
     from voxprospect.workflows.export import run_convert
