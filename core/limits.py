@@ -71,7 +71,8 @@ def memory_limit() -> int:
         try:
             return _parse_limit(env)
         except ValueError:
-            pass
+            raise VoxprospectError(f"VOXPROSPECT_MEMORY_LIMIT={env!r} is not a size: give bytes or a number with "
+                                   "K, M, G or T (e.g. 8G), or unset it") from None
     try:
         import psutil
         available = psutil.virtual_memory().available

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voxprospect.errors import InputFileError, OutputError
+from voxprospect.errors import InputFileError, OutputError, VoxprospectError
 from voxprospect.data.grid import VoxelGrid
 from voxprospect.io import read_volume, write_volume
 from voxprospect.limits import MemoryLimitError, check_memory, format_bytes
@@ -218,6 +218,10 @@ def test_memory_limit_follows_the_environment(monkeypatch):
     assert memory_limit() == 2 * 2 ** 30
     with pytest.raises(MemoryLimitError, match="2.0 GiB"):
         check_memory(2 ** 30, 4, "a grid")
+    # a value that is not a size is refused, never silently replaced by the machine's memory
+    monkeypatch.setenv("VOXPROSPECT_MEMORY_LIMIT", "abc")
+    with pytest.raises(VoxprospectError, match="VOXPROSPECT_MEMORY_LIMIT='abc' is not a size"):
+        memory_limit()
 
 
 def test_write_text_is_utf8(tmp_path):
