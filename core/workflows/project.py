@@ -204,8 +204,14 @@ class Project:
         return vol
 
     def source_files(self) -> dict:
-        """Input name -> the file it is read from (named in evidence errors)."""
-        return {n: s.path for n, s in self.inputs.items()}
+        """Input name -> the file it is read from (named in evidence errors).
+
+        A drillholes input is a database labelled onto the grid, not one file: its
+        entry names the project file and the input (the layers and classes are those
+        its ``[[evidence]]`` asks of the logs), with the collar table.
+        """
+        return {n: (f"{self.path}: input {n!r} (drillholes, {Path(s.path).name})" if s.type == "drillholes"
+                    else s.path) for n, s in self.inputs.items()}
 
     def to_dict(self) -> dict:
         """JSON-ready summary: the raw file content plus resolved paths."""

@@ -156,3 +156,19 @@ def test_evidence_to_a_geotiff_is_refused_before_any_work(tmp_path):
     with pytest.raises(OutputError, match=r"e\.tif: a GeoTIFF holds one layer and the evidence has 2 channels"):
         run_evidence(project, tmp_path / "ev" / "e.tif")
     assert not (tmp_path / "ev").exists()
+
+
+def test_a_bad_class_of_a_drillhole_channel_names_the_project_and_the_input(shared_data, tmp_path):
+    """The classes of a drillhole channel are asked of the logs by the project file: the
+    message names the project and the input, not only the collar table."""
+    from voxprospect.errors import LayerError
+    from voxprospect.workflows.steps import run_evidence
+
+    example = Path(__file__).parents[2] / "examples" / "copper_creek" / "project.toml"
+    text = example.read_text().replace("../../../shared/data", str(shared_data))
+    assert 'classes = ["gdp", "gdp1"' in text
+    (tmp_path / "p.toml").write_text(text.replace('classes = ["gdp", "gdp1"', 'classes = ["gdpX", "gdp1"'))
+    with pytest.raises(LayerError, match=r"p\.toml: input 'holes' \(drillholes, collar\.csv\): evidence channel "
+                                         r"'porphyry': layer 'lithology' has no class 'gdpX'"):
+        run_evidence(tmp_path / "p.toml", tmp_path / "ev.vti")
+    assert not (tmp_path / "ev.vti").exists()
