@@ -263,7 +263,7 @@ def load_project(path) -> Project:
         with open(path, "rb") as f:
             raw = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
-        raise ProjectFileError(path, f"TOML syntax error: {e}") from None
+        raise ProjectFileError(path, _not_toml(path) or f"TOML syntax error: {e}") from None
     except UnicodeDecodeError:
         raise ProjectFileError(path, "not a text (UTF-8) TOML file") from None
     return Project(path=path, raw=raw, **parse_tables(path, raw))
@@ -360,3 +360,19 @@ def _evidence_step(project, out, inputs, progress) -> dict:
     report.write(out.parent)
     step(1.0, "evidence written")
     return report.data
+
+
+def _not_toml(path) -> str | None:
+    """What ``path`` is when it is a data file given where a project file belongs, else None."""
+    from voxprospect.io import sniff_format
+
+    if Path(path).suffix.lower() == ".toml":
+        return None
+    try:
+        fmt = sniff_format(path)
+    except Exception:  # not a format we read either: the TOML error stands
+        return None
+    if not fmt or fmt == "project":
+        return None
+    return (f"this is a {fmt} file, not a project file (a .toml text; docs/project-file.md); "
+            "give the project file, or see voxprospect info for what this file holds")

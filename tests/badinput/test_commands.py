@@ -226,6 +226,10 @@ def test_project_file_problems_are_refused(tmp_path, district, refused):
     (tmp_path / "empty.toml").write_text("")
     refused(["evidence", tmp_path / "empty.toml", "-o", tmp_path / "ev.vti"],
             mentions=["empty.toml", "no [[evidence]]"], outputs=[tmp_path / "ev.vti"])
+    # a volume given where the project file belongs is named as what it is, not as bad TOML
+    refused(["train", _d(district, "geology.vti"), "-o", tmp_path / "m"],
+            mentions=["geology.vti", "vti file, not a project file"], inputs=[district["dir"]],
+            outputs=[tmp_path / "m"])
 
 
 # -- options and outputs: (id, make(t, district) -> (args, outputs), words)
