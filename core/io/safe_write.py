@@ -244,6 +244,28 @@ def _tmp_name(path: Path, directory: bool = False) -> Path:
     return Path(tmp)
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (threads safe)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def _usual_mode(tmp: Path) -> None:
+    """Give a written file the mode a plain ``open`` would (0644 under umask 022): some
+    writers (safetensors) create theirs 0600, so checkpoints alone were unreadable to
+    the user's group."""
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, 0o666 & ~_umask())
+
+
 def _remove(p: Path) -> None:
     with contextlib.suppress(OSError):
         if p.is_dir() and not p.is_symlink():
@@ -303,6 +325,8 @@ def safe_output(path, inputs=(), verify=None, directory: bool = False):
         try:
             if directory and path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
+            if not directory:
+                _usual_mode(tmp)
             os.replace(tmp, path)
         except OSError as e:
             raise OutputError(f"{path}: cannot replace it ({_reason(e)})") from None

@@ -246,3 +246,25 @@ def test_evidence_past_the_file_size_limit_fails_without_a_report(tmp_path):
     assert not (tmp_path / "ev" / "ev.vti").exists() and not (tmp_path / "ev" / "report.json").exists()
     assert not list((tmp_path / "ev").glob("*")) if (tmp_path / "ev").exists() else True
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "ev") == before
+
+
+def test_a_checkpoint_gets_the_mode_of_every_other_output(tmp_path):
+    """safetensors creates its file 0600; the checkpoint is given what open() would give
+    under the process's umask, like the volumes and reports beside it."""
+    import os
+    import stat
+
+    from voxprospect.learn import RandomForestModel, save_checkpoint
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2, 3, 3, 3)).astype(np.float32)
+    y = (np.arange(40) % 2).astype(np.int64)
+    model = RandomForestModel(n_estimators=3).fit(X, y)
+    old = os.umask(0o022)
+    try:
+        save_checkpoint(model, tmp_path / "rf.vxp.safetensors", channels=["a", "b"], window=3)
+        write_text(tmp_path / "r.json", "{}")
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {"rf.vxp.safetensors": 0o644, "r.json": 0o644}
