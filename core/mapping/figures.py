@@ -67,6 +67,17 @@ def choose_levels(values: np.ndarray, n: int = 3) -> list[int]:
     return picks
 
 
+def _section_through(values: np.ndarray) -> tuple[int, int]:
+    """Column ``(i, j)`` of the most prospective voxel; among voxels tied at the maximum
+    (a saturated map holds hundreds), the one nearest their middle, not the first in
+    memory order, which sat in a corner of the grid."""
+    top = np.nanmax(values)
+    tied = np.argwhere(values >= top)
+    middle = np.median(tied, axis=0)
+    i, j, _ = tied[int(np.argmin(((tied - middle) ** 2).sum(axis=1)))]
+    return int(i), int(j)
+
+
 def _edges(grid, axis):
     o, d, n = grid.origin[axis], grid.cell_size[axis], grid.shape[axis]
     return o + d * np.arange(n + 1)
@@ -167,7 +178,7 @@ def draw_sections(prospectivity: Volume, outdir, name: str = "prospectivity", la
     result.levels_m = [float(zc[k]) for k in levels]
 
     # cross-sections through the most prospective voxel
-    i, j, _ = np.unravel_index(int(np.nanargmax(values)), values.shape)
+    i, j = _section_through(values)
     result.section_y_m, result.section_x_m = float(yc[j]), float(xc[i])
     fig = Figure(figsize=(10.0, 6.4), layout="constrained")
     FigureCanvasAgg(fig)

@@ -46,3 +46,17 @@ def test_empty_layer_is_refused(tmp_path):
     with pytest.raises(LayerError, match="no finite"):
         draw_sections(empty, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_saturated_map_is_cut_through_the_middle_of_its_maximum(tmp_path):
+    """Hundreds of voxels at 1.0 (a LoopStructural potential saturates): the sections go
+    through the middle of the tied block, not through its first voxel in memory order."""
+    vol, _ = _volume()
+    p = np.asarray(vol.layers["prospectivity"]).copy()
+    p[np.isfinite(p)] = np.minimum(p[np.isfinite(p)], 0.5)
+    p[2:9, 1:6, 0:3] = 1.0  # a tied block: its first voxel is (2, 1, 0), its middle (5, 3, 1)
+    vol = Volume(vol.grid, {"prospectivity": p}, np.isfinite(p))
+    figs = draw_sections(vol, tmp_path, name="sat")
+    g = vol.grid
+    assert figs.section_x_m == pytest.approx(g.origin[0] + 5.5 * g.cell_size[0])
+    assert figs.section_y_m == pytest.approx(g.origin[1] + 3.5 * g.cell_size[1])
