@@ -112,7 +112,9 @@ geotiff_output = click.option("-o", "--output", required=True, type=click.Path(d
                               callback=suffix_callback((".tif", ".tiff"), "a GeoTIFF output"),
                               help="GeoTIFF to write (.tif).")
 volume_output = click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-                             callback=_volume_output, help="Volume to write (.vti).")
+                             callback=_volume_output,
+                             help="Volume to write: .vti keeps every layer; .vo, .msh, .omf, .geoh5 and .csv "
+                                  "too; a .tif holds one layer (the mean) and cannot be read back as a volume.")
 
 
 def _recalibrate(ctx, param, value):

@@ -46,12 +46,13 @@ def render_summary(s: dict) -> str:
     if s.get("prediction_rate") is not None:
         lines.append(f"  prediction rate {_num(s['prediction_rate'])} in volume share {_num(s.get('volume_share'))}")
     if "target_count" in s:
-        lines.append(f"  targets: {s['target_count']}")
+        lines.append(f"  targets: {s['target_count']}" + (", largest first (ids as in the target files):"
+                                                           if s.get("largest_targets") else ""))
     for t in s.get("largest_targets") or []:
         dep = ", ".join(t.get("deposits") or []) or "-"
         lines.append(f"    #{t.get('target_id')}: {t.get('n_voxels')} voxels, "
                      f"{_num(t.get('volume_m3', 0) / 1e6, '{:.2f}')} million m3, "
-                     f"top {_num(t.get('top_elevation_m'), '{:.0f}')} m, deposits {dep}")
+                     f"top at {_num(t.get('top_elevation_m'), '{:.0f}')} m elevation, deposits {dep}")
     for name, m in (s.get("models") or {}).items():
         f = m.get("figures")
         if isinstance(f, dict):
