@@ -171,7 +171,7 @@ def resample_to_grid(source, grid: VoxelGrid, method: str = "linear",
     idx = _containing_cells(src, grid)
     inside_xy = (idx[0] >= 0)[:, None] & (idx[1] >= 0)[None, :]
     if not (inside_xy.any() and (idx[2] >= 0).any()):
-        raise VoxprospectError(f"the source does not overlap the grid ({grid.describe()})")
+        raise GridMismatchError(f"the source does not overlap the grid ({grid.describe()})")
     ii = np.clip(idx[0], 0, None)[:, None]
     jj = np.clip(idx[1], 0, None)[None, :]
 

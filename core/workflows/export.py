@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxprospect.errors import LayerError, OutputError, VoxprospectError
+from voxprospect.errors import GridMismatchError, LayerError, OutputError, VoxprospectError
 from voxprospect.report import RunReport
 from voxprospect.workflows.common import check_threshold, read_orebodies, report_beside, select_layers
 from voxprospect.workflows.progress import say
@@ -179,6 +179,10 @@ def _read_for_convert(src, like, cell_size, method):
             raise
         how = f"cell size {cell_size:g}" if cell_size is not None else f"the grid of {like}"
         raise MemoryLimitError(src, f"resampling onto {how}: {e.problem}") from None
+    except (GridMismatchError, LayerError) as e:  # "does not overlap the grid": which source, which grid
+        if not like or str(e).startswith(str(src)):
+            raise
+        raise type(e)(f"{src} onto the grid of {like}: {e}") from None
 
 
 def run_export_targets(prospectivity_path, out_path, threshold=None, orebody_path=None, layer=None,

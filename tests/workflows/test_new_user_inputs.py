@@ -172,3 +172,14 @@ def test_a_bad_class_of_a_drillhole_channel_names_the_project_and_the_input(shar
                                          r"'porphyry': layer 'lithology' has no class 'gdpX'"):
         run_evidence(tmp_path / "p.toml", tmp_path / "ev.vti")
     assert not (tmp_path / "ev.vti").exists()
+
+
+def test_convert_onto_a_grid_it_misses_names_both_files(tmp_path):
+    src, like = tmp_path / "src.vti", tmp_path / "like.vti"
+    write_volume(Volume(NO_CRS, {"a": np.ones(NO_CRS.shape, np.float32)}), src)
+    far = VoxelGrid((GRID.origin[0] + 1e5, GRID.origin[1], GRID.origin[2]), GRID.cell_size, GRID.shape, None)
+    write_volume(Volume(far, {"b": np.ones(far.shape, np.float32)}), like)
+    r = CliRunner().invoke(cli, ["convert", str(src), str(tmp_path / "out.vti"), "--like", str(like)])
+    assert r.exit_code == 1, r.output
+    assert f"{src} onto the grid of {like}: the source does not overlap the grid" in r.output
+    assert not (tmp_path / "out.vti").exists()
