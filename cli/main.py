@@ -31,6 +31,8 @@ COMMANDS = {
     "run": ("run", "run", "Run the whole pipeline from a project file."),
     "demo": ("demo", "demo", "Synthetic district to drill targets, end to end."),
     "slices": ("slices", "slices", "Export a volume layer as GeoTIFF depth slices."),
+    "export-targets": ("export", "export_targets", "Targets of a prediction as one GeoPackage."),
+    "export-results": ("export", "export_results", "A prediction and its targets as geoh5 or OMF."),
     "plugin-zip": ("plugin_zip", "plugin_zip", "Build the installable QGIS plugin zip."),
 }
 
