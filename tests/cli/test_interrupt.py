@@ -34,34 +34,44 @@ def _voxprospect():
     return [sys.executable, "-c", code]
 
 
-def _sigint_after(args, delay, cwd):
+def signal_after(args, delay, cwd, sig=signal.SIGINT):
+    """Run ``voxprospect ARGS`` in a subprocess and send it ``sig`` after ``delay`` seconds."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1")
     proc = subprocess.Popen(_voxprospect() + [str(a) for a in args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     try:
         out, err = proc.communicate(timeout=START_TIMEOUT)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        pytest.fail(f"still running {START_TIMEOUT} s after SIGINT at {delay} s\n{err[-2000:]}")
+        pytest.fail(f"still running {START_TIMEOUT} s after {sig.name} at {delay} s\n{err[-2000:]}")
     return proc.returncode, out, err
 
 
-def test_sigint_during_run_aborts_cleanly(district, tmp_path):
+def stopped_runs_leave_nothing(district, tmp_path, sig, delays, exit_code, last_line) -> list:
+    """Stop a real ``voxprospect run`` with ``sig`` at each delay: each stopped run exits
+    ``exit_code``, ends with ``last_line``, prints no traceback and leaves no output; the
+    inputs are unchanged. Returns ``(delay, exit code)`` of every run."""
     before = {p: p.read_bytes() for p in district["dir"].rglob("*") if p.is_file()}
     outcomes = []
-    for delay in DELAYS:
+    for delay in delays:
         out_dir = tmp_path / f"run_{delay}"
-        rc, _out, err = _sigint_after(["run", district["dir"] / "project.toml", "-o", out_dir], delay, tmp_path)
+        rc, _out, err = signal_after(["run", district["dir"] / "project.toml", "-o", out_dir], delay, tmp_path, sig)
         outcomes.append((delay, rc))
-        if rc == 0:  # finished before the signal: nothing to check about aborting
+        if rc == 0:  # finished before the signal: nothing to check about stopping
             continue
-        assert rc == 130, f"SIGINT at {delay} s: exit {rc}\n{err[-3000:]}"
-        assert "Aborted" in err and "Traceback" not in err, err[-3000:]
-        assert not out_dir.exists(), f"SIGINT at {delay} s left {sorted(p.name for p in out_dir.rglob('*'))}"
+        assert rc == exit_code, f"{sig.name} at {delay} s: exit {rc}\n{err[-3000:]}"
+        assert "Traceback" not in err, err[-3000:]
+        assert err.strip().splitlines()[-1] == last_line, err[-3000:]
+        assert not out_dir.exists(), f"{sig.name} at {delay} s left {sorted(p.name for p in out_dir.rglob('*'))}"
     assert {p: p.read_bytes() for p in district["dir"].rglob("*") if p.is_file()} == before
+    return outcomes
+
+
+def test_sigint_during_run_aborts_cleanly(district, tmp_path):
+    outcomes = stopped_runs_leave_nothing(district, tmp_path, signal.SIGINT, DELAYS, 130, "Aborted")
     # the signals did interrupt runs (the tiny run takes several seconds)
     assert sum(rc == 130 for _, rc in outcomes) >= len(DELAYS) - 1, outcomes
 

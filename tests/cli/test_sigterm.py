@@ -6,30 +6,25 @@ section, and one held inside an import is re-delivered by the watchdog as SIGTER
 from __future__ import annotations
 
 import importlib.util
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from voxprospect.errors import Terminated
 
-_spec = importlib.util.spec_from_file_location("badinput_commands",
-                                               Path(__file__).parents[1] / "badinput" / "test_commands.py")
-tc = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tc)
+_spec = importlib.util.spec_from_file_location("cli_interrupt", Path(__file__).parent / "test_interrupt.py")
+ti = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ti)  # the subprocess and the checks the SIGINT test uses
 
 # seconds after start: importing the command's libraries, then reading and evidence
 DELAYS = (1.5, 3.0)
-STOP_TIMEOUT = 60
 EXIT_TERMINATED = 143
 
 
 @pytest.fixture(scope="module")
 def district(tmp_path_factory):
-    return tc.district.__wrapped__(tmp_path_factory)
+    return ti.tc.district.__wrapped__(tmp_path_factory)
 
 
 @pytest.fixture
@@ -41,36 +36,9 @@ def restore_handlers():
         signal.signal(s, h)
 
 
-def _sigterm_after(args, delay, cwd):
-    code = "import sys; from voxprospect_cli.main import cli; sys.exit(cli(prog_name='voxprospect'))"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1")
-    proc = subprocess.Popen([sys.executable, "-c", code] + [str(a) for a in args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(delay)
-    proc.send_signal(signal.SIGTERM)
-    try:
-        out, err = proc.communicate(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        pytest.fail(f"still running {STOP_TIMEOUT} s after SIGTERM at {delay} s\n{err[-2000:]}")
-    return proc.returncode, out, err
-
-
 def test_sigterm_during_run_aborts_cleanly(district, tmp_path):
-    before = {p: p.read_bytes() for p in district["dir"].rglob("*") if p.is_file()}
-    outcomes = []
-    for delay in DELAYS:
-        out_dir = tmp_path / f"run_{delay}"
-        rc, _out, err = _sigterm_after(["run", district["dir"] / "project.toml", "-o", out_dir], delay, tmp_path)
-        outcomes.append((delay, rc))
-        if rc == 0:  # finished before the signal: nothing to check about aborting
-            continue
-        assert rc == EXIT_TERMINATED, f"SIGTERM at {delay} s: exit {rc}\n{err[-3000:]}"
-        assert "Traceback" not in err, err[-3000:]
-        assert err.strip().splitlines()[-1] == "Aborted (terminated)", err[-3000:]
-        assert not out_dir.exists(), f"SIGTERM at {delay} s left {sorted(p.name for p in out_dir.rglob('*'))}"
-    assert {p: p.read_bytes() for p in district["dir"].rglob("*") if p.is_file()} == before
+    outcomes = ti.stopped_runs_leave_nothing(district, tmp_path, signal.SIGTERM, DELAYS, EXIT_TERMINATED,
+                                             "Aborted (terminated)")
     # the signals did stop runs (the tiny run takes several seconds)
     assert sum(rc == EXIT_TERMINATED for _, rc in outcomes) >= 1, outcomes
 
