@@ -102,6 +102,13 @@ def read_vti(path, **_):
         grid = VoxelGrid.from_dict(meta["grid"])
         if grid.shape != dims:
             raise InputFileError(path, f"metadata says shape {grid.shape}, the image has {dims}")
+        header = VoxelGrid(tuple(img.origin), tuple(img.spacing), dims, None)
+        moved = [d for d in grid.differences(header) if not d.startswith("CRS")]
+        if moved:
+            # edited in another program (ParaView) after voxprospect wrote it: which is right?
+            raise InputFileError(path, "the image's Origin/Spacing and voxprospect's metadata disagree ("
+                                       + "; ".join(moved) + "): the file was edited after it was written; "
+                                       "write it again from its source, or drop the voxprospect_meta field")
         names = [n for n in meta["layers"]]
     else:
         if img.direction_matrix is not None and not np.allclose(np.asarray(img.direction_matrix), np.eye(3)):

@@ -80,3 +80,20 @@ def test_failed_write_leaves_no_file(small_volume, tmp_path):
     with pytest.raises(VoxprospectError, match="CRS"):
         write_volume(nocrs, tmp_path / "x.tif", layer="density")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_vti_edited_after_writing_is_refused_not_silently_misplaced(small_volume, tmp_path):
+    """An Origin edited in another program disagrees with voxprospect's metadata; which of
+    the two is right cannot be known, so the file is refused, naming the difference."""
+    import re
+
+    path = write_volume(small_volume, tmp_path / "v.vti")
+    text = path.read_bytes()
+    moved = small_volume.grid.origin[0] + 250.0
+    edited = tmp_path / "edited.vti"
+    edited.write_bytes(re.sub(rb'Origin="[^ "]+', f'Origin="{moved!r}'.encode(), text, count=1))
+    assert edited.read_bytes() != text
+    with pytest.raises(InputFileError, match=r"edited\.vti: the image's Origin/Spacing and voxprospect's metadata "
+                                             r"disagree \(origin"):
+        read_volume(edited)
+    assert read_volume(path).grid == small_volume.grid  # the file as written still reads
