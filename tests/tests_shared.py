@@ -8,7 +8,10 @@ pyproject.toml), beside the fixtures in ``conftest.py`` (``small_grid``,
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -95,3 +98,20 @@ def write_csv(path, header, rows):
         w.writerow(header)
         w.writerows(rows)
     return path
+
+
+@functools.lru_cache(maxsize=None)
+def command_tests():
+    """``tests/badinput/test_commands.py`` as a module (its ``PROJECT`` text and district),
+    loaded once: the CLI and output tests run real commands on the same district."""
+    spec = importlib.util.spec_from_file_location("badinput_commands",
+                                                  Path(__file__).parent / "badinput" / "test_commands.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def command_district(tmp_path_factory) -> dict:
+    """The bad-input tests' tiny district (files, project, trained RF and CNN), built in a
+    fresh folder: the body of their module fixture ``district``."""
+    return command_tests().district.__wrapped__(tmp_path_factory)

@@ -3,24 +3,20 @@ from the command line, each with its report beside the file, and bad input refus
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from voxprospect_cli.main import cli
 
-_spec = importlib.util.spec_from_file_location("badinput_commands",
-                                               Path(__file__).parents[1] / "badinput" / "test_commands.py")
-tc = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tc)
+from tests_shared import command_district
+
 
 
 @pytest.fixture(scope="module")
 def district(tmp_path_factory):
-    return tc.district.__wrapped__(tmp_path_factory)
+    return command_district(tmp_path_factory)
 
 
 def _run(args):

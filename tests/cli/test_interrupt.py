@@ -4,20 +4,16 @@ times in 14), and leaves no output behind."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("badinput_commands",
-                                               Path(__file__).parents[1] / "badinput" / "test_commands.py")
-tc = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tc)
+from tests_shared import command_district
+
 
 # seconds after start: during the imports (vtk, torch, sklearn), reading, evidence, training
 DELAYS = (0.4, 0.8, 1.2, 1.6, 2.2, 3.0)
@@ -26,7 +22,7 @@ START_TIMEOUT = 60
 
 @pytest.fixture(scope="module")
 def district(tmp_path_factory):
-    return tc.district.__wrapped__(tmp_path_factory)
+    return command_district(tmp_path_factory)
 
 
 def _voxprospect():

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from voxprospect.errors import Terminated
 
+from tests_shared import command_district
+
 _spec = importlib.util.spec_from_file_location("cli_interrupt", Path(__file__).parent / "test_interrupt.py")
 ti = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ti)  # the subprocess and the checks the SIGINT test uses
@@ -24,7 +26,7 @@ EXIT_TERMINATED = 143
 
 @pytest.fixture(scope="module")
 def district(tmp_path_factory):
-    return ti.tc.district.__wrapped__(tmp_path_factory)
+    return command_district(tmp_path_factory)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ train and targets cancelled late, after they have written files.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -18,15 +17,13 @@ from click.testing import CliRunner
 from voxprospect.errors import Cancelled, OutputError
 from voxprospect.io.outputs import check_folder, check_output_file, step_outputs, volume_bytes
 
-_spec = importlib.util.spec_from_file_location("badinput_commands",
-                                               Path(__file__).parents[1] / "badinput" / "test_commands.py")
-tc = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tc)
+from tests_shared import command_district, command_tests
+
 
 
 @pytest.fixture(scope="module")
 def district(tmp_path_factory):
-    return tc.district.__wrapped__(tmp_path_factory)
+    return command_district(tmp_path_factory)
 
 
 def tree(folder: Path) -> dict:
@@ -175,7 +172,7 @@ def test_train_with_one_deposit_reports_the_skipped_protocol(district, tmp_path)
     ore[ore == 2] = 0
     write_volume(Volume(geo.grid, {"orebody": ore}, geo.active, {"orebody": {0: "barren", 1: "East"}}),
                  tmp_path / "one.vti")
-    text = tc.PROJECT.format(d=district["dir"]).replace('source = "geology"\nlayer = "orebody"',
+    text = command_tests().PROJECT.format(d=district["dir"]).replace('source = "geology"\nlayer = "orebody"',
                                                         f'source = "{tmp_path / "one.vti"}"')
     text = text.replace('protocols = ["random", "spatial"]', 'protocols = ["random", "deposit"]')
     (tmp_path / "project.toml").write_text(text)
