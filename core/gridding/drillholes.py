@@ -424,16 +424,16 @@ def load_project_input(settings: Mapping, grid=None, project_path=None):
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             bounds = (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
         grid = VoxelGrid.from_bounds(bounds, settings["cell_size"], holes.crs)
-    elif grid.crs is None and holes.crs is not None:
-        grid = VoxelGrid(grid.origin, grid.cell_size, grid.shape, holes.crs)
-    elif grid.crs is not None and holes.crs is not None:
-        from voxprospect.errors import GridMismatchError
-        from voxprospect.io.crs import same_crs
-        if not same_crs(grid.crs, holes.crs):
+    elif holes.crs is not None:
+        from voxprospect.io.crs import adopt_crs
+        labelled = adopt_crs(grid, holes.crs)
+        if labelled is None:
+            from voxprospect.errors import GridMismatchError
             # metres of one system read as another's put every hole somewhere else, silently
             raise GridMismatchError(f"{settings['collar']}: the drillholes are in {holes.crs} and the project's "
                                     f"grid in {grid.crs} ({project_path}); give the collars in the grid's CRS "
                                     "(reproject them) or correct the crs")
+        grid = labelled
     vol = drillhole_volume(holes, grid, search_radius_m=settings.get("search_radius_m", 200.0),
                            lithology_column=settings.get("lithology_column", "rock code"),
                            extra_columns=settings.get("extra_columns") or None,

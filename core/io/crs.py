@@ -13,25 +13,27 @@ from voxprospect.data.grid import normalise_crs
 from voxprospect.errors import VoxprospectError
 
 
-def check_crs(crs, where: str) -> str | None:
+def check_crs(crs, where: str | None = None) -> str | None:
     """The canonical text of ``crs`` (``None`` stays ``None``), once PROJ knows it.
 
     Parameters
     ----------
     crs : str or int or None
         An EPSG code, ``"EPSG:n"`` or WKT.
-    where : str
-        What the message names (``"project.toml: grid.crs"``).
+    where : str, optional
+        What the message starts with (``"--crs"``); callers that add their own context
+        (a project key) leave it out.
 
     Raises
     ------
     VoxprospectError
-        Naming ``where`` and the CRS when PROJ does not know it.
+        Naming the CRS (and ``where``) when PROJ does not know it.
     """
+    prefix = f"{where}: " if where else ""
     try:
         text = normalise_crs(crs)
     except VoxprospectError as e:
-        raise VoxprospectError(f"{where}: {e}") from None
+        raise VoxprospectError(f"{prefix}{e}") from None
     if text is None:
         return None
     from rasterio.crs import CRS
@@ -40,8 +42,21 @@ def check_crs(crs, where: str) -> str | None:
     try:
         CRS.from_user_input(text)
     except CRSError as e:
-        raise VoxprospectError(f"{where}: {text!r} is not a known coordinate reference system ({e})") from None
+        raise VoxprospectError(f"{prefix}{text!r} is not a known coordinate reference system ({e})") from None
     return text
+
+
+def adopt_crs(grid, crs):
+    """``grid`` in ``crs``: labelled when it carries no CRS (voxets, UBC meshes), itself when
+    it is already in ``crs`` (or ``crs`` is None), None when it is in another CRS, which
+    a label cannot fix (the caller says what to do: nothing here reprojects)."""
+    from dataclasses import replace
+
+    if crs is None:
+        return grid
+    if grid.crs is None:
+        return replace(grid, crs=crs)
+    return grid if same_crs(grid.crs, crs) else None
 
 
 def same_crs(a, b) -> bool:

@@ -75,9 +75,9 @@ def parse_project_input(project_path, name: str, table: Mapping) -> dict:
         from voxprospect.errors import VoxprospectError
         from voxprospect.io.crs import check_crs
         try:
-            out["crs"] = check_crs(out["crs"], "crs")
+            out["crs"] = check_crs(out["crs"])
         except VoxprospectError as e:
-            fail("crs", str(e).removeprefix("crs: "))
+            fail("crs", str(e))
     out["overlaps"] = get("overlaps", str, "error", lambda v: v in OVERLAP_POLICIES,
                           f"one of {', '.join(OVERLAP_POLICIES)}")
     out["dip_convention"] = get("dip_convention", str, "negative_down", lambda v: v in DIP_CONVENTIONS,

@@ -128,19 +128,13 @@ def _labelled(vol, crs, src):
     """``vol`` in ``crs`` (``--crs``) when it carries none; refused when it carries another."""
     from dataclasses import replace
 
-    from voxprospect.data.grid import VoxelGrid
-    from voxprospect.errors import GridMismatchError
-    from voxprospect.io.crs import same_crs
+    from voxprospect.io.crs import adopt_crs
 
-    if crs is None:
-        return vol
-    g = vol.grid
-    if g.crs is None:
-        return replace(vol, grid=VoxelGrid(g.origin, g.cell_size, g.shape, crs))
-    if not same_crs(g.crs, crs):
-        raise GridMismatchError(f"{src}: the volume is in {g.crs}, not {crs}; --crs labels a volume without "
+    grid = adopt_crs(vol.grid, crs)
+    if grid is None:
+        raise GridMismatchError(f"{src}: the volume is in {vol.grid.crs}, not {crs}; --crs labels a volume without "
                                 "a CRS, it does not reproject")
-    return vol
+    return vol if grid is vol.grid else replace(vol, grid=grid)
 
 
 def _read_for_convert(src, like, cell_size, method):

@@ -116,15 +116,13 @@ class Project:
 
     def _with_crs(self, grid: VoxelGrid, what: str) -> VoxelGrid:
         """``grid`` in ``[grid] crs`` when it carries none; refused when it carries another."""
-        if self.grid_crs is None:
-            return grid
-        if grid.crs is None:
-            return VoxelGrid(grid.origin, grid.cell_size, grid.shape, self.grid_crs)
-        from voxprospect.io.crs import same_crs
-        if not same_crs(grid.crs, self.grid_crs):
+        from voxprospect.io.crs import adopt_crs
+
+        labelled = adopt_crs(grid, self.grid_crs)
+        if labelled is None:
             raise GridMismatchError(f"{what} is in {grid.crs}, but the project's grid.crs is {self.grid_crs} "
                                     f"({self.path}); reproject it or correct grid.crs")
-        return grid
+        return labelled
 
     def load_inputs(self, names=None) -> dict:
         """Read the input volumes (all, or the named ones) with ``read_volume``.

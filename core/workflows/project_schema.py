@@ -417,9 +417,9 @@ def _grid_crs(gc: TableChecker) -> str | None:
 
     value = gc.get("crs", "str")
     try:
-        return check_crs(value, "crs")
+        return check_crs(value)
     except VoxprospectError as e:
-        gc.fail("grid", str(e))
+        gc.fail("grid.crs", str(e))
 
 
 def _parse_evidence(top: TableChecker, path: Path, raw: Mapping, inputs: dict) -> list:

@@ -159,7 +159,9 @@ def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, pr
     report.add_input(evidence_path)
     model = load(model_path)
     evidence = read_volume(evidence_path)
-    if (geotiff or out_path.name.lower().endswith(GEOTIFF_SUFFIXES)) and evidence.grid.crs is None:
+    # a GeoTIFF holds one layer: the mean (the spread layers travel in the other formats)
+    one = "prospectivity" if out_path.name.lower().endswith(GEOTIFF_SUFFIXES) else None
+    if (geotiff or one) and evidence.grid.crs is None:
         raise VoxprospectError(f"{evidence_path}: the evidence has no CRS, so a GeoTIFF of its prediction would "
                                "lie nowhere in a GIS; label it first (voxprospect convert --crs EPSG:n, or "
                                "[grid] crs in the project) or predict to .vti only")
@@ -192,8 +194,6 @@ def _predict_step(model_path, evidence_path, out_path, geotiff, chunk_voxels, pr
     from voxprospect.workflows.uncertainty import with_calibrated_layer
     prosp = with_calibrated_layer(prosp, model.calibration)
     inputs = (model_path, evidence_path)
-    # a GeoTIFF holds one layer: the mean (the spread layers travel in the other formats)
-    one = "prospectivity" if out_path.name.lower().endswith(GEOTIFF_SUFFIXES) else None
     write_volume(prosp, out_path, inputs=inputs, **({"layer": one} if one else {}))
     report.add_output(out_path, role="prospectivity")
     if geotiff:

@@ -33,19 +33,21 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
 
     from voxprospect.io.safe_write import check_outputs_not_inputs
 
+    plot = Path(outdir) / f"pa_{name}.png"
+    files = {ext: Path(outdir) / f"targets_{name}.{ext}" for ext in ("vti", "csv", "gpkg")}
     # the P-A plot too (a PNG writer checks nothing): no output may replace an input
-    for f in (f"pa_{name}.png", f"targets_{name}.vti", f"targets_{name}.csv", f"targets_{name}.gpkg"):
-        check_outputs_not_inputs(Path(outdir) / f, [i for i in inputs if i is not None])
+    for f in (plot, *files.values()):
+        check_outputs_not_inputs(f, [i for i in inputs if i is not None])
     out = {}
     prospectivity, select = pa_volume(prospectivity, pa_layer)
     if orebody is not None:
         pa = prediction_area(prospectivity, prospectivity.active, orebody_mask=np.asarray(orebody) > 0, layer=select)
         what = {"prospectivity": "", "prospectivity_q10": " (members' 10% quantile)",
                 "prospectivity_rank": " (percentile rank)"}.get(select, f" ({select})")
-        plot_prediction_area(pa, outdir / f"pa_{name}.png", title=f"Prediction-area plot, {name}{what}")
+        plot_prediction_area(pa, plot, title=f"Prediction-area plot, {name}{what}")
         out["pa"] = pa.to_dict()
         out["pa"]["layer"] = select
-        out["pa"]["plot"] = f"pa_{name}.png"
+        out["pa"]["plot"] = plot.name
         if threshold is None:
             threshold = pa.target_threshold
     if threshold is None:
@@ -69,13 +71,13 @@ def map_targets(prospectivity, outdir: Path, name: str, orebody=None, deposit_na
     if annotate is not None:
         out["_annotation"] = annotate(targets)
     tvol = targets_volume(targets, prospectivity.grid)
-    write_volume(tvol, outdir / f"targets_{name}.vti", inputs=inputs)
-    write_targets_csv(targets, outdir / f"targets_{name}.csv", inputs=inputs)
-    write_targets_gpkg(targets, prospectivity.grid, outdir / f"targets_{name}.gpkg",
+    write_volume(tvol, files["vti"], inputs=inputs)
+    write_targets_csv(targets, files["csv"], inputs=inputs)
+    write_targets_gpkg(targets, prospectivity.grid, files["gpkg"],
                        prospectivity=prospectivity, inputs=inputs)
     out["threshold"] = float(threshold)
     out["targets"] = targets.summary()
-    out["targets"]["files"] = [f"targets_{name}.{ext}" for ext in ("vti", "csv", "gpkg")]
+    out["targets"]["files"] = [f.name for f in files.values()]
     if targets.count == 0:
         vals = np.asarray(prospectivity[select])[prospectivity.active]
         top = float(np.nanmax(vals)) if np.isfinite(vals).any() else float("nan")
